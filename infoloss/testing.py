@@ -45,23 +45,24 @@ def check_close(
     nan_a, nan_e = np.isnan(a64), np.isnan(e64)
     if np.any(nan_a & ~nan_e):
         idx = np.argwhere(nan_a & ~nan_e)[0]
-        raise AssertionError(f"{what}: got NaN at index {tuple(idx)} where {e64[tuple(idx)]!r} was expected")
+        raise AssertionError(f"{what}: got NaN at index {tuple(idx)} where {float(e64[tuple(idx)])!r} was expected")
     if np.any(nan_e & ~nan_a):
         idx = np.argwhere(nan_e & ~nan_a)[0]
-        raise AssertionError(f"{what}: expected NaN at index {tuple(idx)}, got {a64[tuple(idx)]!r}")
+        raise AssertionError(f"{what}: expected NaN at index {tuple(idx)}, got {float(a64[tuple(idx)])!r}")
     inf_e = np.isinf(e64)
     if np.any(inf_e | np.isinf(a64)):
         mismatch = (np.isinf(a64) | inf_e) & (a64 != e64) & ~nan_e
         if np.any(mismatch):
             idx = tuple(np.argwhere(mismatch)[0])
-            raise AssertionError(f"{what}: at index {idx} expected {e64[idx]!r}, got {a64[idx]!r}")
+            raise AssertionError(f"{what}: at index {idx} expected {float(e64[idx])!r}, got {float(a64[idx])!r}")
     finite = np.isfinite(e64) & np.isfinite(a64)
-    diff = np.abs(a64 - e64)
+    with np.errstate(invalid="ignore", over="ignore"):
+        diff = np.abs(a64 - e64)
     bad = finite & (diff > atol + rtol * np.abs(e64))
     if np.any(bad):
         idx = tuple(np.argwhere(bad)[0])
         raise AssertionError(
-            f"{what}: at index {idx} expected {e64[idx]!r}, got {a64[idx]!r} "
+            f"{what}: at index {idx} expected {float(e64[idx])!r}, got {float(a64[idx])!r} "
             f"(|difference| {diff[idx]:.3g} > atol {atol:g} + rtol {rtol:g} * |expected|)"
         )
 
