@@ -44,17 +44,19 @@ def check_close(
     e64 = e.astype(np.float64)
     nan_a, nan_e = np.isnan(a64), np.isnan(e64)
     if np.any(nan_a & ~nan_e):
-        idx = np.argwhere(nan_a & ~nan_e)[0]
-        raise AssertionError(f"{what}: got NaN at index {tuple(idx)} where {float(e64[tuple(idx)])!r} was expected")
+        idx = tuple(np.argwhere(nan_a & ~nan_e)[0])
+        raise AssertionError(
+            f"{what}: got NaN at index {idx} where {float(e64[idx])!r} was expected")
     if np.any(nan_e & ~nan_a):
-        idx = np.argwhere(nan_e & ~nan_a)[0]
-        raise AssertionError(f"{what}: expected NaN at index {tuple(idx)}, got {float(a64[tuple(idx)])!r}")
+        idx = tuple(np.argwhere(nan_e & ~nan_a)[0])
+        raise AssertionError(f"{what}: expected NaN at index {idx}, got {float(a64[idx])!r}")
     inf_e = np.isinf(e64)
     if np.any(inf_e | np.isinf(a64)):
         mismatch = (np.isinf(a64) | inf_e) & (a64 != e64) & ~nan_e
         if np.any(mismatch):
             idx = tuple(np.argwhere(mismatch)[0])
-            raise AssertionError(f"{what}: at index {idx} expected {float(e64[idx])!r}, got {float(a64[idx])!r}")
+            raise AssertionError(
+                f"{what}: at index {idx} expected {float(e64[idx])!r}, got {float(a64[idx])!r}")
     finite = np.isfinite(e64) & np.isfinite(a64)
     with np.errstate(invalid="ignore", over="ignore"):
         diff = np.abs(a64 - e64)
