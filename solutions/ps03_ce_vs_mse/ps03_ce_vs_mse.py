@@ -44,8 +44,8 @@ torch.set_num_threads(1)
 # ## 1. The cross-entropy gradient (5 points)
 #
 # For one example with logits $\mathbf z \in \mathbb R^C$, label $y$ and
-# $\mathbf p = \operatorname{softmax}(\mathbf z)$, the cross-entropy loss is
-# $L_{\mathrm{CE}} = -\log p_y$. Implement `softmax_ce_grad(z, y)`: the gradients
+# $\mathbf q = \operatorname{softmax}(\mathbf z)$, the cross-entropy loss is
+# $L_{\mathrm{CE}} = -\log q_y$. Implement `softmax_ce_grad(z, y)`: the gradients
 # $\partial L_{\mathrm{CE}} / \partial \mathbf z$ of **each example** of a batch, stacked.
 #
 # * `z` has shape `(N, C)`, `y` holds `N` integer labels in `0 .. C-1`; return a float64
@@ -121,15 +121,15 @@ check_raises(ValueError, softmax_ce_grad, np.zeros((2, 3)), np.array([0]))
 # ## 2. The squared-error gradient (6 points)
 #
 # The squared error of the probabilities is
-# $L_{\mathrm{MSE}} = \tfrac12 \lVert \mathbf e_y - \mathbf p \rVert^2
-# = \tfrac12 \sum_c (p_c - [c = y])^2$. Implement `softmax_mse_grad(z, y)`, its per-example
+# $L_{\mathrm{MSE}} = \tfrac12 \lVert \mathbf e_y - \mathbf q \rVert^2
+# = \tfrac12 \sum_c (q_c - [c = y])^2$. Implement `softmax_mse_grad(z, y)`, its per-example
 # gradient with respect to the logits, with the same input rules, output shape and dtype as
 # `softmax_ce_grad`.
 #
-# Derive it with the chain rule: $\partial L / \partial \mathbf p = \mathbf p - \mathbf e_y$,
-# and the softmax Jacobian is $\partial p_c / \partial z_k = p_c([c = k] - p_k)$. Write the
+# Derive it with the chain rule: $\partial L / \partial \mathbf q = \mathbf q - \mathbf e_y$,
+# and the softmax Jacobian is $\partial q_c / \partial z_k = q_c([c = k] - q_k)$. Write the
 # result in vector form (no loop over examples or classes needed). You may call your
-# `softmax_ce_grad`: it already holds $\mathbf p - \mathbf e_y$.
+# `softmax_ce_grad`: it already holds $\mathbf q - \mathbf e_y$.
 
 # %% nbgrader={"grade": false, "grade_id": "softmax_mse_grad", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def softmax_mse_grad(z, y):
@@ -353,15 +353,15 @@ assert _mse_ok["test_acc"][-1] >= 0.9, (
 # hand).
 
 # %% [markdown] nbgrader={"grade": true, "grade_id": "answer_curves", "locked": false, "points": 3, "schema_version": 3, "solution": true, "task": false}
-# At the label logit the CE gradient is $p_y - 1 \approx -1$ however wrong the example
+# At the label logit the CE gradient is $q_y - 1 \approx -1$ however wrong the example
 # is, so a confidently wrong example pushes hard. The MSE gradient is
-# $p_y(p_y - 1) - p_y\,(\mathbf p - \mathbf e_y)\cdot\mathbf p \approx -2p_y
-# \approx -1.2\cdot 10^{-5}$: every term carries a factor $p_y$ (or $p_k(1-p_k)$ for the
+# $q_y(q_y - 1) - q_y\,(\mathbf q - \mathbf e_y)\cdot\mathbf q \approx -2q_y
+# \approx -1.2\cdot 10^{-5}$: every term carries a factor $q_y$ (or $q_k(1-q_k)$ for the
 # winning wrong class), so saturated examples contribute almost nothing and only the few
 # examples that are not saturated drive learning. From the uniform start no example is
-# saturated ($p_y \approx 0.1$), both gradients are of order 0.1 to 1, and both losses
+# saturated ($q_y \approx 0.1$), both gradients are of order 0.1 to 1, and both losses
 # learn; from init_scale 20 CE recovers within a few dozen steps while MSE creeps.
 #
 # Mark scheme: 1 point for the two gradient values (about -1 and about -1e-5, with the
-# reason: the factor p_y); 1 point for linking saturation to the flat MSE curve;
+# reason: the factor q_y); 1 point for linking saturation to the flat MSE curve;
 # 1 point for explaining why the uniform start is fine for both.
