@@ -1,0 +1,367 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# # Problem set 3: cross-entropy vs squared error
+#
+# Chapter 5 of the book. You will derive and implement the gradients of the two losses
+# with respect to the logits, then train the same classifier with each of them and watch
+# one of them stall.
+#
+# * Replace every `raise NotImplementedError()` with your code. Do not rename the functions.
+# * The test cells under each task check your work as you go; more tests, hidden here,
+#   grade it (other shapes, huge logits, dtypes, the training run). Passing the visible
+#   tests is a good sign, not a guarantee.
+# * Do not use PyTorch's autograd in tasks 1 and 2: the hidden tests compare against it.
+# * Training runs on the GPU when there is one and on the CPU otherwise; the whole notebook
+#   takes well under a minute on a CPU.
+# * Restart the kernel and run all cells before you submit.
+#
+# Points: 22 in all (19 autograded, 3 graded by hand).
+
+# %% nbgrader={"grade": false, "grade_id": "imports", "locked": true, "schema_version": 3, "solution": false, "task": false}
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from infoloss.device import digits_tensors, pick_device, seed_everything
+from infoloss.testing import check_close, check_dtype, check_raises
+
+# The tensors here are tiny: one CPU thread is faster than several competing for cores.
+torch.set_num_threads(1)
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "task1", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## 1. The cross-entropy gradient (5 points)
+#
+# For one example with logits $\mathbf z \in \mathbb R^C$, label $y$ and
+# $\mathbf q = \operatorname{softmax}(\mathbf z)$, the cross-entropy loss is
+# $L_{\mathrm{CE}} = -\log q_y$. Implement `softmax_ce_grad(z, y)`: the gradients
+# $\partial L_{\mathrm{CE}} / \partial \mathbf z$ of **each example** of a batch, stacked.
+#
+# * `z` has shape `(N, C)`, `y` holds `N` integer labels in `0 .. C-1`; return a float64
+#   array of shape `(N, C)` (row `i` is the gradient of example `i`'s loss, not divided
+#   by `N`), computed in float64 even for float32 logits.
+# * It must work for logits of any size (thousands): compute the softmax stably, by
+#   subtracting each row's maximum before `np.exp` (chapter 6 explains why).
+# * Raise `ValueError` with a helpful message when `z` is not 2-D, when the labels are not
+#   integers, out of range, or not `N` of them.
+
+# %% nbgrader={"grade": false, "grade_id": "softmax_ce_grad", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def softmax_ce_grad(z, y):
+    """Per-example gradient of -log softmax(z)[y] with respect to the logits z, (N, C)."""
+    ### BEGIN SOLUTION
+    z = np.asarray(z)
+    y = np.asarray(y)
+    if z.ndim != 2 or 0 in z.shape:
+        raise ValueError(f"logits must have shape (N, C) with N, C >= 1; got {z.shape}")
+    if not (np.issubdtype(z.dtype, np.floating) or np.issubdtype(z.dtype, np.integer)):
+        raise ValueError(f"logits must be real numbers; got dtype {z.dtype}")
+    if not np.issubdtype(y.dtype, np.integer):
+        raise ValueError(f"labels must be integer class indices; got dtype {y.dtype}")
+    if y.shape != (z.shape[0],):
+        raise ValueError(f"need one label per row of the logits: shape ({z.shape[0]},), "
+                         f"got {y.shape}")
+    if np.any(y < 0) or np.any(y >= z.shape[1]):
+        raise ValueError(f"labels must lie in 0 .. {z.shape[1] - 1}")
+    z = z.astype(np.float64)
+    e = np.exp(z - z.max(axis=1, keepdims=True))  # per-row max: no overflow
+    p = e / e.sum(axis=1, keepdims=True)
+    p[np.arange(len(y)), y] -= 1.0
+    return p
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_softmax_ce_grad", "locked": true, "points": 5, "schema_version": 3, "solution": false, "task": false}
+# Uniform logits over 4 classes: p = 1/4 everywhere, so the gradient is p - onehot.
+check_close(softmax_ce_grad(np.zeros((1, 4)), np.array([2])), [[0.25, 0.25, -0.75, 0.25]],
+            what="CE gradient at uniform logits")
+g = softmax_ce_grad(np.array([[2.0, -1.0, 0.5], [0.0, 0.0, 3.0]]), np.array([0, 1]))
+check_close(g.sum(axis=1), [0.0, 0.0], atol=1e-12, what="each gradient row sums to 0")
+check_close(g[0, 0], 1 / (1 + np.exp(-3.0) + np.exp(-1.5)) - 1, rtol=1e-12,
+            what="p_y - 1 at the label")
+### BEGIN HIDDEN TESTS
+rng = np.random.default_rng(31)
+for n, c, scale in ((7, 10, 1.0), (5, 3, 10.0), (4, 13, 1000.0), (1, 2, 0.1)):
+    z = rng.normal(scale=scale, size=(n, c))
+    y = rng.integers(0, c, size=n)
+    zt = torch.tensor(z, requires_grad=True)
+    F.cross_entropy(zt, torch.from_numpy(y), reduction="sum").backward()
+    got = softmax_ce_grad(z, y)
+    check_dtype(got, np.float64, what="CE gradient")
+    check_close(got, zt.grad.numpy(), rtol=1e-10, atol=1e-14,
+                what=f"CE gradient vs autograd ({n}x{c}, logit scale {scale:g})")
+# a confidently wrong example: the gradient stays of order 1
+z = np.zeros((1, 10))
+z[0, 1] = 12.0
+check_close(softmax_ce_grad(z, np.array([0]))[0, 0], 1 / (9 + np.exp(12.0)) - 1, rtol=1e-12,
+            what="CE gradient of a confidently wrong example")
+check_close(softmax_ce_grad(np.array([[1e4, -1e4]]), np.array([1])), [[1.0, -1.0]],
+            rtol=1e-12, what="CE gradient at logits +-1e4")
+got = softmax_ce_grad(np.array([[1.0, 2.0]], dtype=np.float32), np.array([1]))
+check_dtype(got, np.float64, what="CE gradient of float32 logits")
+check_close(got, [[1 / (1 + np.exp(1.0)), -1 / (1 + np.exp(1.0))]], rtol=1e-12,
+            what="CE gradient of float32 logits")
+check_raises(ValueError, softmax_ce_grad, np.zeros(3), np.array([0]))
+check_raises(ValueError, softmax_ce_grad, np.zeros((2, 3)), np.array([0, 3]))
+check_raises(ValueError, softmax_ce_grad, np.zeros((2, 3)), np.array([0.0, 1.0]))
+check_raises(ValueError, softmax_ce_grad, np.zeros((2, 3)), np.array([0]))
+### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "task2", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## 2. The squared-error gradient (6 points)
+#
+# The squared error of the probabilities is
+# $L_{\mathrm{MSE}} = \tfrac12 \lVert \mathbf e_y - \mathbf q \rVert^2
+# = \tfrac12 \sum_c (q_c - [c = y])^2$. Implement `softmax_mse_grad(z, y)`, its per-example
+# gradient with respect to the logits, with the same input rules, output shape and dtype as
+# `softmax_ce_grad`.
+#
+# Derive it with the chain rule: $\partial L / \partial \mathbf q = \mathbf q - \mathbf e_y$,
+# and the softmax Jacobian is $\partial q_c / \partial z_k = q_c([c = k] - q_k)$. Write the
+# result in vector form (no loop over examples or classes needed). You may call your
+# `softmax_ce_grad`: it already holds $\mathbf q - \mathbf e_y$.
+
+# %% nbgrader={"grade": false, "grade_id": "softmax_mse_grad", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def softmax_mse_grad(z, y):
+    """Per-example gradient of 0.5 * ||onehot(y) - softmax(z)||^2 w.r.t. z, shape (N, C)."""
+    ### BEGIN SOLUTION
+    r = softmax_ce_grad(z, y)  # p - e_y, and the input checks
+    z = np.asarray(z, dtype=np.float64)
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    p = e / e.sum(axis=1, keepdims=True)
+    return p * r - p * np.sum(r * p, axis=1, keepdims=True)
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_softmax_mse_grad", "locked": true, "points": 6, "schema_version": 3, "solution": false, "task": false}
+g = softmax_mse_grad(np.zeros((1, 4)), np.array([2]))
+# p = 1/4: r = p - e_y = (1/4, 1/4, -3/4, 1/4), r.p = 0, so the gradient is p * r.
+check_close(g, [[1 / 16, 1 / 16, -3 / 16, 1 / 16]], rtol=1e-12,
+            what="MSE gradient at uniform logits")
+check_close(softmax_mse_grad(np.array([[0.3, -0.2, 1.0]]), np.array([1])).sum(), 0.0,
+            atol=1e-12, what="the MSE gradient row sums to 0")
+### BEGIN HIDDEN TESTS
+rng = np.random.default_rng(32)
+for n, c, scale in ((6, 10, 1.0), (5, 4, 8.0), (3, 17, 1000.0), (2, 2, 0.5)):
+    z = rng.normal(scale=scale, size=(n, c))
+    y = rng.integers(0, c, size=n)
+    zt = torch.tensor(z, requires_grad=True)
+    p = torch.softmax(zt, dim=1)
+    (0.5 * ((p - F.one_hot(torch.from_numpy(y), c)) ** 2).sum()).backward()
+    got = softmax_mse_grad(z, y)
+    check_dtype(got, np.float64, what="MSE gradient")
+    check_close(got, zt.grad.numpy(), rtol=1e-9, atol=1e-15,
+                what=f"MSE gradient vs autograd ({n}x{c}, logit scale {scale:g})")
+# finite differences on one example
+z0 = rng.normal(size=(1, 5))
+y0 = np.array([3])
+def _mse(zz):
+    e = np.exp(zz - zz.max())
+    p = e / e.sum()
+    return 0.5 * np.sum((p - np.eye(5)[3]) ** 2)
+h = 1e-6
+fd = np.array([(_mse(z0[0] + h * np.eye(5)[k]) - _mse(z0[0] - h * np.eye(5)[k])) / (2 * h)
+               for k in range(5)])
+check_close(softmax_mse_grad(z0, y0)[0], fd, rtol=1e-5, atol=1e-9,
+            what="MSE gradient vs finite differences")
+# the saturated example of chapter 5: p_y ~ 6e-6, gradient at the label ~ -2 p_y
+z = np.zeros((1, 10))
+z[0, 1] = 12.0
+g = softmax_mse_grad(z, np.array([0]))
+py = 1 / (9 + np.exp(12.0))
+p1 = np.exp(12.0) * py
+expected_y = py * (py - 1) - py * ((py - 1) * py + p1 * p1 + 8 * py * py)
+check_close(g[0, 0], expected_y, rtol=1e-9, what="MSE gradient at the label, saturated")
+assert abs(g[0, 0]) < 2e-5, f"saturated MSE gradient should be tiny, got {g[0, 0]}"
+check_close(softmax_mse_grad(np.array([[1e4, -1e4]]), np.array([1])), [[0.0, 0.0]],
+            atol=1e-300, what="MSE gradient at logits +-1e4 (fully saturated: 0)")
+got = softmax_mse_grad(np.array([[0.0, 1.0]], dtype=np.float32), np.array([0]))
+check_dtype(got, np.float64, what="MSE gradient of float32 logits")
+check_raises(ValueError, softmax_mse_grad, np.zeros((2, 3)), np.array([0, 5]))
+check_raises(ValueError, softmax_mse_grad, np.zeros((2, 3, 1)), np.array([0, 1]))
+### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "task3", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## 3. Training with each loss (8 points)
+#
+# The model is the last layer of every classifier: a linear map from the 64 pixels of a
+# digits image to 10 logits (softmax regression). `make_classifier(init_scale)` builds it
+# with PyTorch's default initialisation, then multiplies its weights and bias by
+# `init_scale`. With `init_scale=1` the first predictions are nearly uniform; with
+# `init_scale=20` the logits are large, the softmax saturates, and most examples start
+# *confidently wrong* (the true class gets a probability of about $10^{-5}$).
+#
+# (a) Implement `softmax_mse_loss(logits, y)` in PyTorch: the mean over the batch of
+# $\tfrac12 \lVert \mathbf e_y - \operatorname{softmax}(\mathbf z) \rVert^2$, for
+# logits of shape `(N, C)` and integer labels `(N,)`. It must be differentiable by
+# autograd (use `torch.softmax`, `F.one_hot`).
+#
+# (b) Implement `train(model, loss_fn, epochs=150, lr=0.5)`: full-batch gradient descent on
+# the course's digits training split.
+#
+# * Data: `X_train, y_train, X_test, y_test = digits_tensors(device)` where `device` is
+#   the device of the model's parameters.
+# * Optimiser: `torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)`; one step per
+#   epoch on the whole training set: `zero_grad`, forward, `loss_fn(logits, y_train)`,
+#   `backward`, `step`.
+# * Return a dict of two lists of length `epochs`: `"loss"`, the value of `loss_fn` on
+#   the training set at each step (before the step, as a Python float), and `"test_acc"`,
+#   the test accuracy after each step (a float in [0, 1]; compute it under
+#   `torch.no_grad()`).
+
+# %% nbgrader={"grade": false, "grade_id": "make_classifier", "locked": true, "schema_version": 3, "solution": false, "task": false}
+def make_classifier(init_scale=1.0, seed=0, device=None):
+    """Softmax regression 64 -> 10, default init scaled by init_scale, on device."""
+    seed_everything(seed)
+    model = torch.nn.Linear(64, 10)
+    with torch.no_grad():
+        model.weight.mul_(init_scale)
+        model.bias.mul_(init_scale)
+    return model.to(device if device is not None else pick_device())
+
+
+# %% nbgrader={"grade": false, "grade_id": "training", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def softmax_mse_loss(logits, y):
+    """Mean over the batch of 0.5 * ||onehot(y) - softmax(logits)||^2 (differentiable)."""
+    ### BEGIN SOLUTION
+    p = torch.softmax(logits, dim=1)
+    target = F.one_hot(y, num_classes=logits.shape[1]).to(p.dtype)
+    return 0.5 * ((p - target) ** 2).sum(dim=1).mean()
+    ### END SOLUTION
+
+
+def train(model, loss_fn, epochs=150, lr=0.5):
+    """Full-batch SGD (momentum 0.9) on the digits training split; per-epoch history."""
+    ### BEGIN SOLUTION
+    device = next(model.parameters()).device
+    X_train, y_train, X_test, y_test = digits_tensors(device)
+    opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
+    history = {"loss": [], "test_acc": []}
+    for _ in range(epochs):
+        opt.zero_grad()
+        loss = loss_fn(model(X_train), y_train)
+        loss.backward()
+        opt.step()
+        history["loss"].append(loss.item())
+        with torch.no_grad():
+            acc = (model(X_test).argmax(dim=1) == y_test).float().mean().item()
+        history["test_acc"].append(acc)
+    return history
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_training", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+_z = torch.tensor([[0.0, 0.0], [2.0, -1.0]], requires_grad=True)
+_loss = softmax_mse_loss(_z, torch.tensor([0, 1]))
+_p = 1 / (1 + np.exp(-3.0))
+# example 1: p = (1/2, 1/2), loss 1/4; example 2: p = (P, 1 - P) with P = sigmoid(3), loss P^2
+check_close(_loss.item(), (0.25 + _p ** 2) / 2, rtol=1e-6,
+            what="softmax_mse_loss of two examples (mean over the batch)")
+_hist = train(make_classifier(1.0), F.cross_entropy, epochs=5)
+assert set(_hist) >= {"loss", "test_acc"}, f"train should return loss and test_acc, got {set(_hist)}"
+assert len(_hist["loss"]) == 5 and len(_hist["test_acc"]) == 5, "one entry per epoch"
+check_close(_hist["loss"][0], np.log(10), rtol=0.05,
+            what="first CE loss of a nearly uniform classifier (about ln 10)")
+### BEGIN HIDDEN TESTS
+_loss.backward()
+_zz = torch.tensor([[0.0, 0.0], [2.0, -1.0]], dtype=torch.float64, requires_grad=True)
+_ref = 0.5 * ((torch.softmax(_zz, 1) - torch.eye(2, dtype=torch.float64)[[0, 1]]) ** 2).sum(1).mean()
+_ref.backward()
+check_close(_z.grad, _zz.grad.float(), rtol=1e-5, atol=1e-7,
+            what="autograd gradient of softmax_mse_loss")
+_zb = torch.randn(6, 5, generator=torch.Generator().manual_seed(3), dtype=torch.float64) * 50
+_yb = torch.tensor([0, 4, 2, 2, 1, 3])
+check_close(softmax_mse_loss(_zb, _yb).item(),
+            0.5 * ((torch.softmax(_zb, 1) - F.one_hot(_yb, 5)) ** 2).sum(1).mean().item(),
+            rtol=1e-12, what="softmax_mse_loss at logit scale 50, C = 5")
+_hist = train(make_classifier(1.0), F.cross_entropy, epochs=3, lr=0.0)
+check_close(_hist["loss"], [_hist["loss"][0]] * 3, rtol=1e-6,
+            what="with lr = 0 the loss must not change (one SGD step per epoch)")
+### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "task3c", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# (c) The cell below trains four classifiers, each for 150 epochs: both losses from the
+# nearly uniform start (`init_scale=1`) and from the saturated start (`init_scale=20`),
+# each pair from the same initial weights, and plots the test accuracy.
+
+# %% nbgrader={"grade": false, "grade_id": "compare", "locked": true, "schema_version": 3, "solution": false, "task": false}
+import time
+
+import matplotlib.pyplot as plt
+
+runs = {}
+for scale in (1.0, 20.0):
+    for name, fn in (("CE", F.cross_entropy), ("MSE", softmax_mse_loss)):
+        start = time.perf_counter()
+        runs[name, scale] = train(make_classifier(scale), fn)
+        print(f"{name:3s} init_scale {scale:4.0f}: final test accuracy "
+              f"{runs[name, scale]['test_acc'][-1]:.3f} ({time.perf_counter() - start:.2f} s "
+              f"on {pick_device()})")
+
+fig, ax = plt.subplots(figsize=(6.4, 3.8))
+for (name, scale), h in runs.items():
+    ax.plot(h["test_acc"], label=f"{name}, init_scale {scale:g}",
+            color="C0" if name == "CE" else "C3", linestyle="-" if scale == 1 else "--")
+ax.set_xlabel("epoch (full-batch SGD step)")
+ax.set_ylabel("test accuracy")
+ax.legend()
+plt.show()
+
+# %% nbgrader={"grade": true, "grade_id": "test_ce_beats_mse", "locked": true, "points": 5, "schema_version": 3, "solution": false, "task": false}
+# From the saturated start, the cross-entropy run must end well ahead of the squared error.
+_ce = train(make_classifier(20.0, seed=0), F.cross_entropy)
+_mse = train(make_classifier(20.0, seed=0), softmax_mse_loss)
+print(f"saturated start: CE {_ce['test_acc'][-1]:.3f}, MSE {_mse['test_acc'][-1]:.3f}")
+assert _ce["test_acc"][-1] > _mse["test_acc"][-1], "CE should beat MSE from a saturated start"
+### BEGIN HIDDEN TESTS
+# The same with another initialisation; margins measured by the reference solution
+# (CE about 0.95, MSE below 0.5 after 150 epochs for seeds 0 and 1).
+_ce1 = train(make_classifier(20.0, seed=1), F.cross_entropy)
+_mse1 = train(make_classifier(20.0, seed=1), softmax_mse_loss)
+for _c, _m, _s in ((_ce, _mse, 0), (_ce1, _mse1, 1)):
+    assert _c["test_acc"][-1] >= 0.9, (
+        f"seed {_s}: CE from a saturated start should reach test accuracy >= 0.9 in 150 "
+        f"epochs, got {_c['test_acc'][-1]:.3f}")
+    assert _m["test_acc"][-1] <= _c["test_acc"][-1] - 0.25, (
+        f"seed {_s}: MSE from a saturated start should trail CE by >= 0.25, got "
+        f"{_m['test_acc'][-1]:.3f} vs {_c['test_acc'][-1]:.3f}")
+    assert _c["loss"][-1] < 0.5 * _c["loss"][0], f"seed {_s}: the CE loss should fall"
+    assert all(0.0 <= a <= 1.0 for a in _c["test_acc"] + _m["test_acc"]), "accuracy in [0, 1]"
+    assert len(_c["loss"]) == len(_m["test_acc"]) == 150, "150 epochs by default"
+# ... while from a nearly uniform start the squared error learns fine: the loss is not broken.
+_mse_ok = train(make_classifier(1.0, seed=0), softmax_mse_loss)
+assert _mse_ok["test_acc"][-1] >= 0.9, (
+    f"MSE from init_scale 1 should reach >= 0.9, got {_mse_ok['test_acc'][-1]:.3f}")
+### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "question", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# (d) Explain the four curves in three to five sentences, using your gradients from tasks 1
+# and 2: why does the squared error learn about as well as cross-entropy from the nearly
+# uniform start but stall from the saturated one? Evaluate both gradients at the label
+# logit for an example whose true class has probability $6 \cdot 10^{-6}$ and one wrong
+# class has almost all the rest. Write your answer in the cell below (3 points, graded by
+# hand).
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "answer_curves", "locked": false, "points": 3, "schema_version": 3, "solution": true, "task": false}
+# At the label logit the CE gradient is $q_y - 1 \approx -1$ however wrong the example
+# is, so a confidently wrong example pushes hard. The MSE gradient is
+# $q_y(q_y - 1) - q_y\,(\mathbf q - \mathbf e_y)\cdot\mathbf q \approx -2q_y
+# \approx -1.2\cdot 10^{-5}$: every term carries a factor $q_y$ (or $q_k(1-q_k)$ for the
+# winning wrong class), so saturated examples contribute almost nothing and only the few
+# examples that are not saturated drive learning. From the uniform start no example is
+# saturated ($q_y \approx 0.1$), both gradients are of order 0.1 to 1, and both losses
+# learn; from init_scale 20 CE recovers within a few dozen steps while MSE creeps.
+#
+# Mark scheme: 1 point for the two gradient values (about -1 and about -1e-5, with the
+# reason: the factor q_y); 1 point for linking saturation to the flat MSE curve;
+# 1 point for explaining why the uniform start is fine for both.

@@ -1,0 +1,483 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# # Problem set 4: softmax numerical stability
+#
+# Chapter 6 of the book. You will write the five functions that sit at the end of every
+# classifier, in NumPy, so that they never overflow, never lose the small
+# log-probabilities, and agree with SciPy and PyTorch to many digits.
+#
+# * Replace every `raise NotImplementedError()` with your code. Do not rename the functions.
+# * The test cells under each task check your work as you go; more tests, hidden here,
+#   grade it (huge and infinite logits, batches, dtypes). Passing the visible tests is a
+#   good sign, not a guarantee.
+# * Do not call SciPy or PyTorch in your solutions: the hidden tests compare against them.
+# * Restart the kernel and run all cells before you submit.
+#
+# Points: 22 in all (20 autograded, 2 graded by hand).
+#
+# ## Rules that hold for all four array functions
+#
+# * `z` is anything `np.asarray` accepts. Floating inputs **keep their dtype**
+#   (float16 in, float16 out; likewise float32 and float64) and are computed in that
+#   dtype; integer inputs are treated as float64.
+# * `axis` (default `-1`, the class axis) says which axis holds the logits of one
+#   example; every other axis is a batch axis, and each example is handled on its own.
+# * A logit of `-inf` means "this class is impossible": it gets probability 0 and
+#   log-probability `-inf`, and the other classes behave as if it were not there.
+# * **A row whose logits are all `-inf`** has no possible class. We follow SciPy and
+#   PyTorch: `logsumexp` of it is `-inf` (the log of an empty sum of zeros), while
+#   `softmax` and `log_softmax` are undefined and return `nan` for every entry of that row
+#   (a `0 / 0`). The same holds for an empty axis: `logsumexp` gives `-inf`.
+# * No warnings: use `np.errstate` where an intermediate step may overflow or divide by
+#   zero on purpose.
+
+# %% nbgrader={"grade": false, "grade_id": "imports", "locked": true, "schema_version": 3, "solution": false, "task": false}
+import numpy as np
+
+from infoloss.testing import check_close, check_dtype, check_raises
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "task1", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## 1. `logsumexp` (5 points)
+#
+# Implement `logsumexp(z, axis=-1)` $= \log \sum_j e^{z_j}$ along `axis` (the axis is
+# removed from the result's shape), with the **per-example** maximum subtracted before
+# the exponential:
+# $\operatorname{logsumexp}(\mathbf z) = m + \log \sum_j e^{z_j - m}$, $m = \max_j z_j$.
+#
+# * It must be exact for huge logits: `logsumexp([1e308, 1e308])` is `1e308` (plus
+#   $\ln 2$, which does not show at that size), not `inf`.
+# * A `+inf` logit gives `+inf`; a `nan` logit gives `nan`; see the rules above for `-inf`.
+# * Hint: when $m$ is not finite, subtracting it gives `nan`; shift by 0 instead.
+
+# %% nbgrader={"grade": false, "grade_id": "logsumexp", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def logsumexp(z, axis=-1):
+    """log(sum(exp(z))) along axis, overflow-free, in the dtype of z (float64 for ints)."""
+    ### BEGIN SOLUTION
+    z = np.asarray(z)
+    if not np.issubdtype(z.dtype, np.floating):
+        z = z.astype(np.float64)  # ints and bools; strings raise ValueError here
+    if z.shape[axis] == 0:
+        return np.full(np.delete(z.shape, axis % z.ndim), -np.inf, dtype=z.dtype)
+    m = np.max(z, axis=axis, keepdims=True)
+    shift = np.where(np.isfinite(m), m, np.zeros_like(m))
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        s = np.sum(np.exp(z - shift), axis=axis, keepdims=True)
+        out = np.log(s) + shift
+    return np.squeeze(out, axis=axis)
+
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_logsumexp", "locked": true, "points": 5, "schema_version": 3, "solution": false, "task": false}
+# log(e^0 + e^0) = log 2, and shifting every logit by b shifts the result by b.
+check_close(logsumexp(np.array([0.0, 0.0])), np.log(2), what="logsumexp([0, 0])")
+check_close(logsumexp(np.array([1000.0, 1000.0])), 1000 + np.log(2), rtol=1e-12,
+            what="logsumexp([1000, 1000]) (the naive formula overflows)")
+check_close(logsumexp(np.array([[1.0, 2.0, 3.0], [-5.0, 0.0, 5.0]])),
+            [3.40760596444438, 5.006760443547122], rtol=1e-12, what="logsumexp of a batch")
+### BEGIN HIDDEN TESTS
+import scipy.special
+
+rng = np.random.default_rng(2024)
+with np.errstate(all="ignore"):
+    # agreement with SciPy on random batches, along each axis of a 3-D array
+    x = rng.normal(scale=30.0, size=(4, 5, 6))
+    for ax in (-1, 0, 1):
+        check_close(logsumexp(x, axis=ax), scipy.special.logsumexp(x, axis=ax), rtol=1e-13,
+                    what=f"logsumexp along axis {ax}")
+    # per-row maximum: rows on wildly different scales
+    rows = np.array([[1000.0, 999.0], [0.0, 1.0], [-1000.0, -1001.0]])
+    check_close(logsumexp(rows), scipy.special.logsumexp(rows, axis=-1), rtol=1e-13,
+                what="logsumexp with a different max in every row")
+    # huge logits
+    check_close(logsumexp([1e308, 1e308]), 1e308, rtol=1e-15, what="logsumexp([1e308, 1e308])")
+    check_close(logsumexp([1e308, -1e308]), 1e308, rtol=1e-15, what="logsumexp([1e308, -1e308])")
+    check_close(logsumexp([-1e308, -1e308]), -1e308, rtol=1e-15,
+                what="logsumexp([-1e308, -1e308])")
+    check_close(logsumexp([1e4, -1e4, 0.0]), 1e4, rtol=1e-15, what="logsumexp([1e4, -1e4, 0])")
+    check_close(logsumexp([-1e4, -1e4]), -1e4 + np.log(2), rtol=1e-15,
+                what="logsumexp([-1e4, -1e4]) (the naive formula underflows to -inf)")
+    # infinities and nan
+    check_close(logsumexp([-np.inf, 0.0, np.log(3)]), np.log(4), rtol=1e-14,
+                what="logsumexp with a -inf entry")
+    check_close(logsumexp(np.array([[-np.inf, -np.inf], [0.0, 0.0]])), [-np.inf, np.log(2)],
+                rtol=1e-14, what="logsumexp with an all -inf row")
+    check_close(logsumexp([np.inf, 1.0]), np.inf, what="logsumexp([inf, 1])")
+    check_close(logsumexp([np.nan, 1.0]), np.nan, what="logsumexp([nan, 1])")
+    check_close(logsumexp(np.zeros((3, 0))), np.full(3, -np.inf), what="logsumexp of empty rows")
+    # the identity logsumexp(z - b) = logsumexp(z) - b (not invariance)
+    check_close(logsumexp(x[0] - 7.5), logsumexp(x[0]) - 7.5, rtol=1e-13,
+                what="logsumexp(z - b) = logsumexp(z) - b")
+    # dtypes
+    for dt, tol in ((np.float16, 2e-3), (np.float32, 2e-6), (np.float64, 1e-13)):
+        z = (rng.normal(scale=3.0, size=(3, 7))).astype(dt)
+        got = logsumexp(z)
+        check_dtype(got, dt, what=f"logsumexp of {np.dtype(dt).name} logits")
+        check_close(got, scipy.special.logsumexp(z.astype(np.float64), axis=-1), rtol=tol,
+                    what=f"logsumexp of {np.dtype(dt).name} logits")
+    got = logsumexp(np.array([1e4, 1e4], dtype=np.float16))
+    check_dtype(got, np.float16, what="logsumexp of float16 [1e4, 1e4]")
+    check_close(got, 1e4, rtol=1e-3, what="logsumexp of float16 [1e4, 1e4] (exp overflows at 11.09)")
+    got = logsumexp([3, 4])
+    check_dtype(got, np.float64, what="logsumexp of integers")
+    check_close(got, np.log(np.exp(3.0) + np.exp(4.0)), rtol=1e-14, what="logsumexp([3, 4])")
+check_raises(ValueError, logsumexp, np.array(["a", "b"]))
+### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "task2", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## 2. `softmax` and `log_softmax` (7 points)
+#
+# Implement `softmax(z, axis=-1)` and `log_softmax(z, axis=-1)`, both with the shape of
+# `z`.
+#
+# * `log_softmax` must **not** be `np.log(softmax(z))`: that returns `-inf` as soon as a
+#   probability underflows, while the true log-probability is an ordinary number. For
+#   example `log_softmax([1000, 1])` is `[0, -999]`.
+# * Compute it as $(z_i - m) - \log \sum_j e^{z_j - m}$ and not as
+#   `z - logsumexp(z)`: for huge logits the second form subtracts two nearly equal huge
+#   numbers and loses every digit. `log_softmax([1e308, 1e308])` is
+#   $[-\ln 2, -\ln 2]$, not `[0, 0]`.
+# * `softmax([1000, 0, 0, 0])` is `[1, 0, 0, 0]`, not `nan`.
+# * Subtract the maximum of **each example** (each slice along `axis`), not the maximum of
+#   the whole batch.
+# * `-inf` entries and all-`-inf` rows: see the rules at the top.
+
+# %% nbgrader={"grade": false, "grade_id": "softmax", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def softmax(z, axis=-1):
+    """Probabilities exp(z) / sum(exp(z)) along axis, overflow-free, in the dtype of z."""
+    ### BEGIN SOLUTION
+    z = np.asarray(z)
+    if not np.issubdtype(z.dtype, np.floating):
+        z = z.astype(np.float64)  # ints and bools; strings raise ValueError here
+    m = np.max(z, axis=axis, keepdims=True) if z.shape[axis] else np.zeros_like(z)
+    shift = np.where(np.isfinite(m), m, np.zeros_like(m))
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        e = np.exp(z - shift)
+        return e / np.sum(e, axis=axis, keepdims=True)
+    ### END SOLUTION
+
+
+def log_softmax(z, axis=-1):
+    """Log-probabilities (z - m) - log(sum(exp(z - m))) along axis, in the dtype of z."""
+    ### BEGIN SOLUTION
+    z = np.asarray(z)
+    if not np.issubdtype(z.dtype, np.floating):
+        z = z.astype(np.float64)  # ints and bools; strings raise ValueError here
+    m = np.max(z, axis=axis, keepdims=True) if z.shape[axis] else np.zeros_like(z)
+    shift = np.where(np.isfinite(m), m, np.zeros_like(m))
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        shifted = z - shift
+        return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_softmax", "locked": true, "points": 7, "schema_version": 3, "solution": false, "task": false}
+check_close(softmax(np.array([0.0, 0.0])), [0.5, 0.5], what="softmax([0, 0])")
+check_close(softmax(np.array([1.0, 2.0, 3.0])), [0.09003057317038046, 0.24472847105479764,
+            0.6652409557748219], rtol=1e-12, what="softmax([1, 2, 3])")
+check_close(softmax(np.array([1000.0, 0.0, 0.0, 0.0])), [1.0, 0.0, 0.0, 0.0],
+            what="softmax([1000, 0, 0, 0])")
+check_close(log_softmax(np.array([1000.0, 1.0])), [0.0, -999.0], rtol=1e-15,
+            what="log_softmax([1000, 1])")
+check_close(np.exp(log_softmax(np.array([0.5, -1.0, 2.0]))).sum(), 1.0, rtol=1e-12,
+            what="exp(log_softmax(z)).sum()")
+### BEGIN HIDDEN TESTS
+import scipy.special
+import torch
+
+rng = np.random.default_rng(7)
+with np.errstate(all="ignore"):
+    x = rng.normal(scale=20.0, size=(6, 9))
+    check_close(softmax(x), scipy.special.softmax(x, axis=-1), rtol=1e-12, atol=1e-300,
+                what="softmax vs scipy")
+    # entries near 0 carry an absolute rounding error of about eps * |z|: hence atol
+    check_close(log_softmax(x), scipy.special.log_softmax(x, axis=-1), rtol=1e-13, atol=1e-12,
+                what="log_softmax vs scipy")
+    xt = torch.from_numpy(x)
+    check_close(softmax(x), torch.softmax(xt, dim=-1).numpy(), rtol=1e-12, atol=1e-300,
+                what="softmax vs torch")
+    check_close(log_softmax(x), torch.log_softmax(xt, dim=-1).numpy(), rtol=1e-13, atol=1e-12,
+                what="log_softmax vs torch")
+    x3 = rng.normal(scale=5.0, size=(3, 4, 5))
+    for ax in (0, 1, 2):
+        check_close(softmax(x3, axis=ax), scipy.special.softmax(x3, axis=ax), rtol=1e-12,
+                    what=f"softmax along axis {ax}")
+        check_close(log_softmax(x3, axis=ax), scipy.special.log_softmax(x3, axis=ax),
+                    rtol=1e-12, atol=1e-13, what=f"log_softmax along axis {ax}")
+    # per-row max: a global max would turn the second and third rows into 0/0
+    rows = np.array([[1000.0, 999.0], [0.0, 1.0], [-1000.0, -1001.0]])
+    a, b = 1 / (1 + np.exp(-1.0)), 1 / (1 + np.exp(1.0))
+    expected = np.array([[a, b], [b, a], [a, b]])
+    check_close(softmax(rows), expected, rtol=1e-13, what="softmax with a max per row")
+    check_close(log_softmax(rows), np.log(expected), rtol=1e-13,
+                what="log_softmax with a max per row")
+    # huge logits: +-1e4 and +-1e308
+    check_close(softmax([1e4, -1e4]), [1.0, 0.0], what="softmax([1e4, -1e4])")
+    check_close(log_softmax([1e4, -1e4]), [0.0, -2e4], rtol=1e-15, what="log_softmax([1e4, -1e4])")
+    check_close(softmax([-1e4, -1e4, -1e4, -1e4]), [0.25] * 4, rtol=1e-15,
+                what="softmax of four logits -1e4 (naive: 0/0)")
+    check_close(softmax([1e308, 1e308]), [0.5, 0.5], rtol=1e-15, what="softmax([1e308, 1e308])")
+    check_close(softmax([1e308, -1e308]), [1.0, 0.0], what="softmax([1e308, -1e308])")
+    check_close(log_softmax([1e308, 1e308]), [-np.log(2)] * 2, rtol=1e-15,
+                what="log_softmax([1e308, 1e308])")
+    check_close(log_softmax([1e308, 0.0]), [0.0, -1e308], rtol=1e-15,
+                what="log_softmax([1e308, 0])")
+    check_close(log_softmax([-1e308, -1e308]), [-np.log(2)] * 2, rtol=1e-15,
+                what="log_softmax([-1e308, -1e308])")
+    # -inf entries and all -inf rows (nan, like scipy and torch)
+    check_close(softmax([-np.inf, 0.0, 0.0]), [0.0, 0.5, 0.5], rtol=1e-15,
+                what="softmax with a -inf entry")
+    check_close(log_softmax([-np.inf, 0.0, 0.0]), [-np.inf, -np.log(2), -np.log(2)], rtol=1e-15,
+                what="log_softmax with a -inf entry")
+    batch = np.array([[-np.inf, -np.inf, -np.inf], [1.0, -np.inf, 1.0]])
+    check_close(softmax(batch), [[np.nan] * 3, [0.5, 0.0, 0.5]], rtol=1e-15,
+                what="softmax with an all -inf row (nan row)")
+    check_close(log_softmax(batch), [[np.nan] * 3, [-np.log(2), -np.inf, -np.log(2)]],
+                rtol=1e-15, what="log_softmax with an all -inf row (nan row)")
+    check_close(softmax(batch), torch.softmax(torch.from_numpy(batch), dim=-1).numpy(),
+                rtol=1e-15, what="softmax with -inf rows vs torch")
+    check_close(log_softmax(batch), torch.log_softmax(torch.from_numpy(batch), dim=-1).numpy(),
+                rtol=1e-15, what="log_softmax with -inf rows vs torch")
+    # shift invariance, and the naive log(softmax) is not what is asked for
+    check_close(softmax(x[0] + 1e7), softmax(x[0]), rtol=1e-6, atol=1e-300,
+                what="softmax(z + 1e7) = softmax(z)")
+    check_close(log_softmax(np.array([0.0, -800.0])), [0.0, -800.0], rtol=1e-15,
+                what="log_softmax([0, -800]) (exp(-800) underflows)")
+    # dtypes: float16, float32, float64 in, the same out
+    for dt, rtol, atol in ((np.float16, 2e-3, 1e-4), (np.float32, 1e-5, 1e-7),
+                           (np.float64, 1e-12, 1e-300)):
+        z = np.array([[1000.0, 0.0, 0.0, 0.0], [1.0, 2.0, 3.0, 4.0], [-3.0, 0.5, 0.25, 2.0]],
+                     dtype=dt)
+        name = np.dtype(dt).name
+        got = softmax(z)
+        check_dtype(got, dt, what=f"softmax of {name} logits")
+        check_close(got, scipy.special.softmax(z.astype(np.float64), axis=-1), rtol=rtol,
+                    atol=atol, what=f"softmax of {name} logits")
+        got = log_softmax(z)
+        check_dtype(got, dt, what=f"log_softmax of {name} logits")
+        check_close(got, scipy.special.log_softmax(z.astype(np.float64), axis=-1), rtol=rtol,
+                    atol=atol, what=f"log_softmax of {name} logits")
+        big = np.array([1e4, -1e4, 0.0], dtype=dt)
+        check_dtype(softmax(big), dt, what=f"softmax of {name} [1e4, -1e4, 0]")
+        check_close(softmax(big), [1.0, 0.0, 0.0], what=f"softmax of {name} [1e4, -1e4, 0]")
+        check_close(log_softmax(big), [0.0, -2e4, -1e4], rtol=1e-3,
+                    what=f"log_softmax of {name} [1e4, -1e4, 0]")
+    check_dtype(softmax([1, 2]), np.float64, what="softmax of integers")
+    check_close(log_softmax(np.array([1000.0, 1.0], dtype=np.float32)), [0.0, -999.0],
+                rtol=1e-7, what="float32 log_softmax([1000, 1])")
+check_raises(ValueError, softmax, np.array(["a", "b"]))
+check_raises(ValueError, log_softmax, np.array(["a", "b"]))
+### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "task3", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## 3. Fused losses (8 points)
+#
+# (a) `cross_entropy_with_logits(z, y)`: the mean over the batch of
+# $-\log \operatorname{softmax}(\mathbf z_i)_{y_i}$, for logits `z` of shape `(N, C)`
+# and integer labels `y` of shape `(N,)` with values in `0 .. C-1` (what
+# `torch.nn.functional.cross_entropy` computes). Work with `log_softmax`, never
+# `log(softmax)`.
+#
+# (b) `bce_with_logits(z, y)`: the mean over **all elements** of the binary cross-entropy
+# $-[y \log \sigma(z) + (1 - y) \log(1 - \sigma(z))]$, for logits `z` and targets `y` in
+# $[0, 1]$ of the same shape (soft targets allowed). Rewrite it so that it stays finite
+# and accurate for logits of any size: it equals
+# $\max(z, 0) - z y + \log(1 + e^{-|z|})$ (check it!), and `np.log1p` helps.
+#
+# Both return a 0-d NumPy value in the dtype of `z` (float64 for integer `z`). Raise
+# `ValueError` with a helpful message for: `z` not 2-D or with no rows (a), labels that are
+# not integers or are out of range or whose length is not `N` (a); shapes that differ,
+# targets outside $[0, 1]$ or an empty input (b).
+
+# %% nbgrader={"grade": false, "grade_id": "fused_losses", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def cross_entropy_with_logits(z, y):
+    """Mean over the batch of -log softmax(z)[i, y[i]] (integer labels y)."""
+    ### BEGIN SOLUTION
+    z = np.asarray(z)
+    if not np.issubdtype(z.dtype, np.floating):
+        z = z.astype(np.float64)  # ints and bools; strings raise ValueError here
+    y = np.asarray(y)
+    if z.ndim != 2 or z.shape[0] == 0 or z.shape[1] == 0:
+        raise ValueError(f"logits must have shape (N, C) with N, C >= 1; got shape {z.shape}")
+    if not np.issubdtype(y.dtype, np.integer):
+        raise ValueError(f"labels must be integer class indices; got dtype {y.dtype}")
+    if y.shape != (z.shape[0],):
+        raise ValueError(f"labels must have shape ({z.shape[0]},) to match the logits; "
+                         f"got {y.shape}")
+    if np.any(y < 0) or np.any(y >= z.shape[1]):
+        raise ValueError(f"labels must lie in 0 .. {z.shape[1] - 1}")
+    picked = log_softmax(z, axis=-1)[np.arange(z.shape[0]), y]
+    return -np.mean(picked, dtype=z.dtype)
+    ### END SOLUTION
+
+
+def bce_with_logits(z, y):
+    """Mean over all elements of the binary cross-entropy of sigmoid(z) against y."""
+    ### BEGIN SOLUTION
+    z = np.atleast_1d(z)
+    if not np.issubdtype(z.dtype, np.floating):
+        z = z.astype(np.float64)  # ints and bools; strings raise ValueError here
+    y = np.asarray(y)
+    if y.shape != z.shape and np.atleast_1d(y).shape != z.shape:
+        raise ValueError(f"targets must have the shape of the logits {z.shape}; got {y.shape}")
+    y = np.atleast_1d(y).astype(z.dtype)
+    if z.size == 0:
+        raise ValueError("bce_with_logits needs at least one logit")
+    if np.any(np.isnan(y)) or np.any(y < 0) or np.any(y > 1):
+        raise ValueError("targets must be probabilities in [0, 1]")
+    with np.errstate(over="ignore", invalid="ignore"):
+        loss = np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))
+    return np.mean(loss, dtype=z.dtype)
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_fused_losses", "locked": true, "points": 8, "schema_version": 3, "solution": false, "task": false}
+# A uniform prediction over C classes costs ln C; sigmoid(0) = 1/2 costs ln 2 either way.
+check_close(cross_entropy_with_logits(np.zeros((4, 10)), np.array([0, 3, 9, 5])), np.log(10),
+            rtol=1e-12, what="CE of uniform logits")
+check_close(cross_entropy_with_logits(np.array([[1000.0, 0.0], [0.0, 1000.0]]),
+                                      np.array([1, 1])), 500.0, rtol=1e-12,
+            what="CE with logits 1000 (one example wrong by 1000)")
+check_close(bce_with_logits(np.zeros(3), np.array([0.0, 1.0, 0.5])), np.log(2), rtol=1e-12,
+            what="BCE of logit 0")
+check_close(bce_with_logits(np.array([100.0]), np.array([0.0])), 100.0, rtol=1e-12,
+            what="BCE(100, 0) (the naive formula gives inf)")
+check_raises(ValueError, cross_entropy_with_logits, np.zeros((2, 3)), np.array([0, 3]),
+             match="label")
+### BEGIN HIDDEN TESTS
+import scipy.special
+import torch
+import torch.nn.functional as F
+
+rng = np.random.default_rng(99)
+with np.errstate(all="ignore"):
+    for scale in (1.0, 30.0, 1e4):
+        z = rng.normal(scale=scale, size=(32, 7))
+        y = rng.integers(0, 7, size=32)
+        ref = F.cross_entropy(torch.from_numpy(z), torch.from_numpy(y)).item()
+        check_close(cross_entropy_with_logits(z, y), ref, rtol=1e-12,
+                    what=f"CE vs torch (logit scale {scale:g})")
+        t = rng.uniform(size=(8, 5))
+        zb = rng.normal(scale=scale, size=(8, 5))
+        ref = F.binary_cross_entropy_with_logits(torch.from_numpy(zb), torch.from_numpy(t)).item()
+        check_close(bce_with_logits(zb, t), ref, rtol=1e-10,
+                    what=f"BCE vs torch (logit scale {scale:g})")
+    # labels are indices: equal to one-hot probability targets, per example
+    z = rng.normal(size=(5, 4))
+    y = np.array([3, 0, 1, 3, 2])
+    check_close(cross_entropy_with_logits(z, y),
+                -np.mean(np.sum(np.eye(4)[y] * scipy.special.log_softmax(z, axis=-1), axis=-1)),
+                rtol=1e-12, what="CE with index labels = CE with one-hot targets")
+    # huge logits
+    check_close(cross_entropy_with_logits(np.array([[1e308, -1e308]]), np.array([0])), 0.0,
+                atol=1e-300, what="CE([[1e308, -1e308]], [0])")
+    check_close(cross_entropy_with_logits(np.array([[1e308, 0.0]]), np.array([1])), 1e308,
+                rtol=1e-15, what="CE([[1e308, 0]], [1])")
+    check_close(cross_entropy_with_logits(np.array([[1e4, -1e4, 0.0]]), np.array([2])), 1e4,
+                rtol=1e-15, what="CE([[1e4, -1e4, 0]], [2])")
+    # -inf logits: impossible wrong class is fine, impossible true class costs inf
+    check_close(cross_entropy_with_logits(np.array([[0.0, -np.inf, 0.0]]), np.array([0])),
+                np.log(2), rtol=1e-14, what="CE with a -inf logit on a wrong class")
+    check_close(cross_entropy_with_logits(np.array([[0.0, -np.inf]]), np.array([1])), np.inf,
+                what="CE with a -inf logit on the true class")
+    # per-row max in a batch of different scales
+    z = np.array([[1000.0, 999.0], [0.0, 1.0], [-1000.0, -1001.0]])
+    check_close(cross_entropy_with_logits(z, np.array([1, 0, 0])),
+                F.cross_entropy(torch.from_numpy(z), torch.tensor([1, 0, 0])).item(),
+                rtol=1e-13, what="CE with a different max in every row")
+    # BCE at extreme logits stays finite and exact
+    check_close(bce_with_logits(np.array([1e9, -1e9]), np.array([1.0, 0.0])), 0.0, atol=1e-300,
+                what="BCE at +-1e9, right side")
+    check_close(bce_with_logits(np.array([1e9, -1e9]), np.array([0.0, 1.0])), 1e9, rtol=1e-15,
+                what="BCE at +-1e9, wrong side")
+    check_close(bce_with_logits(np.array([1e308]), np.array([0.0])), 1e308, rtol=1e-15,
+                what="BCE(1e308, 0)")
+    check_close(bce_with_logits(np.array([-1e308]), np.array([0.0])), 0.0, atol=1e-300,
+                what="BCE(-1e308, 0)")
+    check_close(bce_with_logits(np.array([-40.0]), np.array([0.0])), np.log1p(np.exp(-40.0)),
+                rtol=1e-12, what="BCE(-40, 0) = log1p(exp(-40)) (tiny, not 0)")
+    check_close(bce_with_logits(np.array([[2.0, -3.0], [0.5, 7.0]]),
+                                np.array([[1.0, 0.0], [0.25, 1.0]])),
+                F.binary_cross_entropy_with_logits(torch.tensor([[2.0, -3.0], [0.5, 7.0]],
+                                                                dtype=torch.float64),
+                                                   torch.tensor([[1.0, 0.0], [0.25, 1.0]],
+                                                                dtype=torch.float64)).item(),
+                rtol=1e-13, what="BCE of a 2x2 batch (mean over all elements)")
+    # dtypes
+    for dt, tol in ((np.float32, 1e-5), (np.float64, 1e-12)):
+        z = rng.normal(scale=4.0, size=(6, 3)).astype(dt)
+        y = rng.integers(0, 3, size=6)
+        got = cross_entropy_with_logits(z, y)
+        check_dtype(got, dt, what=f"CE of {np.dtype(dt).name} logits")
+        check_close(got, F.cross_entropy(torch.from_numpy(z.astype(np.float64)),
+                                         torch.from_numpy(y)).item(), rtol=tol,
+                    what=f"CE of {np.dtype(dt).name} logits")
+        t = rng.uniform(size=(6, 3)).astype(dt)
+        got = bce_with_logits(z, t)
+        check_dtype(got, dt, what=f"BCE of {np.dtype(dt).name} logits")
+        check_close(got, F.binary_cross_entropy_with_logits(
+            torch.from_numpy(z.astype(np.float64)), torch.from_numpy(t.astype(np.float64))).item(),
+            rtol=tol, what=f"BCE of {np.dtype(dt).name} logits")
+check_raises(ValueError, cross_entropy_with_logits, np.zeros(3), np.array([0]))
+check_raises(ValueError, cross_entropy_with_logits, np.zeros((2, 3)), np.array([0.0, 1.0]))
+check_raises(ValueError, cross_entropy_with_logits, np.zeros((2, 3)), np.array([0, -1]))
+check_raises(ValueError, cross_entropy_with_logits, np.zeros((2, 3)), np.array([0, 1, 2]))
+check_raises(ValueError, cross_entropy_with_logits, np.zeros((0, 3)), np.zeros(0, dtype=int))
+check_raises(ValueError, bce_with_logits, np.zeros((2, 2)), np.zeros(3))
+check_raises(ValueError, bce_with_logits, np.zeros(2), np.array([0.5, 1.5]))
+check_raises(ValueError, bce_with_logits, np.zeros(0), np.zeros(0))
+### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "task4", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## 4. Where the naive formula breaks (2 points, graded by hand)
+#
+# Run the cell below. It evaluates the naive $-\log\big(e^{z_y} / \sum_j e^{z_j}\big)$ and
+# your `cross_entropy_with_logits` on one example whose logits are `scale * [1, 0, -1]`
+# with label 2, in float32. In the answer cell, say (i) at which scale the naive loss stops
+# being finite and why exactly there (which operation fails first, and at what number), and
+# (ii) why the frameworks offer `CrossEntropyLoss` on logits and
+# `BCEWithLogitsLoss` instead of asking you to apply softmax or sigmoid yourself.
+
+# %% nbgrader={"grade": false, "grade_id": "show_naive", "locked": true, "schema_version": 3, "solution": false, "task": false}
+def naive_ce(z, y):
+    with np.errstate(all="ignore"):
+        e = np.exp(z)
+        return -np.log(e[y] / e.sum())
+
+for scale in (1, 10, 40, 44, 48, 50, 51, 52, 89, 1000):
+    z = np.float32(scale) * np.array([1.0, 0.0, -1.0], dtype=np.float32)
+    print(f"scale {scale:5d}: naive {naive_ce(z, 2):>10.4f}   "
+          f"stable {cross_entropy_with_logits(z[None, :], np.array([2])):>10.4f}")
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "answer_naive", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# (i) The true loss is `2 * scale`. The naive loss is right up to scale 44, drifts from
+# scale 48 on (96.0003, 99.98, 101.89 instead of 96, 100, 102) and is `inf` from scale 52
+# on. The exponentials themselves are fine there ($e^{52}$ is far below the float32
+# overflow threshold 88.72); the ratio $e^{-s} / (e^{s} + 1 + e^{-s}) \approx e^{-2s}$ is
+# what fails: below $1.18 \cdot 10^{-38}$ (about $e^{-87.3}$) it is subnormal and loses
+# digits, and below the smallest subnormal $1.4 \cdot 10^{-45}$ ($e^{-103.3}$) it rounds
+# to 0, so $-\log 0 = \infty$ once $2s > 103.3$. (With the label on the largest logit,
+# the overflow of $e^{s}$ above 88.72 would give `inf / inf = nan` instead.) The stable
+# version works with $z_y - \max_j z_j - \log\sum_j e^{z_j - \max}$ and never forms
+# those numbers.
+#
+# (ii) Because the fused form can be computed stably in log space
+# ($z_y - \operatorname{logsumexp}(\mathbf z)$, $\max(z,0) - zy + \log(1+e^{-|z|})$) and its
+# gradient is the simple $p - y$; applying softmax or sigmoid first throws the small
+# probabilities away (they round to 0 or 1) before the log can see them.
+#
+# Mark scheme: 1 point for locating the failure with the right mechanism (underflow of
+# the probability ratio to 0 near scale 52, not overflow of exp); 1 point for the
+# fused-loss argument (stability in log space, simple gradient).
