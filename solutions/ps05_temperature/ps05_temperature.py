@@ -231,8 +231,6 @@ _pe = np.array([[0.25] * 4, [0.5, 0.5, 0, 0], [0.75, 0.25, 0, 0], [0.5, 0.25, 0.
 _ye = np.array([0, 0, 1, 0, 0, 1, 1])
 check_close(expected_calibration_error(_pe, _ye, n_bins=4), _ref_ece(_pe, _ye, 4), rtol=1e-12,
             what="ECE with confidences on the bin edges (n_bins=4)")
-check_close(expected_calibration_error(_pe, _ye, n_bins=4), 0.25, rtol=1e-12,
-            what="ECE of the bin-edge example (n_bins=4)")
 check_close(expected_calibration_error(_pe, _ye, n_bins=2), _ref_ece(_pe, _ye, 2), rtol=1e-12,
             what="ECE with confidences on the bin edges (n_bins=2)")
 # Ties go to the lowest index: [0.5, 0.5] with label 1 is a wrong prediction.
@@ -331,7 +329,7 @@ for _T, _a, _n, _c in [(1.0, 0.5, 16, 10), (4.0, 0.9, 8, 5), (20.0, 0.3, 32, 10)
     _yy = torch.randint(0, _c, (_n,), generator=_g)
     _got = distillation_loss(_ss, _tt, _yy, T=_T, alpha=_a)
     _want = _ref_kd(_ss, _tt, _yy, _T, _a)
-    check_dtype(_got, np.float64, what="loss dtype for float64 logits")
+    assert _got.dtype == torch.float64, f"float64 logits should give a float64 loss, got {_got.dtype}"
     check_close(_got, _want, rtol=1e-10, what=f"loss at T={_T}, alpha={_a}")
     (_g_got,) = torch.autograd.grad(_got, _ss)
     (_g_want,) = torch.autograd.grad(_want, _ss)
@@ -346,7 +344,7 @@ check_close(distillation_loss(_s2, _t2, _y2, 3.0, 0.0), distillation_loss(_s2, -
             rtol=1e-6, what="alpha = 0 does not depend on the teacher")
 check_close(distillation_loss(_s2, _s2.clone(), _y2, 5.0, 1.0), 0.0, atol=1e-6,
             what="student = teacher gives zero soft loss")
-check_dtype(distillation_loss(_s2, _t2, _y2, 3.0, 0.5), np.float32, what="float32 loss")
+assert distillation_loss(_s2, _t2, _y2, 3.0, 0.5).dtype == torch.float32, "float32 logits, float32 loss"
 # The teacher is fixed: no gradient flows into it.
 _tg = _t2.clone().requires_grad_(True)
 _sg = _s2.clone().requires_grad_(True)
@@ -474,7 +472,7 @@ _ff = torch.randn(20, 7, generator=_gen, dtype=torch.float64) * 1e3
 _ww = torch.randn(4, 7, generator=_gen, dtype=torch.float64)
 _ref = (_ff / _ff.norm(dim=1, keepdim=True)) @ (_ww / _ww.norm(dim=1, keepdim=True)).T
 _got = cosine_logits(_ff, _ww)
-check_dtype(_got, np.float64, what="cosine_logits dtype")
+assert _got.dtype == torch.float64, f"cosine_logits should keep float64, got {_got.dtype}"
 check_close(_got, _ref, rtol=1e-10, atol=1e-14, what="cosine_logits vs reference")
 check_close(cosine_logits(_ff * 1e-6, _ww * 50), _ref, rtol=1e-8, atol=1e-12,
             what="cosine_logits is scale invariant")
@@ -516,7 +514,7 @@ assert _cold["test_confidence"] > 0.9, f"T = 0.1 confidence {_cold['test_confide
 # label's probability above about 0.45, so the loss cannot fall further. With T = 0.1 the
 # scale is 10, the floor is about 1e-4, and the loss falls close to 0. Accuracy on the
 # digits is about the same for both, because the argmax of the cosines does not depend on
-# T; the confidence changes a lot (about 0.2 against about 1). Someone reading only the
+# T; the confidence changes a lot (about 0.25 against about 0.97). Someone reading only the
 # T = 1 log sees a loss stuck far above 0 and would conclude that the network is not
 # learning, when it is the logit scale, not the features, that is at fault.
 #
