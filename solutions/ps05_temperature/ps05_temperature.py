@@ -37,7 +37,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from infoloss.device import digits_tensors, pick_device, seed_everything
-from infoloss.testing import check_close, check_dtype, check_raises
+from infoloss.testing import check_close, check_raises
 
 torch.set_num_threads(1)  # small models: one thread is as fast and keeps grading predictable
 
@@ -192,7 +192,7 @@ def expected_calibration_error(probs, labels, n_bins=15):
     correct = (p.argmax(axis=1) == y).astype(np.float64)
     edges = np.linspace(0.0, 1.0, n_bins + 1)
     total = 0.0
-    for lo, hi in zip(edges[:-1], edges[1:]):
+    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
         in_bin = (conf > lo) & (conf <= hi)
         if in_bin.any():
             total += in_bin.mean() * abs(correct[in_bin].mean() - conf[in_bin].mean())
@@ -217,7 +217,7 @@ def _ref_ece(p, y, n):
     conf, pred = p.max(1), p.argmax(1)
     edges = np.linspace(0, 1, n + 1)
     out = 0.0
-    for lo, hi in zip(edges[:-1], edges[1:]):
+    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
         m = (conf > lo) & (conf <= hi)
         if m.any():
             out += m.sum() / len(p) * abs((pred[m] == y[m]).mean() - conf[m].mean())
