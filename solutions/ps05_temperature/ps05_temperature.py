@@ -1,0 +1,522 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# # Problem set 5: temperature
+#
+# Chapter 7 of the book. You will fit a temperature for calibration, measure calibration
+# with the expected calibration error, write the distillation loss in PyTorch, and train a
+# classifier with bounded logits with and without a temperature.
+#
+# * Replace every `raise NotImplementedError()` with your code. Do not rename the functions.
+# * The test cells under each task check your work as you go; more tests, hidden here,
+#   grade it (edge cases, bin edges, gradients, other seeds). Passing the visible tests is
+#   a good sign, not a guarantee.
+# * Training runs on the GPU when there is one and on the CPU otherwise
+#   (`infoloss.device.pick_device()`); the whole notebook runs in well under a minute on a CPU.
+# * Restart the kernel and run all cells before you submit.
+#
+# Points: 26 in all (24 autograded, 2 graded by hand).
+
+# %% nbgrader={"grade": false, "grade_id": "imports", "locked": true, "schema_version": 3, "solution": false, "task": false}
+import math
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from infoloss.device import digits_tensors, pick_device, seed_everything
+from infoloss.testing import check_close, check_raises
+
+torch.set_num_threads(1)  # small models: one thread is as fast and keeps grading predictable
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "task1", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## 1. Temperature scaling (6 points)
+#
+# Implement `fit_temperature(logits, labels)`: the temperature $T$ that minimises the mean
+# negative log-likelihood of the labels under $\mathrm{softmax}(\mathbf{z} / T)$,
+#
+# $$\mathrm{NLL}(T) = -\frac1N \sum_{n=1}^N \log \mathrm{softmax}(\mathbf{z}_n / T)_{y_n}.$$
+#
+# * `logits`: array-like of shape `(N, C)`; `labels`: integers of shape `(N,)` in `0..C-1`.
+# * Search $T$ in $[0.01, 100]$ and return it as a Python `float`, accurate to a relative
+#   `1e-3`. If the NLL keeps falling towards one end of the range, return that end.
+# * Hint: as a function of $\log T$ the NLL has a single minimum, so a bounded scalar
+#   search on $\log T$ works (`scipy.optimize.minimize_scalar(..., method="bounded")`, or
+#   your own golden-section search). Compute log-probabilities stably
+#   (`scipy.special.log_softmax`).
+# * Raise `ValueError` (saying what is wrong) when `logits` is not 2-D or empty, holds
+#   NaN or infinity, or when `labels` has the wrong shape or a value outside `0..C-1`.
+
+# %% nbgrader={"grade": false, "grade_id": "fit_temperature", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def fit_temperature(logits, labels):
+    """Temperature in [0.01, 100] minimising the mean NLL of softmax(logits / T)."""
+    ### BEGIN SOLUTION
+    from scipy.optimize import minimize_scalar
+    from scipy.special import log_softmax
+
+    z = np.asarray(logits, dtype=np.float64)
+    y = np.asarray(labels)
+    if z.ndim != 2 or z.shape[0] == 0 or z.shape[1] == 0:
+        raise ValueError(f"logits must have shape (N, C) with N, C >= 1; got shape {z.shape}")
+    if not np.all(np.isfinite(z)):
+        raise ValueError("logits must be finite (no NaN or infinity)")
+    if y.shape != (z.shape[0],):
+        raise ValueError(f"labels must have shape ({z.shape[0]},) to match logits; got {y.shape}")
+    if not np.issubdtype(y.dtype, np.integer) or np.any(y < 0) or np.any(y >= z.shape[1]):
+        raise ValueError(f"labels must be integers in 0..{z.shape[1] - 1}")
+    rows = np.arange(len(y))
+
+    def nll(log_t):
+        return -log_softmax(z / math.exp(log_t), axis=1)[rows, y].mean()
+
+    lo, hi = math.log(0.01), math.log(100.0)
+    best = minimize_scalar(nll, bounds=(lo, hi), method="bounded", options={"xatol": 1e-7})
+    log_t = best.x
+    for end in (lo, hi):  # the bounded search never returns an end exactly
+        if nll(end) <= nll(log_t):
+            log_t = end
+    return float(math.exp(log_t))
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_fit_temperature", "locked": true, "points": 6, "schema_version": 3, "solution": false, "task": false}
+# An over-confident model: the right class wins 80% of the time, but with huge margins.
+_rng = np.random.default_rng(0)
+_y = _rng.integers(0, 5, size=2000)
+_z = _rng.normal(size=(2000, 5))
+_z[np.arange(2000), np.where(_rng.random(2000) < 0.8, _y, (_y + 1) % 5)] += 4.0
+_T = fit_temperature(5 * _z, _y)  # the same logits made 5 times too sharp
+assert isinstance(_T, float), f"fit_temperature should return a float, got {type(_T)}"
+assert 2.0 < _T < 10.0, f"logits 5x too sharp should need T well above 1; got T = {_T}"
+_Tz = fit_temperature(_z, _y)
+check_close(_T, 5 * _Tz, rtol=3e-3, what="T of 5 * logits vs 5 * T of logits")
+check_raises(ValueError, fit_temperature, np.zeros(5), np.zeros(5, dtype=int), match="shape")
+### BEGIN HIDDEN TESTS
+from scipy.special import log_softmax as _log_softmax
+
+
+def _ref_temperature(z, y):
+    """Brute force: a dense grid on log T, then a fine grid around the best point."""
+    z = np.asarray(z, dtype=np.float64)
+    rows = np.arange(len(y))
+    grid = np.linspace(np.log(0.01), np.log(100.0), 4001)
+    nlls = [-_log_softmax(z / np.exp(g), axis=1)[rows, y].mean() for g in grid]
+    i = int(np.argmin(nlls))
+    fine = np.linspace(grid[max(i - 1, 0)], grid[min(i + 1, len(grid) - 1)], 2001)
+    nlls = [-_log_softmax(z / np.exp(g), axis=1)[rows, y].mean() for g in fine]
+    return float(np.exp(fine[int(np.argmin(nlls))]))
+
+
+for _scale, _seed in [(1.0, 1), (7.0, 2), (0.3, 3)]:
+    _r = np.random.default_rng(_seed)
+    _yy = _r.integers(0, 10, size=500)
+    _zz = _r.normal(size=(500, 10)) * 2
+    _zz[np.arange(500), _yy] += _r.normal(3.0, 2.0, size=500)
+    _zz *= _scale
+    check_close(fit_temperature(_zz, _yy), _ref_temperature(_zz, _yy), rtol=2e-3,
+                what=f"T vs brute force (scale {_scale})")
+# Under-confident logits need T < 1.
+_zu = _z / 10
+check_close(fit_temperature(_zu, _y), _ref_temperature(_zu, _y), rtol=2e-3, what="T < 1 case")
+assert fit_temperature(_zu, _y) < 1.0
+# Every prediction right: the NLL falls as T -> 0, so the lower end 0.01 is returned.
+_zs = np.eye(4)[[0, 1, 2, 3, 1]] * 3.0
+check_close(fit_temperature(_zs, np.array([0, 1, 2, 3, 1])), 0.01, rtol=1e-3,
+            what="T when every prediction is right (lower end)")
+# Every prediction wrong (label = smallest logit): NLL falls as T -> infinity.
+_zw = _rng.normal(size=(50, 3))
+check_close(fit_temperature(_zw, np.argmin(_zw, axis=1)), 100.0, rtol=1e-3,
+            what="T when every label has the smallest logit (upper end)")
+# float32 input and lists are accepted.
+check_close(fit_temperature(_z.astype(np.float32), _y), _Tz, rtol=2e-3, what="float32 logits")
+check_close(fit_temperature(_z[:3].tolist(), _y[:3].tolist()), _ref_temperature(_z[:3], _y[:3]),
+            rtol=2e-3, what="lists")
+check_raises(ValueError, fit_temperature, _z, _y[:-1], match="shape")
+check_raises(ValueError, fit_temperature, _z, _y + 5, match="label")
+check_raises(ValueError, fit_temperature, np.full((2, 3), np.nan), np.array([0, 1]), match="finite")
+check_raises(ValueError, fit_temperature, np.zeros((0, 3)), np.zeros(0, dtype=int))
+### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "task2", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## 2. Expected calibration error (6 points)
+#
+# Implement `expected_calibration_error(probs, labels, n_bins=15)`. For each row the
+# *confidence* is the largest probability and the *prediction* its index (ties: the lowest
+# index, as `np.argmax`). Split $[0, 1]$ into `n_bins` equal-width bins; bin $k$ holds the
+# confidences $c$ with $\frac{k}{n} < c \le \frac{k+1}{n}$ (open on the left, closed on the
+# right; use the edges `np.linspace(0, 1, n_bins + 1)`). Then
+#
+# $$\mathrm{ECE} = \sum_{k} \frac{|B_k|}{N}\,\bigl|\mathrm{acc}(B_k) - \mathrm{conf}(B_k)\bigr|,$$
+#
+# where $\mathrm{acc}(B_k)$ and $\mathrm{conf}(B_k)$ are the fraction of correct predictions
+# and the mean confidence in bin $k$; empty bins add nothing.
+#
+# * Return a Python `float` in $[0, 1]$.
+# * Every row must be a probability distribution: entries in $[0, 1]$, summing to 1 within
+#   `1e-6`. So a confidence is never below $1/C$, and every sample lands in exactly one bin.
+# * Raise `ValueError` for a `probs` that is not 2-D or empty, a row that is not a
+#   distribution (an all-zero row included), labels of the wrong shape or out of range,
+#   or an `n_bins` that is not a positive integer.
+
+# %% nbgrader={"grade": false, "grade_id": "expected_calibration_error", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def expected_calibration_error(probs, labels, n_bins=15):
+    """ECE with n_bins equal-width bins (lo, hi] over the top-class confidence."""
+    ### BEGIN SOLUTION
+    p = np.asarray(probs, dtype=np.float64)
+    y = np.asarray(labels)
+    if isinstance(n_bins, bool) or not isinstance(n_bins, (int, np.integer)) or n_bins < 1:
+        raise ValueError(f"n_bins must be a positive integer; got {n_bins!r}")
+    if p.ndim != 2 or p.shape[0] == 0 or p.shape[1] == 0:
+        raise ValueError(f"probs must have shape (N, C) with N, C >= 1; got shape {p.shape}")
+    if np.any(np.isnan(p)) or np.any(p < 0) or np.any(p > 1):
+        raise ValueError("probabilities must lie in [0, 1] (no NaN)")
+    if np.any(np.abs(p.sum(axis=1) - 1.0) > 1e-6):
+        raise ValueError("each row of probs must sum to 1 (a distribution over the classes)")
+    if y.shape != (p.shape[0],):
+        raise ValueError(f"labels must have shape ({p.shape[0]},); got {y.shape}")
+    if not np.issubdtype(y.dtype, np.integer) or np.any(y < 0) or np.any(y >= p.shape[1]):
+        raise ValueError(f"labels must be integers in 0..{p.shape[1] - 1}")
+    conf = p.max(axis=1)
+    correct = (p.argmax(axis=1) == y).astype(np.float64)
+    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    total = 0.0
+    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+        in_bin = (conf > lo) & (conf <= hi)
+        if in_bin.any():
+            total += in_bin.mean() * abs(correct[in_bin].mean() - conf[in_bin].mean())
+    return float(total)
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_expected_calibration_error", "locked": true, "points": 6, "schema_version": 3, "solution": false, "task": false}
+# Always 100% sure, right 7 times out of 10: the gap is 0.3.
+_p = np.eye(3)[[0, 1, 2, 0, 1, 2, 0, 1, 2, 0]]
+_labels = np.array([0, 1, 2, 0, 1, 2, 0, 2, 0, 1])
+_e = expected_calibration_error(_p, _labels)
+assert isinstance(_e, float), f"ECE should be a float, got {type(_e)}"
+check_close(_e, 0.3, rtol=1e-12, what="ECE of a sure model right 70% of the time")
+# One bin, 60% confident and right 3 times out of 5: calibrated.
+_p2 = np.tile([0.6, 0.4], (5, 1))
+check_close(expected_calibration_error(_p2, np.array([0, 0, 0, 1, 1]), n_bins=1), 0.0,
+            atol=1e-12, what="ECE of a calibrated single bin")
+check_raises(ValueError, expected_calibration_error, [[0.5, 0.6]], [0], match="sum")
+### BEGIN HIDDEN TESTS
+def _ref_ece(p, y, n):
+    conf, pred = p.max(1), p.argmax(1)
+    edges = np.linspace(0, 1, n + 1)
+    out = 0.0
+    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+        m = (conf > lo) & (conf <= hi)
+        if m.any():
+            out += m.sum() / len(p) * abs((pred[m] == y[m]).mean() - conf[m].mean())
+    return out
+
+
+# Bin edges are (lo, hi]: confidences exactly on an edge belong to the lower bin.
+# Four bins of width 1/4; confidences 0.25 (uniform over 4 classes), 0.5, 0.75 and 1.
+_pe = np.array([[0.25] * 4, [0.5, 0.5, 0, 0], [0.75, 0.25, 0, 0], [0.5, 0.25, 0.25, 0],
+                [1.0, 0, 0, 0], [0, 0.75, 0.25, 0], [0.3, 0.7, 0, 0]])
+_ye = np.array([0, 0, 1, 0, 0, 1, 1])
+check_close(expected_calibration_error(_pe, _ye, n_bins=4), _ref_ece(_pe, _ye, 4), rtol=1e-12,
+            what="ECE with confidences on the bin edges (n_bins=4)")
+check_close(expected_calibration_error(_pe, _ye, n_bins=2), _ref_ece(_pe, _ye, 2), rtol=1e-12,
+            what="ECE with confidences on the bin edges (n_bins=2)")
+# Ties go to the lowest index: [0.5, 0.5] with label 1 is a wrong prediction.
+check_close(expected_calibration_error(np.array([[0.5, 0.5]]), np.array([1]), n_bins=2), 0.5,
+            rtol=1e-12, what="a tie predicts the lowest index")
+# A row of zeros has confidence 0 but is not a distribution: reject, do not drop it.
+check_raises(ValueError, expected_calibration_error, np.array([[0.0, 0.0], [1.0, 0.0]]),
+             np.array([0, 0]), match="sum")
+# Random model outputs against the reference, default 15 bins and others.
+_r = np.random.default_rng(5)
+_pr = _r.dirichlet(np.full(10, 0.2), size=3000)
+_yr = np.where(_r.random(3000) < 0.7, _pr.argmax(1), _r.integers(0, 10, 3000))
+for _n in (15, 10, 7, 1, 40):
+    check_close(expected_calibration_error(_pr, _yr, n_bins=_n), _ref_ece(_pr, _yr, _n),
+                rtol=1e-10, what=f"ECE with {_n} bins")
+check_close(expected_calibration_error(_pr, _yr), _ref_ece(_pr, _yr, 15), rtol=1e-10,
+            what="ECE with the default n_bins")
+# Labels drawn from the model's own probabilities: calibrated, so the ECE is small.
+_pc = _r.dirichlet(np.ones(3), size=100_000)
+_yc = (_r.random(100_000)[:, None] > np.cumsum(_pc, axis=1)).sum(axis=1)
+assert expected_calibration_error(_pc, _yc) < 0.01, "a calibrated model should have ECE < 0.01"
+check_close(expected_calibration_error(_pr.astype(np.float32), _yr), _ref_ece(
+    _pr.astype(np.float32).astype(np.float64), _yr, 15), rtol=1e-6, what="float32 probs")
+check_raises(ValueError, expected_calibration_error, _pr, _yr[:-1], match="shape")
+check_raises(ValueError, expected_calibration_error, _pr, _yr + 10, match="label")
+check_raises(ValueError, expected_calibration_error, [[1.2, -0.2]], [0])
+check_raises(ValueError, expected_calibration_error, _pr, _yr, n_bins=0, match="n_bins")
+check_raises(ValueError, expected_calibration_error, _pr, _yr, n_bins=2.5, match="n_bins")
+check_raises(ValueError, expected_calibration_error, np.ones(3) / 3, [0], match="shape")
+### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "task3", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## 3. The distillation loss (6 points)
+#
+# Implement, in PyTorch, `distillation_loss(student_logits, teacher_logits, labels, T, alpha)`:
+#
+# $$\alpha\, T^2\, \frac1N\sum_{n} \mathrm{KL}\bigl(\mathrm{softmax}(\mathbf{t}_n/T)\,\Vert\,
+# \mathrm{softmax}(\mathbf{s}_n/T)\bigr) + (1 - \alpha)\, \mathrm{CE}(\mathbf{s}, y),$$
+#
+# with $\mathbf{s}$ the student's and $\mathbf{t}$ the teacher's logits (shape `(N, C)`),
+# the KL summed over classes and averaged over the batch, and CE the usual mean
+# cross-entropy of the student's logits at temperature 1.
+#
+# * Return a 0-d tensor with the dtype and device of `student_logits`, differentiable with
+#   respect to `student_logits`. The teacher is fixed: no gradient may flow into
+#   `teacher_logits`.
+# * Stay finite for logits as large as $\pm 10^4$ (work with `log_softmax`).
+# * Raise `ValueError` for `T <= 0`, `alpha` outside $[0, 1]$, or logits of different shapes
+#   (or not 2-D), or labels that do not match.
+
+# %% nbgrader={"grade": false, "grade_id": "distillation_loss", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def distillation_loss(student_logits, teacher_logits, labels, T, alpha):
+    """alpha * T^2 * KL(teacher_T || student_T) (batch mean) + (1 - alpha) * CE(student)."""
+    ### BEGIN SOLUTION
+    if not T > 0:
+        raise ValueError(f"temperature T must be positive; got {T!r}")
+    if not 0.0 <= alpha <= 1.0:
+        raise ValueError(f"alpha must lie in [0, 1]; got {alpha!r}")
+    if student_logits.ndim != 2 or student_logits.shape != teacher_logits.shape:
+        raise ValueError("student and teacher logits must both have shape (N, C); got "
+                         f"{tuple(student_logits.shape)} and {tuple(teacher_logits.shape)}")
+    if labels.shape != (student_logits.shape[0],):
+        raise ValueError(f"labels must have shape ({student_logits.shape[0]},); "
+                         f"got {tuple(labels.shape)}")
+    log_q = F.log_softmax(student_logits / T, dim=1)
+    log_p = F.log_softmax(teacher_logits.detach().to(student_logits.dtype) / T, dim=1)
+    kl = (log_p.exp() * (log_p - log_q)).sum(dim=1).mean()
+    ce = F.cross_entropy(student_logits, labels)
+    return alpha * T**2 * kl + (1 - alpha) * ce
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_distillation_loss", "locked": true, "points": 6, "schema_version": 3, "solution": false, "task": false}
+_s = torch.tensor([[2.0, 0.0, -1.0], [0.5, 0.5, 0.0]], dtype=torch.float64, requires_grad=True)
+_t = torch.tensor([[3.0, 1.0, -2.0], [0.0, 1.0, 0.0]], dtype=torch.float64)
+_lab = torch.tensor([0, 1])
+_loss = distillation_loss(_s, _t, _lab, T=1.0, alpha=0.0)
+check_close(_loss, F.cross_entropy(_s, _lab), rtol=1e-12, what="alpha = 0 is plain CE")
+_loss = distillation_loss(_s, _t, _lab, T=2.0, alpha=1.0)
+_kl = F.kl_div(F.log_softmax(_s / 2, 1), F.log_softmax(_t / 2, 1), reduction="batchmean",
+               log_target=True)
+check_close(_loss, 4 * _kl, rtol=1e-12, what="alpha = 1, T = 2: 4 * KL")
+assert _loss.ndim == 0, f"the loss should be a 0-d tensor, got shape {tuple(_loss.shape)}"
+### BEGIN HIDDEN TESTS
+def _ref_kd(s, t, y, T, a):
+    s64, t64 = s.double(), t.double()
+    p = torch.softmax(t64 / T, 1)
+    kl = (p * (torch.log_softmax(t64 / T, 1) - torch.log_softmax(s64 / T, 1))).sum(1).mean()
+    return a * T * T * kl + (1 - a) * F.cross_entropy(s64, y)
+
+
+_g = torch.Generator().manual_seed(7)
+for _T, _a, _n, _c in [(1.0, 0.5, 16, 10), (4.0, 0.9, 8, 5), (20.0, 0.3, 32, 10), (0.5, 0.7, 4, 3)]:
+    _ss = (3 * torch.randn(_n, _c, generator=_g, dtype=torch.float64)).requires_grad_(True)
+    _tt = 3 * torch.randn(_n, _c, generator=_g, dtype=torch.float64)
+    _yy = torch.randint(0, _c, (_n,), generator=_g)
+    _got = distillation_loss(_ss, _tt, _yy, T=_T, alpha=_a)
+    _want = _ref_kd(_ss, _tt, _yy, _T, _a)
+    assert _got.dtype == torch.float64, f"float64 logits should give a float64 loss, got {_got.dtype}"
+    check_close(_got, _want, rtol=1e-10, what=f"loss at T={_T}, alpha={_a}")
+    (_g_got,) = torch.autograd.grad(_got, _ss)
+    (_g_want,) = torch.autograd.grad(_want, _ss)
+    check_close(_g_got, _g_want, rtol=1e-8, atol=1e-14, what=f"gradient at T={_T}, alpha={_a}")
+# alpha = 1 ignores the labels; alpha = 0 ignores the teacher.
+_s2 = torch.randn(6, 4, generator=_g)
+_t2 = torch.randn(6, 4, generator=_g)
+_y2 = torch.randint(0, 4, (6,), generator=_g)
+check_close(distillation_loss(_s2, _t2, _y2, 3.0, 1.0), distillation_loss(_s2, _t2, (_y2 + 1) % 4,
+            3.0, 1.0), rtol=1e-6, what="alpha = 1 does not depend on the labels")
+check_close(distillation_loss(_s2, _t2, _y2, 3.0, 0.0), distillation_loss(_s2, -_t2, _y2, 3.0, 0.0),
+            rtol=1e-6, what="alpha = 0 does not depend on the teacher")
+check_close(distillation_loss(_s2, _s2.clone(), _y2, 5.0, 1.0), 0.0, atol=1e-6,
+            what="student = teacher gives zero soft loss")
+assert distillation_loss(_s2, _t2, _y2, 3.0, 0.5).dtype == torch.float32, "float32 logits, float32 loss"
+# The teacher is fixed: no gradient flows into it.
+_tg = _t2.clone().requires_grad_(True)
+_sg = _s2.clone().requires_grad_(True)
+distillation_loss(_sg, _tg, _y2, 2.0, 0.5).backward()
+assert _tg.grad is None or torch.all(_tg.grad == 0), "no gradient may flow into teacher_logits"
+assert _sg.grad is not None and torch.isfinite(_sg.grad).all()
+# Huge logits stay finite.
+_big = torch.tensor([[1e4, -1e4, 0.0], [-1e4, 1e4, 5.0]], requires_grad=True)
+_lb = distillation_loss(_big, torch.tensor([[-1e4, 1e4, 0.0], [0.0, 1e4, -1e4]]),
+                        torch.tensor([1, 0]), 2.0, 0.5)
+assert torch.isfinite(_lb), f"loss with logits of 1e4 should be finite, got {_lb}"
+check_close(_lb, _ref_kd(_big, torch.tensor([[-1e4, 1e4, 0.0], [0.0, 1e4, -1e4]]),
+                         torch.tensor([1, 0]), 2.0, 0.5), rtol=1e-5, what="loss at logits 1e4")
+check_raises(ValueError, distillation_loss, _s2, _t2, _y2, 0.0, 0.5, match="T")
+check_raises(ValueError, distillation_loss, _s2, _t2, _y2, -1.0, 0.5, match="T")
+check_raises(ValueError, distillation_loss, _s2, _t2, _y2, 2.0, 1.5, match="alpha")
+check_raises(ValueError, distillation_loss, _s2, _t2[:, :3], _y2, 2.0, 0.5, match="shape")
+check_raises(ValueError, distillation_loss, _s2, _t2, _y2[:3], 2.0, 0.5, match="label")
+### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "task4", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## 4. A classifier with bounded logits (6 autograded points + 2 by hand)
+#
+# A cosine classifier scores class $c$ by the cosine of the angle between the feature
+# vector $\mathbf{f}$ and a learned class vector $\mathbf{w}_c$:
+# $z_c = \frac{\mathbf{f}\cdot\mathbf{w}_c}{\lVert\mathbf{f}\rVert\,\lVert\mathbf{w}_c\rVert}
+# \in [-1, 1]$. Its logits are bounded, and so is how low its cross-entropy can go.
+#
+# (a) Implement `cosine_logits(features, class_weights)`: features of shape `(N, d)`,
+# class vectors of shape `(C, d)`, result of shape `(N, C)` with the dtype of `features`.
+# Normalise each row to unit length, dividing by `max(norm, 1e-12)` (so a zero row gives
+# cosines of 0, not NaN), as `F.normalize` does. Raise `ValueError` when the inputs are not
+# 2-D or their last dimensions differ.
+#
+# (b) Implement `train_bounded_classifier(T, steps=300, lr=0.01, seed=0)`:
+# `seed_everything(seed)`, then build `BoundedNet()` (given below) on `pick_device()`, load
+# the digits with `digits_tensors(device)`, and take `steps` full-batch Adam steps (learning
+# rate `lr`) on `F.cross_entropy(model(X_train) / T, y_train)`. Return a dict with
+#
+# * `"losses"`: the training loss before each step, a list of `steps` Python floats;
+# * `"test_accuracy"`: the accuracy of the trained model on the test split (a float);
+# * `"test_confidence"`: the mean over the test split of the largest probability of
+#   `softmax(model(X_test) / T)` (a float).
+#
+# Raise `ValueError` for `T <= 0`.
+
+# %% nbgrader={"grade": false, "grade_id": "bounded_classifier", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def cosine_logits(features, class_weights):
+    """Cosine similarity of every feature row with every class vector: shape (N, C)."""
+    ### BEGIN SOLUTION
+    if features.ndim != 2 or class_weights.ndim != 2:
+        raise ValueError("features and class_weights must be 2-D: (N, d) and (C, d)")
+    if features.shape[1] != class_weights.shape[1]:
+        raise ValueError(f"feature size {features.shape[1]} does not match the class vectors' "
+                         f"{class_weights.shape[1]}")
+    f = features / features.norm(dim=1, keepdim=True).clamp_min(1e-12)
+    w = class_weights.to(features.dtype)
+    w = w / w.norm(dim=1, keepdim=True).clamp_min(1e-12)
+    return f @ w.T
+    ### END SOLUTION
+
+
+def train_bounded_classifier(T, steps=300, lr=0.01, seed=0):
+    """Train BoundedNet on the digits with CE on logits / T; losses and test metrics."""
+    ### BEGIN SOLUTION
+    if not T > 0:
+        raise ValueError(f"temperature T must be positive; got {T!r}")
+    seed_everything(seed)
+    device = pick_device()
+    X_train, y_train, X_test, y_test = digits_tensors(device)
+    model = BoundedNet().to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    losses = []
+    for _ in range(steps):
+        loss = F.cross_entropy(model(X_train) / T, y_train)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    model.eval()
+    with torch.no_grad():
+        z = model(X_test) / T
+        acc = (z.argmax(dim=1) == y_test).float().mean().item()
+        conf = torch.softmax(z, dim=1).max(dim=1).values.mean().item()
+    return {"losses": losses, "test_accuracy": acc, "test_confidence": conf}
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": false, "grade_id": "bounded_net", "locked": true, "schema_version": 3, "solution": false, "task": false}
+class BoundedNet(nn.Module):
+    """A small MLP feature extractor followed by a cosine classifier (logits in [-1, 1])."""
+
+    def __init__(self, hidden=64, dim=32, num_classes=10):
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(64, hidden), nn.ReLU(), nn.Linear(hidden, dim))
+        self.class_weights = nn.Parameter(torch.randn(num_classes, dim))
+
+    def forward(self, x):
+        return cosine_logits(self.body(x), self.class_weights)
+
+
+def normface_bound(scale, num_classes=10):
+    """NormFace's floor on the mean CE of a balanced data set when logits = scale * cosine."""
+    c = num_classes
+    return math.log1p((c - 1) * math.exp(-c / (c - 1) * scale))
+
+
+# %% nbgrader={"grade": false, "grade_id": "show_bounded", "locked": true, "schema_version": 3, "solution": false, "task": false}
+for _temp in (1.0, 0.1):
+    _res = train_bounded_classifier(_temp)
+    print(f"T = {_temp}: final loss {_res['losses'][-1]:.4f} (floor {normface_bound(1 / _temp):.2e}), "
+          f"test accuracy {_res['test_accuracy']:.3f}, mean confidence {_res['test_confidence']:.3f}")
+
+# %% nbgrader={"grade": true, "grade_id": "test_bounded_classifier", "locked": true, "points": 6, "schema_version": 3, "solution": false, "task": false}
+_f = torch.tensor([[3.0, 4.0], [0.0, -2.0]])
+_w = torch.tensor([[1.0, 0.0], [0.0, 1.0], [-1.0, -1.0]])
+check_close(cosine_logits(_f, _w), [[0.6, 0.8, -0.7 * 2**0.5], [0.0, -1.0, 2**-0.5]], rtol=1e-6,
+            what="cosine_logits of a small example")
+_r1 = train_bounded_classifier(1.0, steps=50)
+assert len(_r1["losses"]) == 50, "one loss per step"
+assert min(_r1["losses"]) > 1.3, "with T = 1 the cosine classifier's loss cannot fall below ~1.38"
+### BEGIN HIDDEN TESTS
+_gen = torch.Generator().manual_seed(11)
+_ff = torch.randn(20, 7, generator=_gen, dtype=torch.float64) * 1e3
+_ww = torch.randn(4, 7, generator=_gen, dtype=torch.float64)
+_ref = (_ff / _ff.norm(dim=1, keepdim=True)) @ (_ww / _ww.norm(dim=1, keepdim=True)).T
+_got = cosine_logits(_ff, _ww)
+assert _got.dtype == torch.float64, f"cosine_logits should keep float64, got {_got.dtype}"
+check_close(_got, _ref, rtol=1e-10, atol=1e-14, what="cosine_logits vs reference")
+check_close(cosine_logits(_ff * 1e-6, _ww * 50), _ref, rtol=1e-8, atol=1e-12,
+            what="cosine_logits is scale invariant")
+assert _got.abs().max() <= 1 + 1e-12
+_z0 = cosine_logits(torch.zeros(2, 7, dtype=torch.float64), _ww)
+check_close(_z0, np.zeros((2, 4)), atol=0, what="a zero feature row gives cosines of 0")
+_fg = torch.randn(3, 7, generator=_gen, dtype=torch.float64, requires_grad=True)
+cosine_logits(_fg, _ww).sum().backward()
+assert _fg.grad is not None and torch.isfinite(_fg.grad).all(), "cosine_logits must be differentiable"
+check_raises(ValueError, cosine_logits, _ff, _ww[:, :5])
+check_raises(ValueError, train_bounded_classifier, 0.0, match="T")
+# Another seed than the visible run: T = 0.1 reaches what T = 1 cannot.
+_hot = train_bounded_classifier(1.0, seed=3)
+_cold = train_bounded_classifier(0.1, seed=3)
+_floor = normface_bound(1.0)
+assert len(_hot["losses"]) == 300 and all(isinstance(v, float) for v in _hot["losses"])
+assert min(_hot["losses"]) > _floor - 0.02, (
+    f"with T = 1 the loss went to {min(_hot['losses']):.3f}, below the floor {_floor:.3f}: "
+    "are the logits really cosines?")
+assert _cold["losses"][-1] < 0.05, f"T = 0.1 should drive the loss near 0; got {_cold['losses'][-1]}"
+assert _cold["losses"][0] > 1.5, "the first loss is measured before any step"
+assert _cold["test_accuracy"] > 0.93, f"T = 0.1 test accuracy {_cold['test_accuracy']:.3f}"
+assert _hot["test_accuracy"] > 0.8, f"T = 1 test accuracy {_hot['test_accuracy']:.3f}"
+_cap = math.e / (math.e + 9 / math.e)  # the largest softmax probability cosines allow at T = 1
+assert _hot["test_confidence"] <= _cap + 1e-6, "T = 1 confidence cannot exceed e / (e + 9/e)"
+assert _cold["test_confidence"] > 0.9, f"T = 0.1 confidence {_cold['test_confidence']:.3f}"
+### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "question_bounded", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# (c) Compare the two runs printed above: the final losses, the test accuracies and the
+# mean confidences. Which of the three does the temperature change a lot, and which hardly?
+# Use the NormFace floor to explain why the loss with $T = 1$ stops where it does, and say
+# what a reader of the training log from $T = 1$ alone would wrongly conclude. Write your
+# answer in the cell below (2 points, graded by hand).
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "answer_bounded", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# With T = 1 the loss stops at about 1.38, the NormFace floor
+# log(1 + 9 exp(-10/9)) for cosine logits of scale 1: even perfect features cannot push the
+# label's probability above about 0.45, so the loss cannot fall further. With T = 0.1 the
+# scale is 10, the floor is about 1e-4, and the loss falls close to 0. Accuracy on the
+# digits is about the same for both, because the argmax of the cosines does not depend on
+# T; the confidence changes a lot (about 0.25 against about 0.97). Someone reading only the
+# T = 1 log sees a loss stuck far above 0 and would conclude that the network is not
+# learning, when it is the logit scale, not the features, that is at fault.
+#
+# Mark scheme: 1 point for reading the three numbers right (loss and confidence change,
+# accuracy hardly), 1 point for the floor argument and the wrong conclusion.
