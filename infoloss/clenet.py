@@ -229,6 +229,7 @@ def cached_runs(path: str | Path, seeds: tuple[int, ...] = (1, 2, 3, 4, 5), epoc
     variants = variants or VARIANTS
     settings = {"seeds": list(seeds), "epochs": epochs, "batch": batch,
                 "variants": variants, "source_sha256": source_hash()}
+    settings = json.loads(json.dumps(settings))  # tuples -> lists, as stored
     if path.exists():
         stored = json.loads(path.read_text())
         if stored.get("settings") == settings:

@@ -171,3 +171,26 @@ def write_mnist_like(directory: str | Path, n_augmented: int = 0, seed: int = 0)
         write_idx(tmp, arr)
         tmp.replace(path)
     return files
+
+
+def mnist_like_tensors(device=None, dtype=None):
+    """The MNIST-shaped digits split as torch tensors, images (N, 1, 28, 28) in [0, 1].
+
+    Returns ``(X_train, y_train, X_test, y_test)`` on ``device`` (default: ``pick_device()``).
+    """
+    import torch
+
+    from .device import pick_device
+
+    data = mnist_like_split()
+    dev = device if device is not None else pick_device()
+    dt = dtype or torch.float32
+
+    def images(x):
+        return torch.as_tensor(x[:, None] / 255.0, dtype=dt, device=dev)
+
+    def labels(y):
+        return torch.as_tensor(y.astype(np.int64), device=dev)
+
+    return (images(data.train_images), labels(data.train_labels), images(data.test_images),
+            labels(data.test_labels))
