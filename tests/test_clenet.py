@@ -166,3 +166,11 @@ def test_fixed_sign_at_alpha_half_is_unreliable(behaviours):
     for log in stuck:
         assert log.epochs[-1]["test_ce"] == pytest.approx(math.log(10), abs=0.1)
     assert max(finals) <= max(good) + 0.01
+
+
+def test_book_results_match_the_c_source():
+    """Chapter 8 plots committed runs; they must come from the current lenet5.c."""
+    for name, kw in clenet.BOOK_RESULTS.items():
+        assert clenet.results_are_current(clenet.BOOK_DATA / name, **kw), (
+            f"book/data/{name} is stale (lenet5.c or the settings changed): run "
+            "`python -m infoloss.clenet` (or `make book`) and commit the results")
