@@ -115,15 +115,18 @@ def test_custom_body_equals_builtin_delta():
     np.testing.assert_allclose(b.param_norm, a.param_norm, rtol=1e-9)
 
 
+# Epoch budgets: enough for each behaviour to show on seeds 1-3 (about 75 s on 2 cores).
+BUDGET = {"mse_a0.5": 20, "ce_textbook_a0.5": 2, "ce_fixed_a0.5": 12, "ce_fixed_a0.1": 20,
+          "mse_a0.1": 12}
+
+
 @pytest.fixture(scope="module")
 def behaviours():
     """Each variant of the case study on three seeds, small epoch budget (run in parallel)."""
-    budget = {"mse_a0.5": 12, "ce_textbook_a0.5": 2, "ce_fixed_a0.5": 12, "ce_fixed_a0.1": 12,
-              "mse_a0.1": 12}
     configs, names = [], []
     for name, v in clenet.VARIANTS.items():
         for s in SEEDS:
-            configs.append({**v, "seed": s, "epochs": budget[name]})
+            configs.append({**v, "seed": s, "epochs": BUDGET[name]})
             names.append(name)
     out: dict[str, list] = {n: [] for n in clenet.VARIANTS}
     for name, log in zip(names, clenet.train_many(configs), strict=True):
@@ -136,36 +139,46 @@ def test_textbook_sign_blows_up(behaviours):
     for log in behaviours["ce_textbook_a0.5"]:
         norms = log.param_norm
         assert 5 < norms[0] < 10
-        # the weights explode within a few updates and end as NaN/inf
-        assert not math.isfinite(norms[8]) or norms[8] > 1e100
+        # gradient ascent: the weights explode within a few updates and end as inf/NaN
+        assert not math.isfinite(norms[8]) or norms[8] > 1e100, norms[:9]
         assert log.final_acc == pytest.approx(0.10, abs=0.005)
 
 
 @pytest.mark.slow
 def test_original_mse_learns_at_alpha_half(behaviours):
     for log in behaviours["mse_a0.5"]:
-        assert log.final_acc >= 0.90, log.test_acc
+        assert log.final_acc >= 0.85, log.test_acc
+        assert log.epochs[-1]["test_ce"] < math.log(10) - 0.5
 
 
 @pytest.mark.slow
-def test_fixed_sign_at_alpha_tenth_learns_fast(behaviours):
-    for fixed, slow in zip(behaviours["ce_fixed_a0.1"], behaviours["mse_a0.1"], strict=True):
-        assert fixed.final_acc >= 0.96, fixed.test_acc
-        # the MSE delta is scaled by p: at the same ALPHA it is far slower
-        assert fixed.first_epoch_reaching(0.9) < slow.first_epoch_reaching(0.9)
+def test_fixed_sign_at_alpha_tenth_learns_fastest(behaviours):
+    for fixed, mse in zip(behaviours["ce_fixed_a0.1"], behaviours["mse_a0.5"], strict=True):
+        assert fixed.final_acc >= 0.93, fixed.test_acc
+        # reaches 90% before the original delta at ALPHA 0.5 does
+        assert fixed.first_epoch_reaching(0.9) < mse.first_epoch_reaching(0.9)
+
+
+@pytest.mark.slow
+def test_original_mse_at_alpha_tenth_is_slow(behaviours):
+    # the MSE delta carries a factor q: at ALPHA 0.1 it lags far behind the fixed CE
+    slow = behaviours["mse_a0.1"]
+    fixed = behaviours["ce_fixed_a0.1"]
+    for s, f in zip(slow, fixed, strict=True):
+        epoch = len(s.epochs)
+        assert s.final_acc < 0.75 and f.test_acc[epoch] - s.final_acc > 0.2, (
+            s.test_acc, f.test_acc[:epoch + 1])
 
 
 @pytest.mark.slow
 def test_fixed_sign_at_alpha_half_is_unreliable(behaviours):
     logs = behaviours["ce_fixed_a0.5"]
     finals = [log.final_acc for log in logs]
-    good = [log.final_acc for log in behaviours["ce_fixed_a0.1"]]
-    # most seeds stall near chance with the loss at ln 10; none beats ALPHA 0.1
+    # most seeds collapse to chance, with the test loss of a uniform prediction, ln 10
     assert sum(f < 0.5 for f in finals) >= 2, finals
-    stuck = [log for log in logs if log.final_acc < 0.5]
-    for log in stuck:
-        assert log.epochs[-1]["test_ce"] == pytest.approx(math.log(10), abs=0.1)
-    assert max(finals) <= max(good) + 0.01
+    for log in logs:
+        if log.final_acc < 0.5:
+            assert log.epochs[-1]["test_ce"] == pytest.approx(math.log(10), abs=0.05)
 
 
 def test_book_results_match_the_c_source():
