@@ -139,8 +139,8 @@ def test_textbook_sign_blows_up(behaviours):
     for log in behaviours["ce_textbook_a0.5"]:
         norms = log.param_norm
         assert 5 < norms[0] < 10
-        # gradient ascent: the weights explode within a few updates and end as inf/NaN
-        assert not math.isfinite(norms[8]) or norms[8] > 1e100, norms[:9]
+        # gradient ascent: the weights explode within a few updates (inf/NaN soon after)
+        assert not math.isfinite(norms[8]) or norms[8] > 1e20, norms[:9]
         assert log.final_acc == pytest.approx(0.10, abs=0.005)
 
 
