@@ -22,6 +22,7 @@ $(STAMP): requirements.txt pyproject.toml
 venv: $(STAMP)
 
 book: $(STAMP)
+	$(BIN)/python -m infoloss.clenet
 	$(BIN)/jupyter-book build . -W -n --keep-going
 	@echo "The book is at: file://$(CURDIR)/_build/html/index.html"
 
