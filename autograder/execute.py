@@ -149,6 +149,10 @@ def _one_attempt(sb: Sandbox, job: dict, inputs: bytes, limits: Limits, res: Raw
     """Run once; 'done', or (kind, (what, index) | None) where kind is timeout/crashed/wall."""
     # Probes already answered in an earlier attempt are not asked again.
     skip_p = skip_probes | set(res.probes)
+    hidden_ids = {c["i"] for c in job["chunks"] if c.get("role") == "test_hidden"}
+    public = [c for c in job["chunks"] if c["i"] not in hidden_ids]
+    hidden = [c for c in job["chunks"] if c["i"] in hidden_ids]
+    phase_b = False
     ready = False
     t_ready = time.monotonic() + 120
     current = None  # ("chunk", i, started) or ("probe", k, started)
@@ -170,16 +174,22 @@ def _one_attempt(sb: Sandbox, job: dict, inputs: bytes, limits: Limits, res: Raw
             kind = ev.get("ev")
             if kind == "ready" and not ready:
                 ready = True
-                sb.go(dict(job, skip_chunks=sorted(skip_chunks), skip_probes=sorted(skip_p)),
-                      inputs)
-            elif kind == "chunk_start":
+                sb.go({"chunks": public, "skip_chunks": sorted(skip_chunks),
+                       "skip_probes": sorted(skip_p)})
+            elif kind == "phase_b" and ready and not phase_b:
+                phase_b = True
+                current = None
+                sb.go_hidden({"chunks": hidden, "probes": job.get("probes", [])}, inputs)
+            elif kind == "chunk_start" and ev.get("i") in (hidden_ids if phase_b else
+                                                            {c["i"] for c in public}):
+                # after phase B starts, output can no longer reach visible results
                 current = ("chunk", ev.get("i"), time.monotonic())
             elif kind == "chunk_end" and current and current[0] == "chunk":
                 res.chunks[current[1]] = ChunkRun(
                     ok=bool(ev.get("ok")), ename=_s(ev.get("ename")), evalue=_s(ev.get("evalue")),
                     output=_s(ev.get("output")) or "", seconds=time.monotonic() - current[2])
                 current = None
-            elif kind == "probe_start":
+            elif kind == "probe_start" and phase_b:
                 current = ("probe", ev.get("k"), time.monotonic())
             elif kind == "probe_end" and current and current[0] == "probe":
                 k = current[1]
@@ -187,7 +197,7 @@ def _one_attempt(sb: Sandbox, job: dict, inputs: bytes, limits: Limits, res: Raw
                 res.probes[k] = enc if isinstance(enc, dict) else {"kind": "bad", "type": "?"}
                 res.arrays[k] = _load_npz(sb.scratch / "out" / f"probe_{k}.npz")
                 current = None
-            elif kind == "done":
+            elif kind == "done" and phase_b:
                 return "done"
         if closed or (sb.proc.poll() is not None and not events):
             return _fail(sb, res, "crashed", current, limits)

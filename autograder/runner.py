@@ -6,7 +6,9 @@ job folder. Then it
 
 1. runs the notebook's code chunks in an IPython shell (so magics and ``get_ipython()``
    work as in Jupyter), each chunk's printed output captured and truncated;
-2. evaluates the judge's probe expressions (student functions called on hidden inputs)
+2. says ``phase_b`` and waits for a second line: only then do the hidden test chunks and
+   the judge's inputs appear in the job folder; it runs the hidden chunks, then
+3. evaluates the judge's probe expressions (student functions called on hidden inputs)
    in the notebook's namespace and writes each result as plain data: JSON for the
    shape of the answer, ``.npz`` (no pickle) for arrays.
 
@@ -119,7 +121,7 @@ def _decode_inputs(spec: dict, arrays) -> dict:
     return names
 
 
-def _run_chunks(shell, job: dict, events: _Events) -> None:
+def _run_chunks(shell, job: dict, events: _Events, hidden: bool = False) -> None:
     skip = set(job.get("skip_chunks", []))
     for chunk in job["chunks"]:
         i = chunk["i"]
@@ -130,7 +132,7 @@ def _run_chunks(shell, job: dict, events: _Events) -> None:
         old = sys.stdout, sys.stderr
         sys.stdout = sys.stderr = cap
         try:
-            result = shell.run_cell(chunk["source"], store_history=True)
+            result = shell.run_cell(chunk["source"], store_history=not hidden)
             err = result.error_before_exec or result.error_in_exec
         except BaseException as exc:  # noqa: BLE001 (SystemExit raised by student code)
             err = exc
@@ -209,7 +211,17 @@ def main() -> int:
     os.dup2(devnull, 2)
     os.chdir(job["workdir"])
     _run_chunks(shell, job, events)
-    _run_probes(shell, job, jobdir, events)
+    # Hidden tests and the judge's inputs arrive only now, after every output that can
+    # reach the feedback has been sent: student code cannot print them into it.
+    events.send(ev="phase_b", t=time.time())
+    if not sys.stdin.readline().strip():
+        return 1
+    with open(os.path.join(jobdir, "hidden.json")) as f:
+        hidden = json.load(f)
+    hidden.update(outdir=job["outdir"], skip_chunks=job.get("skip_chunks", []),
+                  skip_probes=job.get("skip_probes", []))
+    _run_chunks(shell, hidden, events, hidden=True)
+    _run_probes(shell, hidden, jobdir, events)
     events.send(ev="done", t=time.time())
     os._exit(0)  # skip interpreter teardown (and anything student code hooked into it)
 

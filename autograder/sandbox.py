@@ -150,12 +150,21 @@ class Sandbox:
             return {"job": JOB, "home": HOME, "out": "/out"}
         return {k: str(self.scratch / k) for k in ("job", "home", "out")}
 
-    def go(self, job: dict, inputs: bytes) -> None:
-        (self.scratch / "job" / "inputs.npz").write_bytes(inputs)
+    def go(self, job: dict) -> None:
+        """Phase A: the public part of the job (no hidden tests, no judge inputs)."""
         job = dict(job, workdir=self.paths()["home"], outdir=self.paths()["out"])
         (self.scratch / "job" / "job.json").write_text(json.dumps(job))
+        self._send(self.paths()["job"])
+
+    def go_hidden(self, hidden: dict, inputs: bytes) -> None:
+        """Phase B: hidden test chunks, probes and their inputs."""
+        (self.scratch / "job" / "inputs.npz").write_bytes(inputs)
+        (self.scratch / "job" / "hidden.json").write_text(json.dumps(hidden))
+        self._send("go")
+
+    def _send(self, line: str) -> None:
         try:
-            self.proc.stdin.write((self.paths()["job"] + "\n").encode())
+            self.proc.stdin.write((line + "\n").encode())
             self.proc.stdin.flush()
         except (BrokenPipeError, OSError):
             pass

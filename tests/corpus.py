@@ -31,8 +31,8 @@ def answers() -> dict[str, str]:
     for c in nb.cells:
         meta = c.metadata.get("nbgrader", {})
         if meta.get("solution") and c.cell_type == "code":
-            out[meta["grade_id"]] = re.sub(r"^\s*### (BEGIN|END) SOLUTION\s*\n", "", c.source,
-                                           flags=re.M)
+            out[meta["grade_id"]] = re.sub(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", "",
+                                           c.source, flags=re.M)
     return out
 
 
