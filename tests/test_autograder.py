@@ -234,8 +234,7 @@ def test_dask_cluster_on_loopback(tmp_path):
         with Client(address, timeout="60s") as client:
             client.wait_for_workers(2, timeout=120)
         entries = C.corpus("/nonexistent.db", "/nonexistent")
-        pick = {k: entries[k] for k in ("correct", "unstable", "untouched", "os_exit",
-                                        "input_transformer", "invalid_json")}
+        pick = {k: entries[k] for k in ("correct", "unstable", "os_exit", "invalid_json")}
         subs = tmp_path / "subs"
         C.write(subs, pick)
         course = tmp_path / "course"
