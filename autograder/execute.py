@@ -40,19 +40,23 @@ class RawResult:
     arrays: dict[int, dict[str, np.ndarray]] = field(default_factory=dict)
     events: list[str] = field(default_factory=list)              # what went wrong, for the log
     seconds: float = 0.0
+    cpu: float = 0.0            # CPU seconds the runners reported (for benchmarks only)
     sandboxed: bool = True
 
 
 class WarmPool:
     """Keeps one started runner per worker thread, so the next submission skips start-up."""
 
-    def __init__(self, limits: Limits) -> None:
+    def __init__(self, limits: Limits, pending: int = 1 << 30) -> None:
         self.limits = limits
         self.local = threading.local()
         self.all: list[Sandbox] = []
         self.lock = threading.Lock()
+        self.pending = pending  # submissions not yet started: no spare after the last one
 
     def take(self) -> Sandbox:
+        with self.lock:
+            self.pending -= 1
         sb = getattr(self.local, "spare", None)
         self.local.spare = None
         if sb is None or sb.proc.poll() is not None:
@@ -62,6 +66,9 @@ class WarmPool:
         return sb
 
     def refill(self) -> None:
+        with self.lock:
+            if self.pending <= 0:
+                return
         if getattr(self.local, "spare", None) is None:
             sb = Sandbox.start(self.limits)
             self.local.spare = sb
@@ -198,6 +205,8 @@ def _one_attempt(sb: Sandbox, job: dict, inputs: bytes, limits: Limits, res: Raw
                 res.arrays[k] = _load_npz(sb.scratch / "out" / f"probe_{k}.npz")
                 current = None
             elif kind == "done" and phase_b:
+                cpu = ev.get("cpu")
+                res.cpu += float(cpu) if isinstance(cpu, (int, float)) else 0.0
                 return "done"
         if closed or (sb.proc.poll() is not None and not events):
             return _fail(sb, res, "crashed", current, limits)

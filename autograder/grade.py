@@ -113,7 +113,8 @@ def payload_for(verdict: Verdict, task: Task | None, raw: RawResult | None,
             if run_ and (run_.ename or run_.failure) and not chunk["role"].startswith("test_"):
                 errors.append({"chunk": chunk["i"], "role": chunk["role"],
                                "error": run_.ename or run_.failure})
-    return {"status": verdict.status, "chunk_errors": errors, "reasons": verdict.reasons,
+    return {"status": verdict.status, "chunk_errors": errors,
+            "runner_cpu": round(raw.cpu, 3) if raw is not None else 0.0, "reasons": verdict.reasons,
             "cells": {g: {"score": c.score, "max_score": c.max_score, "judged": c.judged,
                           "notebook_passed": c.notebook_passed, "probes": c.probes}
                       for g, c in verdict.cells.items()},
@@ -196,7 +197,7 @@ def grade(assignment: str, submissions: Path, course: Path, db: str | None = Non
                     finish(futures[fut], fut.result())
         else:
             n = workers or os.cpu_count() or 1
-            pool = WarmPool(limits)
+            pool = WarmPool(limits, pending=len(tasks))
             try:
                 with ThreadPoolExecutor(max_workers=n) as ex:
                     def work(t: Task) -> RawResult:

@@ -196,8 +196,11 @@ def main() -> int:
         except Exception:  # noqa: BLE001 (a missing optional module only costs time)
             pass
     from IPython.core.interactiveshell import InteractiveShell
+    from traitlets.config import Config
 
-    shell = InteractiveShell.instance()
+    config = Config()
+    config.HistoryManager.enabled = False  # no history database in the scratch folder
+    shell = InteractiveShell.instance(config=config)
     events.send(ev="ready", t=time.time())
     line = sys.stdin.readline()
     if not line.strip():
@@ -222,7 +225,10 @@ def main() -> int:
                   skip_probes=job.get("skip_probes", []))
     _run_chunks(shell, hidden, events, hidden=True)
     _run_probes(shell, hidden, jobdir, events)
-    events.send(ev="done", t=time.time())
+    import resource
+
+    used = resource.getrusage(resource.RUSAGE_SELF)
+    events.send(ev="done", t=time.time(), cpu=used.ru_utime + used.ru_stime)
     os._exit(0)  # skip interpreter teardown (and anything student code hooked into it)
 
 

@@ -87,12 +87,29 @@ def bwrap_argv(scratch: Path) -> list[str]:
     return argv
 
 
+def _user_tasks() -> int:
+    """Processes and threads of this user now (RLIMIT_NPROC counts them all)."""
+    try:
+        import psutil
+
+        uid = os.getuid()
+        return sum(p.info["num_threads"] or 1 for p in psutil.process_iter(["uids", "num_threads"])
+                   if p.info["uids"] and p.info["uids"].real == uid)
+    except Exception:  # noqa: BLE001
+        return 4096
+
+
 def _limit(limits: Limits):
+    # RLIMIT_NPROC is per user, not per sandbox: allow what runs now plus the sandbox's
+    # share (a fork-bomb backstop; the supervisor's watchdog enforces limits.procs).
+    # Root ignores it; the watchdog still applies.
+    nproc = _user_tasks() + 4 * limits.procs
+
     def apply() -> None:
         for res, value in ((resource.RLIMIT_AS, limits.memory), (resource.RLIMIT_CPU, limits.cpu),
                            (resource.RLIMIT_NOFILE, limits.files),
                            (resource.RLIMIT_FSIZE, limits.fsize), (resource.RLIMIT_CORE, 0),
-                           (resource.RLIMIT_NPROC, limits.procs)):
+                           (resource.RLIMIT_NPROC, nproc)):
             try:
                 resource.setrlimit(res, (value, value))
             except (ValueError, OSError):
@@ -228,6 +245,10 @@ class Sandbox:
             pass
 
     def close(self) -> None:
+        try:  # a runner that finished exits by itself; let it (its CPU time is then counted)
+            self.proc.wait(timeout=0.5)
+        except subprocess.TimeoutExpired:
+            pass
         self.kill()
         try:
             os.close(self.events_fd)

@@ -160,6 +160,12 @@ def corpus(db_path: str, marker: str) -> dict[str, tuple[bytes, float, str]]:
     c: dict[str, tuple[bytes, float, str]] = {}
     c["correct"] = (_bytes(build()), FULL, "ok")
     c["untouched"] = (_bytes(released()), 0.0, "ok")
+    noisy = answers()["entropy"].replace(
+        "    logs = np.log(np.where(p > 0, p, 1.0))",
+        "    import warnings\n    warnings.warn('a warning on stderr must not cost points')\n"
+        "    logs = np.log(np.where(p > 0, p, 1.0))")
+    assert noisy != answers()["entropy"]
+    c["warns_on_stderr"] = (_bytes(build({"entropy": noisy})), FULL, "ok")
     c["unstable"] = (_bytes(build({"bernoulli_entropy": UNSTABLE})), 14.0, "ok")
     c["input_transformer"] = (_bytes(build({"self_information": TRANSFORMER}, solved=False)),
                               0.0, "tamper_suspected")

@@ -48,6 +48,17 @@ def submissions(n: int) -> dict[str, bytes]:
     return {f"s{i:03d}": kinds[i % len(kinds)] for i in range(n)}
 
 
+CPU: dict[str, float] = {}
+
+
+def child_cpu() -> float:
+    """CPU seconds (user + system) of finished child processes and their waited children."""
+    import resource
+
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
 def load() -> str:
     one, five, _ = os.getloadavg()
     return f"{one:.2f} (1 min), {five:.2f} (5 min)"
@@ -72,9 +83,10 @@ def stock(subs: dict[str, bytes], tmp: Path) -> tuple[float, dict[str, float]]:
             raise RuntimeError(proc.stderr[-3000:])
 
     nbg("generate_assignment", A, "--force")
-    start = time.monotonic()
+    start, cpu0 = time.monotonic(), child_cpu()
     nbg("autograde", A, "--create")
     seconds = time.monotonic() - start
+    CPU["stock"] = child_cpu() - cpu0
     from nbgrader.api import Gradebook
 
     with Gradebook(db) as gb:
@@ -88,14 +100,16 @@ def ours(subs: dict[str, bytes], tmp: Path, workers: int) -> tuple[float, dict, 
         (folder / student).mkdir(parents=True)
         (folder / student / f"{A}.ipynb").write_bytes(data)
     course = tmp / "ours"
-    start = time.monotonic()
+    start, cpu0 = time.monotonic(), child_cpu()
     proc = subprocess.run([sys.executable, "-m", "autograder", "grade", A, str(folder),
                            "--course", str(course), "--workers", str(workers)], cwd=ROOT,
                           capture_output=True, text=True)
     seconds = time.monotonic() - start
+    CPU["ours"] = child_cpu() - cpu0  # the grader; the sandboxed runners report their own
     if proc.returncode:
         raise RuntimeError(proc.stderr[-3000:])
     rows = results(f"sqlite:///{course / 'gradebook.db'}", A)
+    CPU["ours"] += sum(r["payload"].get("runner_cpu", 0.0) for r in rows)
     return seconds, {r["student"]: r["score"] for r in rows}, rows
 
 
@@ -131,7 +145,13 @@ def main() -> int:
         f"- `python -m autograder grade`: {t_ours:.1f} s ({t_ours / args.n:.2f} s per "
         f"submission wall; {per_ours:.2f} s per submission inside one worker, including "
         f"sandbox start, notebook and judge probes); statuses {statuses}\n"
-        f"- **speed-up: {ratio:.2f}x**; same scores from both graders: {same}\n")
+        f"- **speed-up: {ratio:.2f}x**; same scores from both graders: {same}\n"
+        f"- CPU seconds (user + system, all processes): stock {CPU['stock']:.1f} "
+        f"({CPU['stock'] / args.n:.2f} per submission), ours {CPU['ours']:.1f} "
+        f"({CPU['ours'] / args.n:.2f} per submission); on an otherwise idle machine with "
+        f"{args.workers} cores the CPU-bound ratio would be about "
+        f"{CPU['stock'] / CPU['ours'] * min(args.workers, os.cpu_count() or 1):.2f}x "
+        "(estimate, not measured)\n")
     print(text)
     if not args.no_write:
         with open(HERE / "RESULTS.md", "a") as f:
