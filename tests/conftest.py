@@ -1,0 +1,29 @@
+"""Shared fixtures: the book is built once per test session and reused."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def built_book() -> Path:
+    """Build the HTML book strictly (-W -n) once; return the html folder.
+
+    Execution results are cached by jupyter-cache, so a build with unchanged chapters
+    takes seconds.
+    """
+    jb = Path(sys.executable).parent / "jupyter-book"
+    proc = subprocess.run([str(jb), "build", ".", "-W", "-n", "--keep-going"], cwd=ROOT,
+                          capture_output=True, text=True)
+    log = proc.stdout + proc.stderr
+    if proc.returncode != 0:
+        pytest.fail(f"jupyter-book build -W failed (exit {proc.returncode}):\n{log[-6000:]}")
+    html = ROOT / "_build" / "html"
+    assert (html / "index.html").exists()
+    return html
