@@ -163,6 +163,7 @@ def _one_attempt(sb: Sandbox, job: dict, inputs: bytes, limits: Limits, res: Raw
     ready = False
     t_ready = time.monotonic() + 120
     current = None  # ("chunk", i, started) or ("probe", k, started)
+    next_watch = 0.0
     while True:
         now = time.monotonic()
         if now > deadline:
@@ -173,10 +174,12 @@ def _one_attempt(sb: Sandbox, job: dict, inputs: bytes, limits: Limits, res: Raw
             lim = limits.chunk_timeout if current[0] == "chunk" else limits.probe_timeout
             if now - current[2] > lim:
                 return _fail(sb, res, "timeout", current, limits)
-        if sb.process_count() > limits.procs:
+        if now >= next_watch and sb.process_count() > limits.procs:
             res.events.append(f"more than {limits.procs} processes: killed")
             return _fail(sb, res, "crashed", current, limits)
-        events, closed = sb.read_events(0.05)
+        if now >= next_watch:  # the process watchdog walks /proc: twice a second is enough
+            next_watch = now + 0.5
+        events, closed = sb.read_events(0.1)
         for ev in events:
             kind = ev.get("ev")
             if kind == "ready" and not ready:

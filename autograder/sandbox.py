@@ -82,8 +82,11 @@ def bwrap_argv(scratch: Path) -> list[str]:
     argv += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
              "--bind", str(scratch / "home"), HOME, "--ro-bind", str(scratch / "job"), JOB,
              "--bind", str(scratch / "out"), "/out", "--chdir", HOME]
-    for dev in sorted(Path("/dev").glob("nvidia*")):  # GPU-aware: the GPU, nothing else
+    gpus = sorted(Path("/dev").glob("nvidia*"))
+    for dev in gpus:  # GPU-aware: the GPU devices (and, read-only, what CUDA looks up)
         argv += ["--dev-bind", str(dev), str(dev)]
+    if gpus:
+        argv += ["--ro-bind", "/sys", "/sys"]
     return argv
 
 
