@@ -8,7 +8,6 @@ the assignment when it changes. Used by tests/test_autograder.py and the benchma
 from __future__ import annotations
 
 import copy
-import json
 import re
 from pathlib import Path
 
@@ -231,7 +230,3 @@ def write(folder: Path, entries: dict[str, tuple[bytes, float, str]]) -> None:
     for student, (data, _, _) in entries.items():
         (folder / student).mkdir(parents=True, exist_ok=True)
         (folder / student / f"{A}.ipynb").write_bytes(data)
-
-
-def dumps(obj) -> str:
-    return json.dumps(obj, indent=1, sort_keys=True)
