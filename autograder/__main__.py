@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from . import release as rel
 
@@ -15,7 +16,37 @@ def main(argv: list[str] | None = None) -> int:
     p_rel.add_argument("assignments", nargs="*", help="default: every assignment")
     p_rel.add_argument("--check", action="store_true",
                        help="only check that exercises/ matches a fresh release")
+    course = argparse.ArgumentParser(add_help=False)
+    course.add_argument("--course", type=Path, default=rel.ROOT,
+                        help="course folder: gradebook.db, feedback/, reports/ (default: repo)")
+    course.add_argument("--db", help="gradebook URL (default sqlite:///COURSE/gradebook.db; "
+                        "postgresql://... for several graders)")
+    p_gr = sub.add_parser("grade", parents=[course], help="grade a folder/.zip of submissions")
+    p_gr.add_argument("assignment")
+    p_gr.add_argument("submissions", type=Path,
+                      help="<student>/<A>.ipynb folders, nbgrader submitted/ layout, or a .zip")
+    p_gr.add_argument("--workers", type=int, help="local parallel workers (default: all cores)")
+    p_gr.add_argument("--scheduler", help="Dask distributed scheduler address (tcp://host:port)")
+    p_gr.add_argument("--timeout", type=float, dest="wall",
+                      help="wall-clock seconds per notebook (default 120)")
+    p_gr.add_argument("--cell-timeout", type=float, dest="chunk_timeout",
+                      help="seconds per cell (default 30)")
+    p_gr.add_argument("--probe-timeout", type=float, help="seconds per judge probe (default 20)")
+    p_gr.add_argument("--memory", type=int, help="bytes of address space per notebook")
+    p_gr.add_argument("--no-sandbox", action="store_true",
+                      help="run without bubblewrap (resource limits only; NOT safe)")
+    p_fb = sub.add_parser("feedback", parents=[course], help="per-student HTML feedback")
+    p_fb.add_argument("assignment")
+    p_ex = sub.add_parser("export", parents=[course], help="CSV of scores and statuses")
+    p_ex.add_argument("--csv", type=Path, required=True, dest="csv_path")
+    p_ex.add_argument("--assignment")
+    p_rp = sub.add_parser("report", parents=[course], help="histogram, pass rates, flagged")
+    p_rp.add_argument("assignment")
+    p_ck = sub.add_parser("check-db", parents=[course], help="gradebook integrity check")
+    del p_ck
     args = parser.parse_args(argv)
+    if args.command != "release":
+        return _instructor(args)
 
     if args.command == "release":
         names = args.assignments or rel.assignments()
@@ -38,6 +69,50 @@ def main(argv: list[str] | None = None) -> int:
             print(f"rewrote {path.relative_to(rel.ROOT)}")
         print(f"released: {', '.join(names)} -> exercises/")
         return 0
+    return 2
+
+
+def _instructor(args) -> int:
+    from .record import db_url
+
+    url = db_url(args.course, args.db)
+    if args.command == "grade":
+        from .grade import grade
+
+        if args.assignment not in rel.assignments():
+            print(f"unknown assignment {args.assignment!r}; known: {rel.assignments()}",
+                  file=sys.stderr)
+            return 2
+        grade(args.assignment, args.submissions, args.course, args.db, workers=args.workers,
+              scheduler=args.scheduler, wall=args.wall, chunk_timeout=args.chunk_timeout,
+              probe_timeout=args.probe_timeout, memory=args.memory,
+              use_bwrap=False if args.no_sandbox else None)
+        return 0
+    if args.command == "feedback":
+        from .feedback import write_feedback
+
+        paths = write_feedback(args.assignment, url, args.course)
+        print(f"wrote {len(paths)} feedback file(s) under {args.course / 'feedback'}")
+        return 0
+    if args.command == "export":
+        from .export import export_csv
+
+        out, log = export_csv(url, args.csv_path, args.assignment)
+        print(f"wrote {out} (reasons in {log})")
+        return 0
+    if args.command == "report":
+        from .report import write_report
+
+        print(f"wrote {write_report(args.assignment, url, args.course)}")
+        return 0
+    if args.command == "check-db":
+        from .record import integrity_problems
+
+        problems = integrity_problems(url)
+        for p in problems:
+            print(p, file=sys.stderr)
+        print("gradebook ok" if not problems else f"{len(problems)} problem(s)")
+        return 1 if problems else 0
     return 2
 
 

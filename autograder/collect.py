@@ -1,0 +1,125 @@
+"""Collect: find the submissions of one assignment and read them, flagging malformed ones.
+
+Accepted layouts (``A`` is the assignment name)::
+
+    SUBMISSIONS/<student_id>/A.ipynb             a plain folder per student
+    SUBMISSIONS/<student_id>/A/A.ipynb           nbgrader's submitted/ folder itself
+    SUBMISSIONS/submitted/<student_id>/A/A.ipynb a course folder
+    SUBMISSIONS.zip                              a zip of any of these
+
+A notebook that is empty, not JSON, not a notebook or has no cells is *malformed*: it
+scores 0 with that status and reason, and never stops the batch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+STUDENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@+-]{0,99}")
+MAX_ZIP_BYTES = 1 << 30
+MAX_NOTEBOOK_BYTES = 50 << 20
+
+
+@dataclass
+class Submission:
+    student: str
+    path: Path
+    notebook: nbformat.NotebookNode | None = None
+    problem: str | None = None   # why it is malformed
+    digest: str = ""
+
+
+class CollectError(RuntimeError):
+    pass
+
+
+def _extract(zip_path: Path, dest: Path) -> Path:
+    total = 0
+    with zipfile.ZipFile(zip_path) as zf:
+        for info in zf.infolist():
+            name = Path(info.filename)
+            if name.is_absolute() or ".." in name.parts:
+                raise CollectError(f"{zip_path}: unsafe path {info.filename!r} in the zip")
+            total += info.file_size
+            if total > MAX_ZIP_BYTES:
+                raise CollectError(f"{zip_path}: more than {MAX_ZIP_BYTES >> 20} MiB unpacked")
+        zf.extractall(dest)
+    return dest
+
+
+def _find(root: Path, assignment: str) -> dict[str, Path]:
+    found: dict[str, Path] = {}
+    patterns = [f"*/{assignment}.ipynb", f"*/{assignment}/{assignment}.ipynb",
+                f"submitted/*/{assignment}/{assignment}.ipynb"]
+    for pattern in patterns:
+        for path in sorted(root.glob(pattern)):
+            rel = path.relative_to(root).parts
+            student = rel[1] if rel[0] == "submitted" and len(rel) == 4 else rel[0]
+            if student in ("submitted", "autograded", "feedback", "source", "release"):
+                continue
+            found.setdefault(student, path)
+    if not found:
+        # a zip (or folder) that wraps everything in one top-level folder
+        subdirs = [p for p in root.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))]
+        if len(subdirs) == 1:
+            return _find(subdirs[0], assignment)
+    return found
+
+
+def read_notebook(path: Path) -> tuple[nbformat.NotebookNode | None, str | None, str]:
+    """(notebook, problem, sha256): problem says why it is malformed, else None."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        return None, f"cannot read the file: {exc.strerror}", ""
+    digest = hashlib.sha256(data).hexdigest()
+    if not data.strip():
+        return None, "empty file", digest
+    if len(data) > MAX_NOTEBOOK_BYTES:
+        return None, f"file larger than {MAX_NOTEBOOK_BYTES >> 20} MiB", digest
+    try:
+        raw = json.loads(data)
+    except (ValueError, UnicodeDecodeError) as exc:
+        return None, f"not valid JSON ({str(exc)[:80]})", digest
+    if not isinstance(raw, dict) or not isinstance(raw.get("cells"), list):
+        return None, "not a notebook (no list of cells)", digest
+    if not raw["cells"]:
+        return None, "the notebook has no cells", digest
+    try:
+        nb = nbformat.reads(data.decode("utf-8"), as_version=4)
+    except Exception as exc:  # noqa: BLE001 (nbformat raises many kinds)
+        return None, f"not a readable notebook ({type(exc).__name__})", digest
+    for cell in nb.cells:
+        if not isinstance(cell.get("source"), str) or cell.get("cell_type") not in (
+                "code", "markdown", "raw"):
+            return None, "a cell has no source or an unknown type", digest
+    return nb, None, digest
+
+
+def collect(submissions: Path, assignment: str,
+            workdir: Path | None = None) -> list[Submission]:
+    """Every student's submission of ``assignment``, sorted by student id."""
+    submissions = Path(submissions)
+    if not submissions.exists():
+        raise CollectError(f"{submissions} does not exist")
+    root = submissions
+    if submissions.is_file():
+        if not zipfile.is_zipfile(submissions):
+            raise CollectError(f"{submissions} is neither a folder nor a .zip")
+        workdir = workdir or Path(tempfile.mkdtemp(prefix="autograder-zip-"))
+        root = _extract(submissions, workdir)
+    out = []
+    for student, path in sorted(_find(root, assignment).items()):
+        if not STUDENT_ID.fullmatch(student):
+            continue
+        nb, problem, digest = read_notebook(path)
+        out.append(Submission(student, path, nb, problem, digest))
+    return out

@@ -1,0 +1,231 @@
+"""Grade: collect -> prepare + scan -> execute (sandboxed, in parallel) -> judge -> record.
+
+Execution fans out to local worker threads (each drives one sandboxed runner process and
+keeps a warm spare) or, with ``scheduler``, to a Dask distributed cluster. Judging and
+recording happen here, in this process, one submission at a time as results arrive: the
+gradebook has a single writer.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import nbformat
+
+from . import SOLUTIONS
+from .collect import collect
+from .execute import RawResult, WarmPool, run
+from .judge import Verdict, judge, malformed, reference_values
+from .prepare import instructor_cells, prepare, release_view
+from .record import Recorder, db_url
+from .sandbox import Limits, sandbox_warning
+from .scan import names_used_by_tests, scan
+from .spec import Spec, encode_inputs, load_spec
+
+
+@dataclass
+class Task:
+    student: str
+    digest: str
+    job: dict
+    definition_chunks: set[int]
+    flags: list[str]
+    notes: list[str]
+    manual_answers: dict[str, str]
+
+
+def source_notebook(assignment: str) -> nbformat.NotebookNode:
+    path = SOLUTIONS / assignment / f"{assignment}.ipynb"
+    if not path.exists():
+        raise FileNotFoundError(f"{path} not found: run `python -m autograder release` first")
+    return nbformat.read(path, as_version=4)
+
+
+def make_limits(spec: Spec | None, **overrides) -> Limits:
+    limits = Limits()
+    if spec is not None:
+        limits = replace(limits, warm=tuple(spec.warm), **spec.limits)
+    return replace(limits, **{k: v for k, v in overrides.items() if v is not None})
+
+
+def reference_run(source_nb, spec: Spec, limits: Limits) -> list:
+    """The instructor solution's answers to every probe (trusted code, no sandbox needed)."""
+    cells = [c for c in source_nb.cells if c.cell_type == "code" and not (
+        c.metadata.get("nbgrader", {}).get("grade") and not
+        c.metadata.get("nbgrader", {}).get("solution"))]
+    probes, inputs = encode_inputs(spec.probes)
+    job = {"chunks": [{"i": i, "source": c.source} for i, c in enumerate(cells)],
+           "probes": probes}
+    raw = run(job, inputs, replace(limits, use_bwrap=False, wall=600, chunk_timeout=600,
+                                   probe_timeout=600))
+    failed = [k for k, enc in raw.probes.items() if enc.get("kind") in ("timeout", "crashed")]
+    broken = [i for i, c in raw.chunks.items() if not c.ok]
+    if failed or broken or len(raw.probes) != len(probes):
+        raise RuntimeError(f"the instructor solution fails its own judge spec: chunks {broken} "
+                           f"fail, probes {failed} crash ({raw.events})")
+    return reference_values(spec, raw)
+
+
+def execute_task(job: dict, inputs: bytes, limits: dict, definition_chunks: set[int]) -> RawResult:
+    """One submission's sandboxed run; the unit of work sent to Dask workers."""
+    return run(job, inputs, Limits(**limits), None, definition_chunks)
+
+
+def _progress(done: int, total: int, start: float) -> None:
+    if not sys.stderr.isatty() and done not in (total,) and done % 10:
+        return
+    width = 30
+    filled = int(width * done / max(total, 1))
+    sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} "
+                     f"{time.monotonic() - start:5.1f} s")
+    if done == total:
+        sys.stderr.write("\n")
+    sys.stderr.flush()
+
+
+def payload_for(verdict: Verdict, task: Task | None, raw: RawResult | None,
+                source_nb) -> dict:
+    """What feedback and reports need: no hidden source, input or traceback."""
+    visible = {}
+    if task is not None and raw is not None:
+        tests = {c.grade_id: c for c in instructor_cells(source_nb) if c.is_test}
+        for chunk in task.job["chunks"]:
+            if chunk["role"] == "test_visible":
+                run_ = raw.chunks.get(chunk["i"])
+                visible[chunk["grade_id"]] = {
+                    "source": release_view(tests[chunk["grade_id"]].source),
+                    "output": run_.output if run_ else "",
+                    "ok": run_.ok if run_ else None,
+                    "error": f"{run_.ename}: {run_.evalue}" if run_ and run_.ename else None,
+                    "failure": run_.failure if run_ else "not run"}
+    slow = []
+    if raw is not None and task is not None:
+        slow = sorted(((round(c.seconds, 3), i) for i, c in raw.chunks.items()), reverse=True)[:3]
+    errors = []
+    if raw is not None and task is not None:
+        for chunk in task.job["chunks"]:
+            run_ = raw.chunks.get(chunk["i"])
+            if run_ and (run_.ename or run_.failure) and not chunk["role"].startswith("test_"):
+                errors.append({"chunk": chunk["i"], "role": chunk["role"],
+                               "error": run_.ename or run_.failure})
+    return {"status": verdict.status, "chunk_errors": errors,
+            "runner_cpu": round(raw.cpu, 3) if raw is not None else 0.0, "reasons": verdict.reasons,
+            "cells": {g: {"score": c.score, "max_score": c.max_score, "judged": c.judged,
+                          "notebook_passed": c.notebook_passed, "probes": c.probes}
+                      for g, c in verdict.cells.items()},
+            "visible": visible, "slowest_chunks": slow,
+            "manual_answers": task.manual_answers if task else {}}
+
+
+def grade(assignment: str, submissions: Path, course: Path, db: str | None = None,
+          workers: int | None = None, scheduler: str | None = None, quiet: bool = False,
+          **limit_overrides) -> list[tuple[str, Verdict]]:
+    """Grade every submission of ``assignment`` in ``submissions``; returns the verdicts."""
+    start = time.monotonic()
+    source_nb = source_notebook(assignment)
+    cells = instructor_cells(source_nb)
+    spec = load_spec(assignment)
+    limits = make_limits(spec, **limit_overrides)
+    warning = sandbox_warning(limits)
+    if warning:
+        print("\n" + "!" * 78 + f"\n{warning}\n" + "!" * 78 + "\n", file=sys.stderr)
+    if spec is None:
+        print(f"note: {assignment} has no judge spec (solutions/{assignment}/judge.py): "
+              "scores come from the notebook's own tests, run in the sandbox", file=sys.stderr)
+        probes, inputs, references = [], encode_inputs([])[1], []
+    else:
+        probes, inputs = encode_inputs(spec.probes)
+        references = reference_run(source_nb, spec, limits)
+    guarded = names_used_by_tests([c.source for c in cells if c.cell_type == "code"
+                                   and c.locked and not c.grade])
+    subs = collect(Path(submissions), assignment)
+    Path(course).mkdir(parents=True, exist_ok=True)
+    url = db_url(course, db)
+    recorder = Recorder(url, assignment, cells)
+    verdicts: list[tuple[str, Verdict]] = []
+    tasks: list[Task] = []
+    for sub in subs:
+        if sub.problem:
+            v = malformed(cells, sub.problem)
+            recorder.record(sub.student, v, sub.digest, payload_for(v, None, None, source_nb))
+            verdicts.append((sub.student, v))
+            continue
+        prepared = prepare(source_nb, sub.notebook)
+        if not any(c["role"] == "solution" for c in prepared.chunks):
+            v = malformed(cells, "no answer cells")
+            recorder.record(sub.student, v, sub.digest, payload_for(v, None, None, source_nb))
+            verdicts.append((sub.student, v))
+            continue
+        kernel = (sub.notebook.metadata.get("kernelspec") or {}).get("name")
+        notes = list(prepared.notes)
+        if kernel not in (None, "python3"):
+            notes.append(f"kernel {kernel!r} in the notebook; graded with Python 3")
+        tasks.append(Task(sub.student, sub.digest,
+                          {"chunks": prepared.chunks, "probes": probes},
+                          prepared.definition_chunks,
+                          scan(sub.notebook, guarded, prepared.locked), notes,
+                          prepared.manual_answers))
+    total = len(subs)
+    done = len(verdicts)
+
+    def finish(task: Task, raw: RawResult) -> None:
+        nonlocal done
+        v = judge(cells, task.job["chunks"], raw, spec, references, task.flags, task.notes)
+        v.manual_answers = task.manual_answers
+        recorder.record(task.student, v, task.digest, payload_for(v, task, raw, source_nb))
+        verdicts.append((task.student, v))
+        done += 1
+        if not quiet:
+            _progress(done, total, start)
+
+    try:
+        if scheduler:
+            from distributed import Client
+            from distributed import as_completed as dask_completed
+
+            with Client(scheduler, timeout="30s") as client:
+                futures = {client.submit(execute_task, t.job, inputs, limits.to_dict(),
+                                         t.definition_chunks, pure=False,
+                                         key=f"grade-{assignment}-{t.student}-{t.digest[:8]}"): t
+                           for t in tasks}
+                for fut in dask_completed(futures):
+                    finish(futures[fut], fut.result())
+        else:
+            n = workers or os.cpu_count() or 1
+            pool = WarmPool(limits, pending=len(tasks))
+            try:
+                with ThreadPoolExecutor(max_workers=n) as ex:
+                    def work(t: Task) -> RawResult:
+                        raw = run(t.job, inputs, limits, pool, t.definition_chunks)
+                        pool.refill()   # the next submission on this thread starts warm
+                        return raw
+                    futures = {ex.submit(work, t): t for t in tasks}
+                    for fut in as_completed(futures):
+                        finish(futures[fut], fut.result())
+            finally:
+                pool.close()
+    finally:
+        recorder.close()
+    verdicts.sort()
+    if not quiet:
+        print_summary(verdicts, time.monotonic() - start)
+        if warning:
+            print(warning, file=sys.stderr)
+    return verdicts
+
+
+def print_summary(verdicts: list[tuple[str, Verdict]], seconds: float) -> None:
+    from collections import Counter
+
+    width = max([len(s) for s, _ in verdicts] + [7])
+    print(f"{'student':<{width}}  {'score':>11}  status")
+    for student, v in verdicts:
+        print(f"{student:<{width}}  {v.score:5.1f}/{v.max_score:<5.1f}  {v.status}")
+    counts = Counter(v.status for _, v in verdicts)
+    print(f"{len(verdicts)} submissions in {seconds:.1f} s: "
+          + ", ".join(f"{k} {n}" for k, n in sorted(counts.items())))

@@ -1,0 +1,145 @@
+"""Judge: score a run by comparing its plain-data results with the instructor's.
+
+Runs in the grading process only (never next to student code). For each graded test cell:
+
+* probes in the spec: the cell's points when every probe's result matches the reference
+  (the instructor solution's result for the same probe), else 0; a probe that timed out or
+  crashed fails;
+* no probes: the in-notebook verdict (both chunks of the test cell ran without error),
+  and the log says that the notebook's own tests decided.
+
+Where a cell's in-notebook verdict and the judge's differ, the judge's counts and the
+submission is ``tamper_suspected``. The status of a submission is the first that applies
+of ``malformed``, ``tamper_suspected``, ``timeout``, ``crashed``, ``needs_manual_grading``
+and ``ok``; every reason goes to the log.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .execute import RawResult
+from .prepare import Cell
+from .spec import Spec, decode_result
+
+STATUSES = ("ok", "timeout", "crashed", "malformed", "tamper_suspected", "needs_manual_grading")
+
+
+@dataclass
+class CellScore:
+    grade_id: str
+    score: float | None   # None: graded by hand
+    max_score: float
+    notebook_passed: bool | None = None
+    judged: bool = False
+    probes: list[dict] = field(default_factory=list)  # hint, ok, message (for feedback)
+
+
+@dataclass
+class Verdict:
+    status: str
+    score: float
+    max_score: float
+    cells: dict[str, CellScore]
+    reasons: list[str]
+    seconds: float = 0.0
+    visible: dict[str, dict] = field(default_factory=dict)  # grade_id -> visible test output
+    manual_answers: dict[str, str] = field(default_factory=dict)
+
+
+def reference_values(spec: Spec, ref: RawResult) -> list:
+    values = []
+    for k in range(len(spec.probes)):
+        enc = ref.probes.get(k, {"kind": "crashed"})
+        values.append(decode_result(enc, ref.arrays.get(k, {})))
+    return values
+
+
+def notebook_verdicts(chunks: list[dict], raw: RawResult) -> dict[str, bool | None]:
+    """Per test cell: True/False when its chunks ran to a verdict, None when they did not."""
+    out: dict[str, bool | None] = {}
+    for chunk in chunks:
+        if not chunk["role"].startswith("test_"):
+            continue
+        gid = chunk["grade_id"]
+        run = raw.chunks.get(chunk["i"])
+        prev = out.get(gid, True)
+        if run is None or run.ok is None:
+            # not reached: the hidden half is skipped after a visible failure
+            out[gid] = prev if (prev is False) else None
+        else:
+            out[gid] = None if prev is None else (prev and run.ok)
+    return out
+
+
+def judge(cells: list[Cell], chunks: list[dict], raw: RawResult, spec: Spec | None,
+          references: list | None, flags: list[str], notes: list[str]) -> Verdict:
+    reasons = list(notes)
+    verdicts = notebook_verdicts(chunks, raw)
+    scores: dict[str, CellScore] = {}
+    tamper = []
+    judged_cells = spec.cells if spec else set()
+    for cell in cells:
+        if cell.is_manual:
+            scores[cell.grade_id] = CellScore(cell.grade_id, None, cell.points)
+            continue
+        if not cell.is_test:
+            continue
+        nb_ok = verdicts.get(cell.grade_id)
+        cs = CellScore(cell.grade_id, 0.0, cell.points, notebook_passed=nb_ok)
+        if cell.grade_id in judged_cells:
+            cs.judged = True
+            all_ok = True
+            for k, probe in enumerate(spec.probes):
+                if probe.cell != cell.grade_id:
+                    continue
+                enc = raw.probes.get(k, {"kind": "crashed"})
+                got = decode_result(enc, raw.arrays.get(k, {}))
+                if enc.get("kind") in ("timeout", "crashed"):
+                    ok, msg = False, f"{enc['kind']} while running"
+                else:
+                    try:
+                        ok, msg = probe.compare(got, references[k])
+                    except Exception as exc:  # noqa: BLE001 (odd data must not stop the batch)
+                        ok, msg = False, f"result could not be compared ({type(exc).__name__})"
+                cs.probes.append({"hint": probe.hint or f"hidden check {k}", "ok": bool(ok),
+                                  "message": msg})
+                all_ok = all_ok and ok
+            cs.score = cell.points if all_ok else 0.0
+            if nb_ok is not None and nb_ok != all_ok:
+                tamper.append(f"{cell.grade_id}: the notebook's tests say "
+                              f"{'pass' if nb_ok else 'fail'}, the judge says "
+                              f"{'pass' if all_ok else 'fail'}")
+        else:
+            cs.score = cell.points if nb_ok else 0.0
+            reasons.append(f"{cell.grade_id}: no judge probes; scored by the notebook's own "
+                           "tests (run in the sandbox)")
+        scores[cell.grade_id] = cs
+    timeouts = [e for e in raw.events if "timeout" in e or "wall-clock" in e]
+    crashes = [e for e in raw.events if "crashed" in e or "died" in e or "processes" in e]
+    reasons += raw.events
+    if not raw.sandboxed:
+        reasons.append("graded WITHOUT the bubblewrap sandbox (resource limits only)")
+    reasons += [f"judge and notebook disagree: {t}" for t in tamper]
+    reasons += [f"static scan: {f}" for f in flags]
+    if tamper:
+        status = "tamper_suspected"
+    elif timeouts:
+        status = "timeout"
+    elif crashes:
+        status = "crashed"
+    elif flags:
+        status = "needs_manual_grading"
+    else:
+        status = "ok"
+    auto = [c for c in scores.values() if c.score is not None]
+    return Verdict(status, float(sum(c.score for c in auto)),
+                   float(sum(c.max_score for c in scores.values())), scores, reasons,
+                   raw.seconds)
+
+
+def malformed(cells: list[Cell], problem: str) -> Verdict:
+    scores = {c.grade_id: CellScore(c.grade_id, None if c.is_manual else 0.0, c.points)
+              for c in cells if c.is_test or c.is_manual}
+    return Verdict("malformed", 0.0, float(sum(c.points for c in cells if c.grade)), scores,
+                   [f"malformed: {problem}"])

@@ -1,0 +1,184 @@
+"""Prepare: the notebook that actually runs, built from the instructor's source.
+
+As nbgrader does, locked cells (setup and tests) come from the instructor's notebook,
+whatever the student did to them (edited, deleted, tagged ``skip-execution``); only the
+answers (solution cells) and the cells the student added come from the submission.
+Each test cell is split in two chunks, its visible part and its hidden tests, so that the
+feedback can show what the visible part printed without a trace of the hidden part.
+
+Student cells are matched to the instructor's by nbgrader grade_id, then by cell id (the
+release keeps ids equal to grade_ids), then, for solution cells, by the functions they
+define; so a notebook whose metadata was stripped still grades.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass, field
+
+import nbformat
+
+HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS[ \t]*\n(.*?)"
+                    r"^[ \t]*### END HIDDEN TESTS[ \t]*\n?", re.S | re.M)
+
+
+@dataclass
+class Cell:
+    grade_id: str
+    cell_type: str
+    solution: bool
+    grade: bool
+    locked: bool
+    points: float
+    source: str
+
+    @property
+    def is_test(self) -> bool:
+        return self.cell_type == "code" and self.grade and not self.solution
+
+    @property
+    def is_manual(self) -> bool:
+        return self.grade and self.solution and self.cell_type == "markdown"
+
+
+@dataclass
+class Prepared:
+    chunks: list[dict]
+    notes: list[str] = field(default_factory=list)
+    definition_chunks: set[int] = field(default_factory=set)
+    manual_answers: dict[str, str] = field(default_factory=dict)
+    locked: list[bool] = field(default_factory=list)  # per student cell: stands for a locked one
+
+
+def instructor_cells(nb: nbformat.NotebookNode) -> list[Cell]:
+    cells = []
+    for i, c in enumerate(nb.cells):
+        meta = c.metadata.get("nbgrader", {})
+        cells.append(Cell(meta.get("grade_id") or f"cell-{i}", c.cell_type,
+                          bool(meta.get("solution")), bool(meta.get("grade")),
+                          bool(meta.get("locked")), float(meta.get("points") or 0), c.source))
+    return cells
+
+
+def graded_cells(nb: nbformat.NotebookNode) -> list[Cell]:
+    return [c for c in instructor_cells(nb) if c.grade]
+
+
+def split_test(source: str) -> tuple[str, str]:
+    """(visible part, hidden tests) of a test cell."""
+    hidden = "\n".join(m.group(1) for m in HIDDEN.finditer(source))
+    return HIDDEN.sub("", source), hidden
+
+
+def _defined(source: str) -> frozenset[str]:
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return frozenset(re.findall(r"^def (\w+)", source, flags=re.M))
+    return frozenset(n.name for n in tree.body if isinstance(n, (ast.FunctionDef,
+                                                                  ast.ClassDef)))
+
+
+def match_cells(source_nb: nbformat.NotebookNode, student_nb: nbformat.NotebookNode,
+                notes: list[str]) -> list[int | None]:
+    """For each student cell, the index of the instructor cell it stands for (or None)."""
+    inst = instructor_cells(source_nb)
+    by_id = {c.grade_id: j for j, c in enumerate(inst)}
+    defs = {_defined(c.source): j for j, c in enumerate(inst) if c.solution
+            and c.cell_type == "code" and _defined(c.source)}
+    locked = {}
+    for j, c in enumerate(inst):
+        if c.locked and c.cell_type == "code" and not c.solution:
+            locked.setdefault(_norm(c.source), j)
+            locked.setdefault(_norm(split_test(c.source)[0]), j)
+    taken: set[int] = set()
+    out: list[int | None] = []
+    used_fallback = False
+    for cell in student_nb.cells:
+        gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        j = by_id.get(gid) if gid else None
+        if j is None and cell.get("id") in by_id:
+            j = by_id[cell["id"]]
+            used_fallback = used_fallback or not gid
+        if j is None and cell.cell_type == "code":
+            j = defs.get(_defined(cell.source))
+            if j is None:  # a locked cell, unchanged but for its metadata
+                j = locked.get(_norm(cell.source))
+            used_fallback = used_fallback or j is not None
+        if j is not None and (j in taken or inst[j].cell_type != cell.cell_type):
+            j = None
+        if j is not None:
+            taken.add(j)
+        out.append(j)
+    if used_fallback:
+        notes.append("nbgrader metadata missing in some cells: matched them by cell id or by "
+                     "the functions they define")
+    return out
+
+
+def prepare(source_nb: nbformat.NotebookNode,
+            student_nb: nbformat.NotebookNode) -> Prepared:
+    """Chunks to run: instructor setup and tests, student answers and extra cells."""
+    inst = instructor_cells(source_nb)
+    notes: list[str] = []
+    matches = match_cells(source_nb, student_nb, notes)
+    answer: dict[int, str] = {}
+    extras: dict[int, list[str]] = {}
+    anchor = -1
+    for cell, j in zip(student_nb.cells, matches, strict=True):
+        if j is not None:
+            anchor = j
+            if inst[j].solution:
+                answer[j] = cell.source
+            elif inst[j].locked and _norm(cell.source) not in (
+                    _norm(inst[j].source), _norm(split_test(inst[j].source)[0])):
+                notes.append(f"locked cell {inst[j].grade_id} was edited; graded with the "
+                             "original")
+        elif cell.cell_type == "code":
+            extras.setdefault(anchor, []).append(cell.source)
+    missing = [c.grade_id for j, c in enumerate(inst) if c.is_test and j not in matches]
+    if missing:
+        notes.append(f"test cell(s) {', '.join(missing)} missing from the submission; "
+                     "graded with the originals")
+    prepared = Prepared([], notes)
+    prepared.locked = [j is not None and not inst[j].solution for j in matches]
+    for j, c in enumerate(inst):
+        if c.is_manual:
+            prepared.manual_answers[c.grade_id] = answer.get(j, "")
+
+    def add(source: str, role: str, grade_id: str | None) -> None:
+        i = len(prepared.chunks)
+        prepared.chunks.append({"i": i, "source": source, "role": role, "grade_id": grade_id})
+        if role in ("setup", "solution"):
+            prepared.definition_chunks.add(i)
+
+    for src in extras.get(-1, []):
+        add(src, "extra", None)
+    for j, c in enumerate(inst):
+        if c.cell_type == "code":
+            if c.is_test:
+                visible, hidden = split_test(c.source)
+                add(visible, "test_visible", c.grade_id)
+                if hidden.strip():
+                    add(hidden, "test_hidden", c.grade_id)
+            elif c.solution:
+                add(answer.get(j, c.source if j in answer else _stub()), "solution", c.grade_id)
+            else:
+                add(c.source, "setup", c.grade_id)
+        for src in extras.get(j, []):
+            add(src, "extra", None)
+    return prepared
+
+
+def _norm(source: str) -> str:
+    return "\n".join(line.rstrip() for line in source.splitlines() if line.strip())
+
+
+def _stub() -> str:
+    return "raise NotImplementedError('answer cell missing from the submission')"
+
+
+def release_view(source: str) -> str:
+    """A test cell as the student sees it (hidden tests removed)."""
+    return split_test(source)[0]

@@ -1,0 +1,172 @@
+"""Record: write verdicts into the nbgrader gradebook (the only writer during a run).
+
+Scores go where nbgrader keeps them (``Grade.auto_score``), so ``nbgrader formgrader``
+and ``nbgrader export`` see them; manual scores are never touched, and a cell graded by
+hand keeps its grade when the submission is graded again. Re-grading updates rows in
+place (no delete-and-recreate as ``nbgrader autograde --force`` does), so grading the same
+folder twice leaves the same gradebook. The status, its reasons and the feedback material
+go to one extra table, ``autograder_results``, in the same database (SQLite by default, any
+SQLAlchemy URL such as ``postgresql://...`` for several graders).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import warnings
+from pathlib import Path
+
+import sqlalchemy as sa
+from nbgrader.api import Gradebook, MissingEntry
+
+from .judge import Verdict
+from .prepare import Cell
+
+_META = sa.MetaData()
+RESULTS = sa.Table(
+    "autograder_results", _META,
+    sa.Column("assignment", sa.String(128), primary_key=True),
+    sa.Column("student", sa.String(128), primary_key=True),
+    sa.Column("status", sa.String(32), nullable=False),
+    sa.Column("score", sa.Float, nullable=False),
+    sa.Column("max_score", sa.Float, nullable=False),
+    sa.Column("seconds", sa.Float, nullable=False),
+    sa.Column("digest", sa.String(64), nullable=False),
+    sa.Column("payload", sa.Text, nullable=False),
+)
+
+
+def _alembic_on_path() -> None:
+    """nbgrader's Gradebook runs ``alembic`` by name: put this venv's scripts on PATH."""
+    import os
+    import sys
+
+    bindir = str(Path(sys.executable).parent)
+    if bindir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
+
+
+def db_url(course: Path, db: str | None) -> str:
+    return db or f"sqlite:///{Path(course).resolve() / 'gradebook.db'}"
+
+
+class Recorder:
+    """Opens the gradebook once and records verdicts as they arrive."""
+
+    def __init__(self, url: str, assignment: str, cells: list[Cell],
+                 notebook: str | None = None) -> None:
+        self.url = url
+        self.assignment = assignment
+        self.notebook = notebook or assignment
+        _alembic_on_path()
+        self.gb = Gradebook(url, course_id="infoloss")
+        self.engine = sa.create_engine(url)
+        _META.create_all(self.engine)
+        self._structure(cells)
+
+    def _structure(self, cells: list[Cell]) -> None:
+        """Assignment, notebook and cells, as ``nbgrader generate_assignment`` records them."""
+        gb, a, nb = self.gb, self.assignment, self.notebook
+        gb.update_or_create_assignment(a)
+        gb.update_or_create_notebook(nb, a)
+        for c in cells:
+            if c.grade:
+                gb.update_or_create_grade_cell(c.grade_id, nb, a, max_score=c.points,
+                                               cell_type=c.cell_type)
+            if c.solution:
+                gb.update_or_create_solution_cell(c.grade_id, nb, a)
+            if c.grade or c.solution or c.locked:
+                gb.update_or_create_source_cell(c.grade_id, nb, a, cell_type=c.cell_type,
+                                                locked=c.locked, source=c.source)
+
+    def record(self, student: str, verdict: Verdict, digest: str, payload: dict) -> None:
+        gb, a, nb = self.gb, self.assignment, self.notebook
+        gb.update_or_create_student(student)
+        try:
+            gb.find_submission(a, student)
+        except MissingEntry:
+            with warnings.catch_warnings():  # nbgrader's own autoflush chatter
+                warnings.simplefilter("ignore")
+                gb.add_submission(a, student)
+        for gid, cs in verdict.cells.items():
+            grade = gb.find_grade(gid, nb, a, student)
+            if cs.score is None:   # graded by hand
+                grade.auto_score = None
+                grade.needs_manual_grade = grade.manual_score is None
+            else:
+                grade.auto_score = float(cs.score)
+                grade.needs_manual_grade = False
+        gb.db.commit()
+        row = {"assignment": a, "student": student, "status": verdict.status,
+               "score": verdict.score, "max_score": verdict.max_score,
+               "seconds": round(verdict.seconds, 3), "digest": digest,
+               "payload": json.dumps(payload, sort_keys=True, default=str)}
+        with self.engine.begin() as conn:
+            conn.execute(RESULTS.delete().where(RESULTS.c.assignment == a,
+                                                RESULTS.c.student == student))
+            conn.execute(RESULTS.insert().values(**row))
+
+    def close(self) -> None:
+        self.gb.close()
+        self.engine.dispose()
+
+
+def results(url: str, assignment: str | None = None) -> list[dict]:
+    engine = sa.create_engine(url)
+    _META.create_all(engine)
+    with engine.connect() as conn:
+        q = RESULTS.select().order_by(RESULTS.c.assignment, RESULTS.c.student)
+        if assignment:
+            q = q.where(RESULTS.c.assignment == assignment)
+        rows = [dict(r._mapping) for r in conn.execute(q)]
+    engine.dispose()
+    for r in rows:
+        r["payload"] = json.loads(r["payload"])
+    return rows
+
+
+def scores(url: str, assignment: str) -> dict[str, dict[str, float | None]]:
+    """student -> grade_id -> score (manual score if given, else the autograder's)."""
+    out: dict[str, dict[str, float | None]] = {}
+    _alembic_on_path()
+    with Gradebook(url, course_id="infoloss") as gb:
+        try:
+            subs = gb.find_assignment(assignment).submissions
+        except MissingEntry:
+            return out
+        for sub in subs:
+            for nb in sub.notebooks:
+                out.setdefault(sub.student.id, {}).update(
+                    {g.name: g.score if (g.manual_score is not None or g.auto_score is not None)
+                     else None for g in nb.grades})
+    return out
+
+
+def integrity_problems(url: str) -> list[str]:
+    """Database-level and gradebook-level consistency problems (empty: all good)."""
+    problems: list[str] = []
+    if url.startswith("sqlite:///"):
+        con = sqlite3.connect(url[len("sqlite:///"):])
+        try:
+            res = con.execute("PRAGMA integrity_check").fetchone()[0]
+            if res != "ok":
+                problems.append(f"sqlite integrity_check: {res}")
+            fk = con.execute("PRAGMA foreign_key_check").fetchall()
+            if fk:
+                problems.append(f"foreign key problems: {fk[:5]}")
+        finally:
+            con.close()
+    _alembic_on_path()
+    with Gradebook(url, course_id="infoloss") as gb:
+        for a in gb.assignments:
+            for sub in a.submissions:
+                for nb in sub.notebooks:
+                    for g in nb.grades:
+                        s, m = g.score, g.max_score
+                        if s is not None and not (0 <= s <= m):
+                            problems.append(f"{a.name}/{sub.student.id}/{g.name}: score {s} "
+                                            f"outside [0, {m}]")
+    for r in results(url):
+        if r["score"] > r["max_score"] or r["score"] < 0:
+            problems.append(f"{r['assignment']}/{r['student']}: total out of range")
+    return problems

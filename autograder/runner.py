@@ -1,0 +1,236 @@
+"""The only autograder code that runs next to student code, inside the sandbox.
+
+Started as ``python -m autograder.runner``. It imports the assignment's heavy modules
+first (a *warm* interpreter), says ``ready`` and waits for one line on stdin naming the
+job folder. Then it
+
+1. runs the notebook's code chunks in an IPython shell (so magics and ``get_ipython()``
+   work as in Jupyter), each chunk's printed output captured and truncated;
+2. says ``phase_b`` and waits for a second line: only then do the hidden test chunks and
+   the judge's inputs appear in the job folder; it runs the hidden chunks, then
+3. evaluates the judge's probe expressions (student functions called on hidden inputs)
+   in the notebook's namespace and writes each result as plain data: JSON for the
+   shape of the answer, ``.npz`` (no pickle) for arrays.
+
+Progress goes out as JSON lines on the file descriptor named by ``AUTOGRADER_EVENT_FD``,
+so the supervisor outside knows which chunk or probe was running when the process hung
+or died. Nothing here is trusted: the supervisor checks and compares the results.
+"""
+
+from __future__ import annotations
+
+import builtins
+import importlib
+import json
+import os
+import sys
+import time
+
+OUTPUT_LIMIT = 20_000  # characters of printed output kept per chunk
+
+_type = builtins.type
+
+
+class _Capture:
+    """A text stream that keeps the first OUTPUT_LIMIT characters and counts the rest."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.size = 0
+        self.dropped = 0
+
+    def write(self, text) -> int:
+        text = str(text)
+        room = OUTPUT_LIMIT - self.size
+        if room > 0:
+            self.parts.append(text[:room])
+            self.size += min(len(text), room)
+        self.dropped += max(0, len(text) - max(room, 0))
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return False
+
+    def value(self) -> str:
+        out = "".join(self.parts)
+        if self.dropped:
+            out += f"\n[... {self.dropped} more characters of output dropped]"
+        return out
+
+
+class _Events:
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+
+    def send(self, **event) -> None:
+        data = (json.dumps(event, allow_nan=True, default=str) + "\n").encode()
+        while data:
+            n = os.write(self.fd, data)
+            data = data[n:]
+
+
+_SCALARS = ("float64", "float32", "float16", "int64", "int32", "int16", "int8", "uint8",
+            "uint16", "uint32", "uint64", "bool_")
+
+
+def encode(value, key: str, arrays: dict, depth: int = 0) -> dict:
+    """Plain-data description of a result; arrays go into ``arrays`` under ``key``.
+
+    Only exact types are accepted (no subclasses), so an object with a clever ``__eq__``
+    or a fake array cannot pass for a number.
+    """
+    import numpy as np
+
+    t = _type(value)
+    if t is np.ndarray:
+        if value.dtype.kind not in "biuf" or value.dtype.hasobject:
+            return {"kind": "bad", "type": f"ndarray of dtype {value.dtype}"}
+        arrays[key] = value
+        return {"kind": "array", "key": key}
+    if t in {getattr(np, n) for n in _SCALARS}:
+        arrays[key] = np.asarray(value)
+        return {"kind": "npscalar", "key": key}
+    if t is bool or t is int or t is float:
+        if t is int and abs(value) > 2**62:
+            return {"kind": "bad", "type": "int too large"}
+        return {"kind": "py", "type": t.__name__, "value": value}
+    if t is str:
+        return {"kind": "py", "type": "str", "value": value[:10_000]}
+    if (t is list or t is tuple) and depth < 2 and len(value) <= 10_000:
+        return {"kind": t.__name__,
+                "items": [encode(v, f"{key}_{i}", arrays, depth + 1) for i, v in enumerate(value)]}
+    torch = sys.modules.get("torch")
+    if torch is not None and t is torch.Tensor:
+        arr = value.detach().cpu().numpy()
+        out = encode(arr, key, arrays, depth)
+        out["tensor"] = True
+        return out
+    return {"kind": "bad", "type": getattr(t, "__qualname__", "?")[:100]}
+
+
+def _decode_inputs(spec: dict, arrays) -> dict:
+    names = {}
+    for name, ref in spec.items():
+        if "array" in ref:
+            names[name] = arrays[ref["array"]].copy()
+        else:
+            names[name] = ref["py"]
+    return names
+
+
+def _run_chunks(shell, job: dict, events: _Events, hidden: bool = False) -> None:
+    skip = set(job.get("skip_chunks", []))
+    for chunk in job["chunks"]:
+        i = chunk["i"]
+        if i in skip:
+            continue
+        events.send(ev="chunk_start", i=i, t=time.time())
+        cap = _Capture()
+        old = sys.stdout, sys.stderr
+        sys.stdout = sys.stderr = cap
+        try:
+            result = shell.run_cell(chunk["source"], store_history=not hidden)
+            err = result.error_before_exec or result.error_in_exec
+        except BaseException as exc:  # noqa: BLE001 (SystemExit raised by student code)
+            err = exc
+        finally:
+            sys.stdout, sys.stderr = old
+        ename = _type(err).__name__ if err is not None else None
+        try:
+            evalue = str(err)[:500] if err is not None else None
+        except BaseException:  # noqa: BLE001
+            evalue = "<unprintable>"
+        events.send(ev="chunk_end", i=i, ok=err is None, ename=ename, evalue=evalue,
+                    output=cap.value(), t=time.time())
+
+
+def _run_probes(shell, job: dict, jobdir: str, events: _Events) -> None:
+    import numpy as np
+
+    skip = set(job.get("skip_probes", []))
+    probes = job.get("probes", [])
+    if not probes:
+        return
+    with np.load(os.path.join(jobdir, "inputs.npz"), allow_pickle=False) as f:
+        inputs = {k: f[k] for k in f.files}
+    outdir = job["outdir"]
+    for probe in probes:
+        k = probe["k"]
+        if k in skip:
+            continue
+        events.send(ev="probe_start", k=k, t=time.time())
+        arrays: dict = {}
+        cap = _Capture()
+        old = sys.stdout, sys.stderr
+        sys.stdout = sys.stderr = cap
+        try:
+            names = dict(shell.user_ns)
+            names.update(_decode_inputs(probe["inputs"], inputs))
+            value = eval(probe["expr"], names)  # noqa: S307 (instructor-written probe)
+            enc = encode(value, f"r{k}", arrays)
+        except BaseException as exc:  # noqa: BLE001
+            try:
+                msg = str(exc)[:300]
+            except BaseException:  # noqa: BLE001
+                msg = ""
+            enc = {"kind": "raised", "message": msg,
+                   "mro": [c.__name__ for c in _type(exc).__mro__][:20]}
+        finally:
+            sys.stdout, sys.stderr = old
+        if arrays:
+            np.savez(os.path.join(outdir, f"probe_{k}.npz"), **arrays)
+        events.send(ev="probe_end", k=k, result=enc, t=time.time())
+
+
+def main() -> int:
+    import signal
+
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the file-size limit fails
+    events = _Events(int(os.environ.get("AUTOGRADER_EVENT_FD", "3")))
+    for name in filter(None, os.environ.get("AUTOGRADER_WARM", "numpy").split(",")):
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 (a missing optional module only costs time)
+            pass
+    from IPython.core.interactiveshell import InteractiveShell
+    from traitlets.config import Config
+
+    config = Config()
+    config.HistoryManager.enabled = False  # no history database in the scratch folder
+    shell = InteractiveShell.instance(config=config)
+    events.send(ev="ready", t=time.time())
+    line = sys.stdin.readline()
+    if not line.strip():
+        return 1
+    jobdir = line.strip()
+    with open(os.path.join(jobdir, "job.json")) as f:
+        job = json.load(f)
+    # Student code may write to the real stdout/stderr (os.write, subprocesses): drop it.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+    os.chdir(job["workdir"])
+    _run_chunks(shell, job, events)
+    # Hidden tests and the judge's inputs arrive only now, after every output that can
+    # reach the feedback has been sent: student code cannot print them into it.
+    events.send(ev="phase_b", t=time.time())
+    if not sys.stdin.readline().strip():
+        return 1
+    with open(os.path.join(jobdir, "hidden.json")) as f:
+        hidden = json.load(f)
+    hidden.update(outdir=job["outdir"], skip_chunks=job.get("skip_chunks", []),
+                  skip_probes=job.get("skip_probes", []))
+    _run_chunks(shell, hidden, events, hidden=True)
+    _run_probes(shell, hidden, jobdir, events)
+    import resource
+
+    used = resource.getrusage(resource.RUSAGE_SELF)
+    events.send(ev="done", t=time.time(), cpu=used.ru_utime + used.ru_stime)
+    os._exit(0)  # skip interpreter teardown (and anything student code hooked into it)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,260 @@
+"""Sandbox: start ``autograder.runner`` in a bubblewrap jail with resource limits.
+
+Inside the jail: no network (own network namespace), read-only system folders, Python
+and the course package, a private writable home folder, its own process namespace (so
+every process the submission starts dies with it), no capabilities, and nothing else of
+the host: not ``solutions/``, the gradebook, the submissions folder or other students.
+Resource limits (``setrlimit``) cap memory, CPU time, open files, file size, processes;
+the supervisor adds the wall-clock limit and a process-count watchdog.
+
+Where ``bwrap`` is missing, the runner starts with the resource limits only, and
+:func:`sandbox_warning` says so loudly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import ROOT
+
+HOME = "/home/student"
+JOB = "/job"
+
+
+@dataclass
+class Limits:
+    """Per-submission limits (seconds, bytes, counts)."""
+
+    memory: int = 3 * 2**30        # address space; torch needs ~1.5 GiB of it to import
+    cpu: int = 300                 # CPU seconds of the whole run
+    wall: float = 120.0            # wall clock of one notebook, all restarts together
+    chunk_timeout: float = 30.0    # one cell (or one half of a test cell)
+    probe_timeout: float = 20.0    # one judge probe
+    procs: int = 32                # processes and threads of the sandbox
+    files: int = 256               # open file descriptors
+    fsize: int = 64 * 2**20        # largest file it may write
+    warm: tuple[str, ...] = ("numpy",)
+    use_bwrap: bool | None = None  # None: when available
+
+    def to_dict(self) -> dict:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+def bwrap_path() -> str | None:
+    return shutil.which("bwrap")
+
+
+def sandbox_warning(limits: Limits) -> str | None:
+    if limits.use_bwrap is False or (limits.use_bwrap is None and not bwrap_path()):
+        return ("WARNING: bubblewrap (bwrap) not found: student code runs WITHOUT a sandbox "
+                "(resource limits only). It can read your files and the network. Install "
+                "it (apt-get install bubblewrap) before grading real submissions.")
+    return None
+
+
+def _python_paths() -> list[str]:
+    """Folders the interpreter and the course package need (bound read-only)."""
+    paths = {sys.base_prefix, sys.prefix, str(ROOT / "infoloss"), str(ROOT / "autograder")}
+    exe = Path(sys.executable).resolve()
+    paths.add(str(exe.parent.parent))
+    return sorted(p for p in paths if os.path.exists(p))
+
+
+def bwrap_argv(scratch: Path) -> list[str]:
+    argv = [bwrap_path() or "bwrap", "--unshare-all", "--die-with-parent", "--new-session",
+            "--unshare-user", "--uid", "65534", "--gid", "65534", "--cap-drop", "ALL",
+            "--hostname", "sandbox"]
+    for sysdir in ("/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/etc"):
+        if os.path.exists(sysdir):
+            argv += ["--ro-bind", sysdir, sysdir]
+    for path in _python_paths():
+        argv += ["--ro-bind", path, path]
+    argv += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
+             "--bind", str(scratch / "home"), HOME, "--ro-bind", str(scratch / "job"), JOB,
+             "--bind", str(scratch / "out"), "/out", "--chdir", HOME]
+    gpus = sorted(Path("/dev").glob("nvidia*"))
+    for dev in gpus:  # GPU-aware: the GPU devices (and, read-only, what CUDA looks up)
+        argv += ["--dev-bind", str(dev), str(dev)]
+    if gpus:
+        argv += ["--ro-bind", "/sys", "/sys"]
+    return argv
+
+
+def _user_tasks() -> int:
+    """Processes and threads of this user now (RLIMIT_NPROC counts them all)."""
+    try:
+        import psutil
+
+        uid = os.getuid()
+        return sum(p.info["num_threads"] or 1 for p in psutil.process_iter(["uids", "num_threads"])
+                   if p.info["uids"] and p.info["uids"].real == uid)
+    except Exception:  # noqa: BLE001
+        return 4096
+
+
+def _limit(limits: Limits):
+    # RLIMIT_NPROC is per user, not per sandbox: allow what runs now plus the sandbox's
+    # share (a fork-bomb backstop; the supervisor's watchdog enforces limits.procs).
+    # Root ignores it; the watchdog still applies.
+    nproc = _user_tasks() + 4 * limits.procs
+
+    def apply() -> None:
+        for res, value in ((resource.RLIMIT_AS, limits.memory), (resource.RLIMIT_CPU, limits.cpu),
+                           (resource.RLIMIT_NOFILE, limits.files),
+                           (resource.RLIMIT_FSIZE, limits.fsize), (resource.RLIMIT_CORE, 0),
+                           (resource.RLIMIT_NPROC, nproc)):
+            try:
+                resource.setrlimit(res, (value, value))
+            except (ValueError, OSError):
+                pass
+    return apply
+
+
+def _env(sandboxed: bool, scratch: Path, limits: Limits, event_fd: int) -> dict[str, str]:
+    home = HOME if sandboxed else str(scratch / "home")
+    env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": home,
+           "LANG": "C.UTF-8", "MPLBACKEND": "Agg", "MPLCONFIGDIR": f"{home}/.mpl",
+           "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+           "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0",
+           "AUTOGRADER_EVENT_FD": str(event_fd), "AUTOGRADER_WARM": ",".join(limits.warm)}
+    for key in ("CUDA_VISIBLE_DEVICES",):
+        if key in os.environ:
+            env[key] = os.environ[key]
+    return env
+
+
+@dataclass
+class Sandbox:
+    """One started runner, ready (after :meth:`wait_ready`) to take one job."""
+
+    limits: Limits
+    scratch: Path
+    proc: subprocess.Popen
+    events_fd: int
+    sandboxed: bool
+    started: float = field(default_factory=time.monotonic)
+    _buf: bytes = b""
+
+    @classmethod
+    def start(cls, limits: Limits) -> Sandbox:
+        scratch = Path(tempfile.mkdtemp(prefix="autograder-"))
+        for sub in ("home", "job", "out"):
+            (scratch / sub).mkdir()
+            os.chmod(scratch / sub, 0o777)
+        sandboxed = limits.use_bwrap is not False and bwrap_path() is not None
+        r, w = os.pipe()
+        cmd = [sys.executable, "-m", "autograder.runner"]
+        if sandboxed:
+            cmd = bwrap_argv(scratch) + cmd
+        proc = subprocess.Popen(
+            cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            pass_fds=(w,), env=_env(sandboxed, scratch, limits, w), start_new_session=True,
+            preexec_fn=_limit(limits), cwd=scratch / "home")
+        os.close(w)
+        os.set_blocking(r, False)
+        return cls(limits, scratch, proc, r, sandboxed)
+
+    def paths(self) -> dict[str, str]:
+        """Where the runner sees its job, home and output folders."""
+        if self.sandboxed:
+            return {"job": JOB, "home": HOME, "out": "/out"}
+        return {k: str(self.scratch / k) for k in ("job", "home", "out")}
+
+    def go(self, job: dict) -> None:
+        """Phase A: the public part of the job (no hidden tests, no judge inputs)."""
+        job = dict(job, workdir=self.paths()["home"], outdir=self.paths()["out"])
+        (self.scratch / "job" / "job.json").write_text(json.dumps(job))
+        self._send(self.paths()["job"])
+
+    def go_hidden(self, hidden: dict, inputs: bytes) -> None:
+        """Phase B: hidden test chunks, probes and their inputs."""
+        (self.scratch / "job" / "inputs.npz").write_bytes(inputs)
+        (self.scratch / "job" / "hidden.json").write_text(json.dumps(hidden))
+        self._send("go")
+
+    def _send(self, line: str) -> None:
+        try:
+            self.proc.stdin.write((line + "\n").encode())
+            self.proc.stdin.flush()
+        except (BrokenPipeError, OSError):
+            pass
+
+    def read_events(self, timeout: float) -> tuple[list[dict], bool]:
+        """Events that arrived within ``timeout`` s, and whether the channel is closed."""
+        import select
+
+        events: list[dict] = []
+        ready, _, _ = select.select([self.events_fd], [], [], timeout)
+        closed = False
+        if ready:
+            while True:
+                try:
+                    data = os.read(self.events_fd, 1 << 20)
+                except BlockingIOError:
+                    break
+                if not data:
+                    closed = True
+                    break
+                self._buf += data
+        *lines, self._buf = self._buf.split(b"\n")
+        for line in lines:
+            try:
+                ev = json.loads(line)
+            except ValueError:
+                continue  # garbage written to the channel by student code
+            if isinstance(ev, dict):
+                events.append(ev)
+        return events, closed
+
+    def process_count(self) -> int:
+        try:
+            import psutil
+
+            return len(psutil.Process(self.proc.pid).children(recursive=True))
+        except Exception:  # noqa: BLE001
+            return 0
+
+    def kill(self) -> None:
+        """Kill the runner and everything it started (the jail's process namespace)."""
+        try:
+            import psutil
+
+            kids = psutil.Process(self.proc.pid).children(recursive=True)
+        except Exception:  # noqa: BLE001
+            kids = []
+        for sig_target in [self.proc.pid]:
+            try:
+                os.killpg(sig_target, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        for kid in kids:
+            try:
+                kid.kill()
+            except Exception:  # noqa: BLE001
+                pass
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
+
+    def close(self) -> None:
+        try:  # a runner that finished exits by itself; let it (its CPU time is then counted)
+            self.proc.wait(timeout=0.5)
+        except subprocess.TimeoutExpired:
+            pass
+        self.kill()
+        try:
+            os.close(self.events_fd)
+        except OSError:
+            pass
+        shutil.rmtree(self.scratch, ignore_errors=True)

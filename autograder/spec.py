@@ -1,0 +1,244 @@
+"""Judge specs: what the trusted judge asks of each assignment.
+
+An assignment's spec is ``solutions/<assignment>/judge.py`` (instructor-only: the release
+ignores ``*.py``). It defines ``probes()``, yielding :class:`Probe` objects, and may set
+``WARM`` (modules the sandboxed interpreter imports before the notebook, e.g.
+``["numpy", "torch"]``) and ``LIMITS`` (overrides of :class:`autograder.sandbox.Limits`).
+
+A probe is one call of student code, made inside the sandbox on inputs from the spec::
+
+    Probe("test_entropy", "entropy(p, base=2)", inputs={"p": batch},
+          compare=Close(rtol=1e-10, dtype="float64"), hint="a batch of distributions")
+
+* ``cell``: the grade_id of the notebook test cell whose points the probe decides; a cell
+  earns its points when all of its probes pass (the probes of a cell should check what
+  its visible and hidden tests check, so that an honest notebook and the judge agree);
+* ``expr``: a Python expression evaluated in the notebook's namespace plus ``inputs``;
+* ``inputs``: numbers, strings or NumPy arrays; they enter the sandbox;
+* ``compare``: how the result is judged against the instructor solution's result for the
+  same probe (:class:`Close`, :class:`Raises`, :class:`Exact`, :class:`Accuracy`) or any
+  callable ``(student, reference) -> (ok, message)``; comparison data such as held-out
+  labels lives in the comparator and never enters the sandbox;
+* ``hint``: the short message the student sees in the feedback (never the input).
+
+Test cells that no probe covers are scored by the in-notebook tests (run in the sandbox),
+and the submission's log says so; an assignment without ``judge.py`` is graded that way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import io
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import SOLUTIONS
+
+
+@dataclass
+class Close:
+    """Numbers or arrays equal within tolerance; shape and (when set) dtype must match."""
+
+    rtol: float = 1e-9
+    atol: float = 0.0
+    dtype: str | None = None
+
+    def __call__(self, got: Any, ref: Any) -> tuple[bool, str]:
+        if isinstance(ref, Raised):
+            return _compare_raised(got, ref.mro[0], None)
+        if isinstance(got, Raised):
+            return False, f"raised {got.name} where a result was expected"
+        if not isinstance(got, np.ndarray) or got.dtype.kind not in "biuf":
+            return False, f"expected a number or a NumPy array, got {_what(got)}"
+        ref = np.asarray(ref)
+        if got.shape != ref.shape:
+            return False, f"wrong shape {got.shape} (expected {ref.shape})"
+        if self.dtype and got.dtype != np.dtype(self.dtype):
+            return False, f"wrong dtype {got.dtype} (expected {self.dtype})"
+        a, e = got.astype(np.float64), ref.astype(np.float64)
+        if np.any(np.isnan(a) != np.isnan(e)):
+            return False, "NaN where a number was expected (or the reverse)"
+        inf = np.isinf(a) | np.isinf(e)
+        if np.any(inf & (a != e)):
+            return False, "wrong infinite value"
+        fin = ~inf & ~np.isnan(e)
+        with np.errstate(all="ignore"):
+            bad = np.abs(a[fin] - e[fin]) > self.atol + self.rtol * np.abs(e[fin])
+        if np.any(bad):
+            return False, "wrong value"
+        return True, "ok"
+
+
+@dataclass
+class Exact:
+    """Equal plain values (ints, strings, booleans) of the same type."""
+
+    def __call__(self, got: Any, ref: Any) -> tuple[bool, str]:
+        if isinstance(ref, Raised):
+            return _compare_raised(got, ref.mro[0], None)
+        if type(got) is not type(ref):
+            return False, f"expected {type(ref).__name__}, got {_what(got)}"
+        if isinstance(ref, np.ndarray):
+            ok = got.shape == ref.shape and got.dtype == ref.dtype and bool(np.all(got == ref))
+        else:
+            ok = got == ref
+        return (True, "ok") if ok else (False, "wrong value")
+
+
+@dataclass
+class Raises:
+    """The call must raise ``exc`` (or a subclass), its message matching ``match``."""
+
+    exc: type[BaseException] = ValueError
+    match: str | None = None
+
+    def __call__(self, got: Any, ref: Any) -> tuple[bool, str]:
+        return _compare_raised(got, self.exc.__name__, self.match)
+
+
+@dataclass
+class Accuracy:
+    """Predicted class labels scored against held-out ``labels`` kept outside the sandbox."""
+
+    labels: np.ndarray
+    minimum: float
+
+    def __call__(self, got: Any, ref: Any) -> tuple[bool, str]:
+        labels = np.asarray(self.labels)
+        if not isinstance(got, np.ndarray) or got.dtype.kind not in "iu" or \
+                got.shape != labels.shape:
+            return False, f"expected {labels.shape[0]} integer labels, got {_what(got)}"
+        acc = float(np.mean(got == labels))
+        if acc < self.minimum:
+            return False, f"accuracy {acc:.3f} below {self.minimum:.3f}"
+        return True, f"accuracy {acc:.3f}"
+
+
+@dataclass
+class Raised:
+    """A probe that raised: exception class names (most derived first) and message."""
+
+    mro: list[str]
+    message: str = ""
+
+
+def _compare_raised(got: Any, name: str, match: str | None) -> tuple[bool, str]:
+    if not isinstance(got, Raised):
+        return False, f"should raise {name} but returned {_what(got)}"
+    if name not in got.mro:
+        return False, f"raised {got.mro[0]} instead of {name}"
+    if match and not re.search(match, got.message, flags=re.I):
+        return False, f"raised {name} but the message does not say what is wrong"
+    return True, "ok"
+
+
+def _what(value: Any) -> str:
+    if isinstance(value, np.ndarray):
+        return f"an array of dtype {value.dtype} and shape {value.shape}"
+    if isinstance(value, Unsupported):
+        return f"an object of type {value.type}"
+    return type(value).__name__
+
+
+@dataclass
+class Unsupported:
+    """A result of a type the judge does not accept (subclass, custom object, ...)."""
+
+    type: str
+
+
+@dataclass
+class Probe:
+    cell: str
+    expr: str
+    inputs: dict[str, Any] = field(default_factory=dict)
+    compare: Any = field(default_factory=Close)
+    hint: str = ""
+
+
+@dataclass
+class Spec:
+    assignment: str
+    probes: list[Probe]
+    warm: tuple[str, ...] = ("numpy",)
+    limits: dict[str, Any] = field(default_factory=dict)
+    digest: str = ""
+
+    @property
+    def cells(self) -> set[str]:
+        return {p.cell for p in self.probes}
+
+
+def spec_path(assignment: str) -> Path:
+    return SOLUTIONS / assignment / "judge.py"
+
+
+def load_spec(assignment: str) -> Spec | None:
+    """The assignment's judge spec, or None when it has none."""
+    path = spec_path(assignment)
+    if not path.exists():
+        return None
+    mod_spec = importlib.util.spec_from_file_location(f"judge_{assignment}", path)
+    module = importlib.util.module_from_spec(mod_spec)
+    mod_spec.loader.exec_module(module)
+    probes = list(module.probes())
+    for p in probes:
+        if not re.fullmatch(r"[A-Za-z_]\w*", p.cell):
+            raise ValueError(f"{path}: probe cell {p.cell!r} is not a grade_id")
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    return Spec(assignment, probes, tuple(getattr(module, "WARM", ("numpy",))),
+                dict(getattr(module, "LIMITS", {})), digest)
+
+
+def encode_inputs(probes: list[Probe]) -> tuple[list[dict], bytes]:
+    """The probes as the runner reads them, and their array inputs as ``.npz`` bytes."""
+    arrays: dict[str, np.ndarray] = {}
+    out = []
+    for k, p in enumerate(probes):
+        names = {}
+        for name, value in p.inputs.items():
+            if isinstance(value, np.ndarray):
+                if value.dtype.hasobject:
+                    raise ValueError(f"probe {k}: input {name} is an object array")
+                key = f"p{k}_{name}"
+                arrays[key] = value
+                names[name] = {"array": key}
+            elif isinstance(value, (bool, int, float, str)) or value is None:
+                names[name] = {"py": value}
+            else:
+                raise ValueError(f"probe {k}: input {name} must be a number, string or array")
+        out.append({"k": k, "cell": p.cell, "expr": p.expr, "inputs": names})
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return out, buf.getvalue()
+
+
+def decode_result(enc: dict, arrays: dict[str, np.ndarray]) -> Any:
+    """Plain data from the runner -> Python/NumPy values the comparators take."""
+    kind = enc.get("kind")
+    if kind in ("array", "npscalar"):
+        arr = arrays.get(str(enc.get("key")))
+        return arr if isinstance(arr, np.ndarray) else Unsupported("missing array")
+    if kind == "py":
+        value, typ = enc.get("value"), enc.get("type")
+        if typ in ("float", "int", "bool") and type(value).__name__ in ("float", "int", "bool"):
+            return np.asarray(float(value) if typ == "float" else value)
+        if typ == "str" and isinstance(value, str):
+            return value
+        return Unsupported(str(typ))
+    if kind in ("list", "tuple"):
+        items = enc.get("items")
+        if isinstance(items, list):
+            return [decode_result(i, arrays) if isinstance(i, dict) else Unsupported("?")
+                    for i in items]
+    if kind == "raised":
+        mro = enc.get("mro") or [enc.get("exc", "?")]
+        return Raised([str(m) for m in mro][:20], str(enc.get("message", ""))[:300])
+    if kind in ("timeout", "crashed"):
+        return Unsupported(kind)
+    return Unsupported(str(enc.get("type", kind)))

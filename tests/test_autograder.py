@@ -1,0 +1,291 @@
+"""The instructor's autograder on a corpus of bad and hostile ps01 submissions.
+
+The corpus is graded once by ``python -m autograder grade`` (sandbox and judge on, two
+workers); each submission must get the score its honest content deserves and the right
+status, the gradebook must stay intact, and nothing hidden may reach the feedback.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+
+from autograder import ROOT, SOLUTIONS
+from autograder.prepare import split_test
+from autograder.record import integrity_problems, results, scores
+from autograder.scan import scan_source
+from autograder.spec import Accuracy, Close, Raised, Raises, decode_result
+
+sys.path.insert(0, str(Path(__file__).parent))
+import corpus as C  # noqa: E402
+
+A = C.A
+LIMITS = ["--cell-timeout", "4", "--probe-timeout", "4", "--timeout", "40", "--workers", "2"]
+needs_bwrap = pytest.mark.skipif(shutil.which("bwrap") is None,
+                                 reason="bubblewrap is not installed (.ci/apt-packages.txt)")
+
+
+def cli(*args: str, timeout: int = 900) -> subprocess.CompletedProcess:
+    proc = subprocess.run([sys.executable, "-m", "autograder", *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=timeout)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("corpus")
+    course = tmp / "course"
+    db_file = course / "gradebook.db"
+    marker = tmp / "escaped.txt"
+    entries = C.corpus(str(db_file), str(marker))
+    subs = tmp / "submissions"
+    C.write(subs, entries)
+    start = time.monotonic()
+    proc = cli("grade", A, str(subs), "--course", str(course), *LIMITS)
+    seconds = time.monotonic() - start
+    db_hash = hashlib.sha256(db_file.read_bytes()).hexdigest()
+    time.sleep(4)  # give a detached process time to strike
+    return {"tmp": tmp, "course": course, "db": f"sqlite:///{db_file}", "db_file": db_file,
+            "entries": entries, "proc": proc, "marker": marker, "seconds": seconds,
+            "db_hash": db_hash, "subs": subs}
+
+
+@pytest.mark.slow
+@needs_bwrap
+def test_every_submission_gets_its_score_and_status(graded):
+    rows = {r["student"]: r for r in results(graded["db"], A)}
+    assert set(rows) == set(graded["entries"]), graded["proc"].stdout
+    wrong = {}
+    for student, (_, score, status) in graded["entries"].items():
+        got = (rows[student]["score"], rows[student]["status"])
+        if got != (score, status):
+            wrong[student] = (got, (score, status), rows[student]["payload"]["reasons"])
+    assert not wrong, "\n".join(f"{k}: got {v[0]} expected {v[1]}; {v[2]}"
+                                for k, v in wrong.items())
+    print(f"corpus of {len(rows)} graded in {graded['seconds']:.1f} s")
+
+
+@pytest.mark.slow
+@needs_bwrap
+def test_gradebook_is_intact_and_untouched_after_grading(graded):
+    assert hashlib.sha256(graded["db_file"].read_bytes()).hexdigest() == graded["db_hash"]
+    assert not graded["marker"].exists(), "a detached process escaped the sandbox"
+    assert integrity_problems(graded["db"]) == []
+    cli("check-db", "--course", str(graded["course"]))
+    per_cell = scores(graded["db"], A)
+    assert per_cell["correct"] == {"test_self_information": 5, "test_entropy": 6,
+                                   "test_bernoulli_entropy": 4, "test_real_data": 3,
+                                   "answer_ink": None}
+    assert per_cell["unstable"]["test_bernoulli_entropy"] == 0
+
+
+@pytest.mark.slow
+@needs_bwrap
+def test_partial_credit_and_logged_reasons(graded):
+    rows = {r["student"]: r for r in results(graded["db"], A)}
+    loop = rows["infinite_loop"]["payload"]
+    assert loop["cells"]["test_self_information"]["score"] == 5
+    assert loop["cells"]["test_entropy"]["score"] == 0
+    assert any("timeout" in r for r in loop["reasons"])
+    assert any(e["error"] == "MemoryError" for e in rows["big_alloc"]["payload"]["chunk_errors"])
+    assert any("disagree" in r for r in rows["input_transformer"]["payload"]["reasons"])
+    assert any("os._exit" in r for r in rows["os_exit"]["payload"]["reasons"])
+    assert any("skip-execution" in r for r in rows["skip_execution"]["payload"]["reasons"])
+    assert any("kernel 'ir'" in r for r in rows["wrong_kernel"]["payload"]["reasons"])
+    assert "empty" in rows["empty"]["payload"]["reasons"][0]
+    huge = rows["huge_output"]["payload"]
+    assert huge["cells"]["test_entropy"]["score"] == 6
+
+
+def _hidden_lines() -> set[str]:
+    nb = nbformat.read(SOLUTIONS / A / f"{A}.ipynb", as_version=4)
+    lines = set()
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade"):
+            hidden = split_test(cell.source)[1]
+            lines |= {x.strip() for x in hidden.splitlines() if len(x.strip()) > 12}
+    return lines
+
+
+@pytest.mark.slow
+@needs_bwrap
+def test_feedback_shows_visible_tests_but_nothing_hidden(graded):
+    cli("feedback", A, "--course", str(graded["course"]))
+    hidden = _hidden_lines()
+    assert hidden
+    pages = sorted((graded["course"] / "feedback").glob(f"*/{A}/{A}.html"))
+    assert len(pages) == len(graded["entries"])
+    for page in pages:
+        text = page.read_text()
+        leaked = [h for h in hidden if h in text or h.replace("'", "&#x27;") in text]
+        assert not leaked, f"{page}: hidden test lines in feedback: {leaked[:3]}"
+        assert "BEGIN HIDDEN" not in text and "12345" not in text and "dirichlet" not in text
+    untouched = (graded["course"] / "feedback" / "untouched" / A / f"{A}.html").read_text()
+    assert "check_close(self_information(0.5), 1.0" in untouched  # the visible test
+    assert "NotImplementedError" in untouched                     # and its output
+    assert "an impossible event" in untouched                     # a hidden check's hint
+    snoop = (graded["course"] / "feedback" / "read_source" / A / f"{A}.html").read_text()
+    assert "check_close(self_information(0.0)" not in snoop
+
+
+@pytest.mark.slow
+@needs_bwrap
+def test_export_csv_and_report(graded):
+    out = graded["tmp"] / "grades.csv"
+    cli("export", "--csv", str(out), "--course", str(graded["course"]))
+    with open(out) as f:
+        rows = {r["student_id"]: r for r in csv.DictReader(f)}
+    assert list(next(iter(rows.values())))[:5] == ["student_id", "assignment", "score",
+                                                  "max_score", "status"]
+    assert {"test_entropy", "answer_ink"} <= set(next(iter(rows.values())))
+    assert rows["os_exit"]["status"] == "crashed" and rows["empty"]["status"] == "malformed"
+    assert rows["correct"]["score"] == "18" and rows["correct"]["max_score"] == "20"
+    assert rows["untouched"]["test_entropy"] == "0" and rows["correct"]["answer_ink"] == ""
+    log = out.with_suffix(".log").read_text()
+    assert re.search(r"input_transformer\t\S+\ttamper_suspected\t", log)
+    cli("report", A, "--course", str(graded["course"]))
+    report = graded["course"] / "reports" / A
+    assert (report / "report.png").stat().st_size > 5000
+    html = (report / "report.html").read_text()
+    assert "ast_transformer" in html and "Slowest" in html
+
+
+@pytest.mark.slow
+@needs_bwrap
+def test_regrading_is_idempotent_and_keeps_manual_grades(graded, tmp_path):
+    from nbgrader.api import Gradebook
+
+    subs = tmp_path / "subs"
+    C.write(subs, {k: graded["entries"][k] for k in ("correct", "unstable", "empty")})
+    course = tmp_path / "course"
+    cli("grade", A, str(subs), "--course", str(course), *LIMITS)
+    url = f"sqlite:///{course / 'gradebook.db'}"
+    with Gradebook(url) as gb:
+        g = gb.find_grade("answer_ink", A, A, "correct")
+        g.manual_score = 1.5
+        g.needs_manual_grade = False
+        gb.db.commit()
+    first = scores(url, A)
+    zpath = tmp_path / "subs.zip"   # the same folder, as a zip this time
+    with zipfile.ZipFile(zpath, "w") as zf:
+        for p in subs.rglob("*.ipynb"):
+            zf.write(p, p.relative_to(subs))
+    cli("grade", A, str(zpath), "--course", str(course), *LIMITS)
+    assert scores(url, A) == first
+    assert first["correct"]["answer_ink"] == 1.5
+    assert {r["student"]: r["status"] for r in results(url, A)} == {
+        "correct": "ok", "unstable": "ok", "empty": "malformed"}
+
+
+@pytest.mark.slow
+def test_fallback_without_sandbox_warns_and_still_grades(tmp_path):
+    subs = tmp_path / "submitted"   # nbgrader's layout: submitted/<student>/<A>/<A>.ipynb
+    for student in ("correct", "untouched"):
+        (subs / student / A).mkdir(parents=True)
+    (subs / "correct" / A / f"{A}.ipynb").write_bytes(C._bytes(C.build()))
+    (subs / "untouched" / A / f"{A}.ipynb").write_bytes(C._bytes(C.released()))
+    proc = cli("grade", A, str(tmp_path), "--course", str(tmp_path / "c"), "--no-sandbox",
+               *LIMITS)
+    assert "WITHOUT a sandbox" in proc.stderr
+    rows = {r["student"]: r for r in results(f"sqlite:///{tmp_path / 'c' / 'gradebook.db'}")}
+    assert rows["correct"]["score"] == 18 and rows["untouched"]["score"] == 0
+    assert any("WITHOUT" in r for r in rows["correct"]["payload"]["reasons"])
+
+
+@pytest.mark.slow
+@needs_bwrap
+def test_dask_cluster_on_loopback(tmp_path):
+    bindir = Path(sys.executable).parent
+    sched_file = tmp_path / "scheduler.json"
+    env = dict(os.environ, PATH=f"{bindir}{os.pathsep}{os.environ['PATH']}")
+    procs = [subprocess.Popen([str(bindir / "dask"), "scheduler", "--host", "127.0.0.1",
+                               "--port", "0", "--no-dashboard", "--scheduler-file",
+                               str(sched_file)], env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)]
+    try:
+        for _ in range(300):
+            if sched_file.exists() and sched_file.stat().st_size:
+                break
+            time.sleep(0.1)
+        import json
+
+        address = json.loads(sched_file.read_text())["address"]
+        assert address.startswith("tcp://127.0.0.1:")
+        for _ in range(2):
+            procs.append(subprocess.Popen(
+                [str(bindir / "dask"), "worker", address, "--nthreads", "1", "--no-dashboard",
+                 "--host", "127.0.0.1", "--nworkers", "1"], env=env,
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        from distributed import Client
+
+        with Client(address, timeout="60s") as client:
+            client.wait_for_workers(2, timeout=120)
+        entries = C.corpus("/nonexistent.db", "/nonexistent")
+        pick = {k: entries[k] for k in ("correct", "unstable", "os_exit", "invalid_json")}
+        subs = tmp_path / "subs"
+        C.write(subs, pick)
+        course = tmp_path / "course"
+        cli("grade", A, str(subs), "--course", str(course), "--scheduler", address, *LIMITS)
+        rows = {r["student"]: (r["score"], r["status"]) for r in
+                results(f"sqlite:///{course / 'gradebook.db'}")}
+        assert rows == {k: (v[1], v[2]) for k, v in pick.items()}
+    finally:
+        for p in reversed(procs):
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+def test_comparators_check_exact_types_and_values():
+    arr = np.array([1.0, np.inf])
+    assert Close()(arr.copy(), arr) == (True, "ok")
+    assert not Close()(arr.astype(np.float32), arr.astype(np.float32) + 1)[0]
+    assert not Close(dtype="float64")(arr.astype(np.float32), arr)[0]
+    assert not Close()(np.array([1.0, np.nan]), arr)[0]
+    assert not Close()(np.array([[1.0, np.inf]]), arr)[0]
+    assert not Close()("1.0", np.asarray(1.0))[0]
+    assert Raises(ValueError, "base")(Raised(["ValueError", "Exception"], "bad base"), None)[0]
+    assert not Raises(ValueError)(Raised(["TypeError"], ""), None)[0]
+    assert not Raises(ValueError)(np.asarray(1.0), None)[0]
+    acc = Accuracy(labels=np.array([0, 1, 1, 2]), minimum=0.7)
+    assert acc(np.array([0, 1, 1, 0]), None)[0] and not acc(np.array([0, 2, 2, 0]), None)[0]
+    assert not acc(np.array([0.0, 1.0, 1.0, 2.0]), None)[0]  # floats are not labels
+    # forged or odd encodings decode to something no comparator accepts
+    assert not Close()(decode_result({"kind": "py", "type": "float", "value": "1"}, {}), 1.0)[0]
+    assert not Close()(decode_result({"kind": "bad", "type": "Anything"}, {}), 1.0)[0]
+    assert not Close()(decode_result({"kind": "array", "key": "r0"}, {}), 1.0)[0]
+
+
+def test_static_scan_flags_known_tricks():
+    guarded = {"check_close", "np"}
+    assert scan_source(C.TRANSFORMER, guarded)
+    assert scan_source(C.AST_ATTACK, guarded)
+    assert any("np.allclose" in r for r in scan_source(C.ZEROS, guarded))
+    assert any("check_close" in r for r in scan_source(C.ZEROS, guarded))
+    assert scan_source("import os\nos._exit(0)", guarded)
+    assert scan_source("import subprocess", guarded) and scan_source("import sqlite3", guarded)
+    assert scan_source(C.EQ_OBJECT, guarded)
+    assert scan_source(C.answers()["entropy"], guarded) == []
+
+
+def test_judge_spec_is_not_released():
+    from autograder import EXERCISES
+
+    assert (SOLUTIONS / A / "judge.py").exists()
+    assert not list(EXERCISES.rglob("*.py"))
