@@ -67,7 +67,7 @@ def print_pdf(b, build: Path = site.BUILD, out: Path = site.PDF) -> list[tuple[s
             start = len(writer.pages)
             writer.append(PdfReader(part))
             part.unlink()
-            writer.add_outline_item(title, start)
+            writer.add_outline_item(title=title, page_number=start)
             outline.append((title, start))
     finally:
         context.close()
