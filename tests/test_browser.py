@@ -187,7 +187,11 @@ def test_search_finds_each_chapter_by_a_word_in_it(rendered, scheme, chromium_br
 
 
 def test_screenshots_of_every_chapter(built_book, chromium_browser):
-    """Desktop and phone PNGs for review; the phone layout must not scroll sideways."""
+    """Desktop and phone PNGs for review; the phone layout must not scroll sideways.
+
+    On a phone a long display formula may be wider than the text column; it must then
+    scroll inside its own box (MathJax's overflow-x) rather than be cut off.
+    """
     from bookcheck import pages
 
     saved = pages.screenshots(chromium_browser, built_book)
@@ -206,6 +210,14 @@ def test_screenshots_of_every_chapter(built_book, chromium_browser):
                 width = page.evaluate("() => document.documentElement.scrollWidth")
                 if width > browser.PHONE["width"] + 1:
                     wide.append(f"{rel} is {width}px wide on a {browser.PHONE['width']}px phone")
+                page.evaluate("async () => { if (window.MathJax && MathJax.startup)"
+                              " await MathJax.startup.promise; }")
+                clipped = page.evaluate(
+                    "() => [...document.querySelectorAll('mjx-container[display=\"true\"]')]"
+                    ".filter(m => m.scrollWidth > m.clientWidth + 1 &&"
+                    " !['auto', 'scroll'].includes(getComputedStyle(m).overflowX)).length")
+                if clipped:
+                    wide.append(f"{rel}: {clipped} display formulas cut off on a phone")
                 page.close()
     finally:
         context.close()
