@@ -4,13 +4,16 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: help venv book book-clean test test-fast lint release check-release clean
+.PHONY: help venv book book-clean test test-fast lint release check-release clean \
+        screenshots pdf
 
 help:
 	@echo "make book     build the HTML book (creates $(VENV) on first use)"
 	@echo "make test     run every check: package, notebooks, nbgrader, book"
 	@echo "make release  regenerate exercises/ from solutions/"
 	@echo "make lint     ruff"
+	@echo "make screenshots  PNGs of every chapter (desktop, phone) in _build/screenshots/"
+	@echo "make pdf      the whole book as one PDF, _build/pdf/book.pdf (needs chromium)"
 
 # The environment is (re)built when requirements.txt or pyproject.toml change.
 $(STAMP): requirements.txt pyproject.toml
@@ -34,6 +37,13 @@ test: $(STAMP)
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow"
+
+# Both print the built book with Debian's chromium (apt-get install chromium), offline.
+screenshots: book
+	$(BIN)/python -m bookcheck screenshots
+
+pdf: book
+	$(BIN)/python -m bookcheck pdf
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -50,7 +50,8 @@ def slider_figure(
 
     if len(values) < 2:
         raise ValueError("slider_figure needs at least two parameter values")
-    fig, ax = plt.subplots(figsize=figsize, dpi=dpi)
+    # constrained layout re-fits the axes on every frame, so axis labels are never cut off
+    fig, ax = plt.subplots(figsize=figsize, dpi=dpi, layout="constrained")
 
     def frame(i: int):
         ax.clear()

@@ -27,3 +27,24 @@ def built_book() -> Path:
     html = ROOT / "_build" / "html"
     assert (html / "index.html").exists()
     return html
+
+
+@pytest.fixture(scope="session")
+def chromium_browser():
+    """Debian's Chromium under Playwright, shared by the browser and PDF tests.
+
+    Skipped (with the reason) where /usr/bin/chromium is missing, except when
+    INFOLOSS_REQUIRE_BROWSER is set, as .ci/run does: there a missing browser fails.
+    """
+    import os
+
+    from bookcheck import browser
+
+    if not Path(browser.CHROMIUM).exists():
+        reason = (f"{browser.CHROMIUM} missing: `apt-get install chromium` "
+                  "(see .ci/apt-packages.txt) to run the browser tests")
+        if os.environ.get("INFOLOSS_REQUIRE_BROWSER"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    with browser.chromium() as b:
+        yield b
