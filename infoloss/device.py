@@ -28,6 +28,19 @@ def pick_device(prefer: str | None = None):
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
+def use_one_cpu_thread() -> None:
+    """Run torch's CPU kernels on one thread.
+
+    The course's models and tensors are tiny: one thread is as fast as several, and on a
+    shared machine (CI, a grading batch running notebooks side by side) several threads
+    per process compete for the cores and can make training many times slower. CUDA work
+    is unaffected.
+    """
+    import torch
+
+    torch.set_num_threads(1)
+
+
 def seed_everything(seed: int = 0) -> None:
     """Seed Python, NumPy and torch so that a training run repeats."""
     import torch

@@ -103,7 +103,24 @@ def test_glue_turns_numpy_scalars_into_python_numbers(monkeypatch):
     seen = {}
     monkeypatch.setattr(myst_nb, "glue", lambda name, value, display: seen.update({name: value}))
     book.glue("x", np.float64(1.5))
+    book.glue("n", np.array(3))
+    book.glue("v", [1, 2])
     assert type(seen["x"]) is float and seen["x"] == 1.5
+    assert type(seen["n"]) is int and seen["n"] == 3
+    assert seen["v"] == [1, 2]
+
+
+def test_use_one_cpu_thread_sets_torch_threads():
+    import torch
+
+    from infoloss.device import use_one_cpu_thread
+
+    before = torch.get_num_threads()
+    try:
+        use_one_cpu_thread()
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
 
 
 def test_percent_source_gives_stable_ids(tmp_path):
