@@ -40,12 +40,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from infoloss.device import digits_tensors, pick_device, seed_everything
+from infoloss.device import digits_tensors, pick_device, seed_everything, use_one_cpu_thread
 from infoloss.testing import check_close, check_dtype, check_raises
 
-# The models here are tiny: one CPU thread is the fastest setting, and on a busy machine
-# several threads can make training many times slower.
-torch.set_num_threads(1)
+use_one_cpu_thread()  # tiny models: one CPU thread is the fastest setting
 device = pick_device()
 print(f"torch {torch.__version__}, running on {device}")
 

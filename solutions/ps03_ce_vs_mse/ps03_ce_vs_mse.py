@@ -34,11 +34,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from infoloss.device import digits_tensors, pick_device, seed_everything
+from infoloss.device import digits_tensors, pick_device, seed_everything, use_one_cpu_thread
 from infoloss.testing import check_close, check_dtype, check_raises
 
-# The tensors here are tiny: one CPU thread is faster than several competing for cores.
-torch.set_num_threads(1)
+use_one_cpu_thread()  # tiny models: one CPU thread is the fastest setting
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "task1", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ## 1. The cross-entropy gradient (5 points)
