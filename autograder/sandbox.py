@@ -1,11 +1,12 @@
 """Sandbox: start ``autograder.runner`` in a bubblewrap jail with resource limits.
 
-Inside the jail: no network (own network namespace), read-only system folders, Python
-and the course package, a private writable home folder, its own process namespace (so
-every process the submission starts dies with it), no capabilities, and nothing else of
-the host: not ``solutions/``, the gradebook, the submissions folder or other students.
-Resource limits (``setrlimit``) cap memory, CPU time, open files, file size, processes;
-the supervisor adds the wall-clock limit and a process-count watchdog.
+Inside the jail: no network (own network namespace), read-only system folders (the C
+compiler included), Python, the course package and its C sources, a private writable
+home folder and ``/tmp``, its own process namespace (so every process the submission
+starts dies with it), no capabilities, and nothing else of the host: not ``solutions/``,
+the gradebook, the submissions folder or other students. Resource limits (``setrlimit``)
+cap memory, CPU time, open files, file size, processes; the supervisor adds the
+wall-clock limit and a process-count watchdog.
 
 Where ``bwrap`` is missing, the runner starts with the resource limits only, and
 :func:`sandbox_warning` says so loudly.
@@ -63,8 +64,13 @@ def sandbox_warning(limits: Limits) -> str | None:
 
 
 def _python_paths() -> list[str]:
-    """Folders the interpreter and the course package need (bound read-only)."""
-    paths = {sys.base_prefix, sys.prefix, str(ROOT / "infoloss"), str(ROOT / "autograder")}
+    """Folders the interpreter and the course package need (bound read-only).
+
+    ``csrc/`` holds the C sources that ``infoloss.clenet`` compiles (problem set 6 builds
+    the course's LeNet-5 with the system C compiler, from ``/usr``, inside the jail).
+    """
+    paths = {sys.base_prefix, sys.prefix, str(ROOT / "infoloss"), str(ROOT / "autograder"),
+             str(ROOT / "csrc")}
     exe = Path(sys.executable).resolve()
     paths.add(str(exe.parent.parent))
     return sorted(p for p in paths if os.path.exists(p))

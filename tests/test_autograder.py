@@ -22,7 +22,7 @@ import nbformat
 import numpy as np
 import pytest
 
-from autograder import ROOT, SOLUTIONS
+from autograder import EXERCISES, ROOT, SOLUTIONS
 from autograder.prepare import split_test
 from autograder.record import integrity_problems, results, scores
 from autograder.scan import scan_source
@@ -289,3 +289,35 @@ def test_judge_spec_is_not_released():
 
     assert (SOLUTIONS / A / "judge.py").exists()
     assert not list(EXERCISES.rglob("*.py"))
+
+
+PS06 = "ps06_lenet"
+
+
+@pytest.mark.slow
+@needs_bwrap
+def test_ps06_judge_covers_every_cell_and_compiles_c_in_the_sandbox(tmp_path):
+    """The solution gets every autograded point, the release none, all from the judge.
+
+    Task 3 compiles the student's C body with the system compiler inside the sandbox, so
+    this also checks that the jail lets ``cc`` run (and sees ``csrc/``).
+    """
+    subs = tmp_path / "subs"
+    for student, src in (("solution", SOLUTIONS), ("released", EXERCISES)):
+        (subs / student).mkdir(parents=True)
+        shutil.copy(src / PS06 / f"{PS06}.ipynb", subs / student / f"{PS06}.ipynb")
+    course = tmp_path / "course"
+    start = time.monotonic()
+    cli("grade", PS06, str(subs), "--course", str(course), "--workers", "2")
+    seconds = time.monotonic() - start
+    rows = {r["student"]: r for r in results(f"sqlite:///{course / 'gradebook.db'}", PS06)}
+    assert {s: (r["score"], r["status"]) for s, r in rows.items()} == {
+        "solution": (21.0, "ok"), "released": (0.0, "ok")}, rows
+    for row in rows.values():
+        cells = row["payload"]["cells"]
+        auto = {g for g, c in cells.items() if c["score"] is not None}
+        assert auto == {"test_c_softmax_delta", "test_ce_delta", "test_c_delta_body",
+                        "test_lenet5"}
+        assert all(cells[g]["judged"] for g in auto)
+        assert not [r for r in row["payload"]["reasons"] if "no judge probes" in r]
+    print(f"ps06: solution and release graded in {seconds:.1f} s")
