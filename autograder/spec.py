@@ -52,7 +52,7 @@ class Close:
         if isinstance(ref, Raised):
             return _compare_raised(got, ref.mro[0], None)
         if isinstance(got, Raised):
-            return False, f"raised {got.name} where a result was expected"
+            return False, f"raised {got.mro[0]} where a result was expected"
         if not isinstance(got, np.ndarray) or got.dtype.kind not in "biuf":
             return False, f"expected a number or a NumPy array, got {_what(got)}"
         ref = np.asarray(ref)

@@ -263,6 +263,8 @@ def test_comparators_check_exact_types_and_values():
     assert Raises(ValueError, "base")(Raised(["ValueError", "Exception"], "bad base"), None)[0]
     assert not Raises(ValueError)(Raised(["TypeError"], ""), None)[0]
     assert not Raises(ValueError)(np.asarray(1.0), None)[0]
+    assert Close()(Raised(["ZeroDivisionError"], "x"), arr) == (
+        False, "raised ZeroDivisionError where a result was expected")
     acc = Accuracy(labels=np.array([0, 1, 1, 2]), minimum=0.7)
     assert acc(np.array([0, 1, 1, 0]), None)[0] and not acc(np.array([0, 2, 2, 0]), None)[0]
     assert not acc(np.array([0.0, 1.0, 1.0, 2.0]), None)[0]  # floats are not labels
