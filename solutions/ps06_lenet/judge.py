@@ -222,8 +222,8 @@ def _lenet5():
                "[net(torch.as_tensor(X, device=device)), "
                "net(torch.full((1, 1, 28, 28), -5.0, device=device))]][-1]")
     yield Probe(c, TORCH_RUN.format(seed=1, result=trained), {"X": X_test},
-                HeldOut(split.test_labels.astype(np.int64), 0.97),
-                hint="12 epochs reach 97% on the held-out images")
+                HeldOut(split.test_labels.astype(np.int64), 0.95),
+                hint="12 epochs reach 95% on the held-out images")
 
 
 def probes():

@@ -278,7 +278,8 @@ assert run2.param_norm[-1] < 50, "the parameters should stay bounded"
 # Autograd and `optimizer.step()` get the sign right for you: no `+=` by hand.
 #
 # The hidden test trains a fresh `LeNet5` for 12 epochs with batches of 64 and requires
-# at least 97% accuracy on the 360 held-out test images.
+# at least 95% accuracy on the 360 held-out test images. (One image is 0.28% here: a good
+# recipe lands at 96-98% depending on the seed, so leave yourself some margin.)
 
 # %% nbgrader={"grade": false, "grade_id": "lenet5", "locked": false, "schema_version": 3, "solution": true, "task": false}
 class LeNet5(nn.Module):
@@ -309,6 +310,9 @@ def train_lenet(model, loader, device, epochs):
     model.to(device)
     model.train()
     opt = torch.optim.Adam(model.parameters(), lr=2e-3)
+    # One-cycle schedule: warm up, then anneal; steadier final accuracy than a constant rate.
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3,
+                                                total_steps=epochs * len(loader))
     loss_fn = nn.CrossEntropyLoss()
     history = []
     for _ in range(epochs):
@@ -319,6 +323,7 @@ def train_lenet(model, loader, device, epochs):
             loss = loss_fn(model(xb), yb)
             loss.backward()
             opt.step()
+            sched.step()
             total += loss.item() * len(xb)
             count += len(xb)
         history.append(total / count)
@@ -352,7 +357,7 @@ net.eval()
 with torch.no_grad():
     acc = (net(X_test.to(device)).argmax(1) == y_test.to(device)).float().mean().item()
 print(f"held-out accuracy: {acc:.4f}")
-assert acc >= 0.97, f"held-out accuracy {acc:.1%} is below 97%"
+assert acc >= 0.95, f"held-out accuracy {acc:.1%} is below 95%"
 with torch.no_grad():
     z = net(torch.full((1, 1, 28, 28), -5.0, device=device))
 assert z.min() < 0 or z.max() > 0, "forward should return raw logits"
