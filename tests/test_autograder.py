@@ -289,3 +289,28 @@ def test_judge_spec_is_not_released():
 
     assert (SOLUTIONS / A / "judge.py").exists()
     assert not list(EXERCISES.rglob("*.py"))
+
+
+@pytest.mark.slow
+@needs_bwrap
+@pytest.mark.parametrize("assignment", ["ps04_stability", "ps05_temperature"])
+def test_stability_and_temperature_judges_cover_every_cell(assignment, tmp_path):
+    from autograder import EXERCISES
+
+    subs = tmp_path / "submissions"
+    for student, folder in (("solution", SOLUTIONS), ("released", EXERCISES)):
+        (subs / student).mkdir(parents=True)
+        shutil.copy(folder / assignment / f"{assignment}.ipynb", subs / student)
+    course = tmp_path / "course"
+    proc = cli("grade", assignment, str(subs), "--course", str(course), "--workers", "2")
+    rows = {r["student"]: r for r in results(f"sqlite:///{course / 'gradebook.db'}", assignment)}
+    assert set(rows) == {"solution", "released"}, proc.stdout + proc.stderr
+    for student, full in (("solution", True), ("released", False)):
+        payload = rows[student]["payload"]
+        assert rows[student]["status"] == "ok", payload["reasons"]
+        assert not any("no judge probes" in r for r in payload["reasons"]), payload["reasons"]
+        auto = {g: c for g, c in payload["cells"].items() if c["score"] is not None}
+        assert auto and all(c["judged"] and c["probes"] for c in auto.values())
+        want = {g: c["max_score"] if full else 0.0 for g, c in auto.items()}
+        assert {g: c["score"] for g, c in auto.items()} == want, (student, payload["cells"])
+        assert rows[student]["score"] == sum(want.values())
