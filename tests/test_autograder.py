@@ -293,33 +293,45 @@ def test_judge_spec_is_not_released():
     assert not list(EXERCISES.rglob("*.py"))
 
 
-PS06 = "ps06_lenet"
+JUDGED = ["ps04_stability", "ps05_temperature", "ps06_lenet"]
+
+
+def autograded_cells(assignment: str) -> set[str]:
+    """grade_ids of the solution's autograded (code) test cells."""
+    nb = nbformat.read(SOLUTIONS / assignment / f"{assignment}.ipynb", as_version=4)
+    return {c.metadata["nbgrader"]["grade_id"] for c in nb.cells
+            if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")}
 
 
 @pytest.mark.slow
 @needs_bwrap
-def test_ps06_judge_covers_every_cell_and_compiles_c_in_the_sandbox(tmp_path):
-    """The solution gets every autograded point, the release none, all from the judge.
+@pytest.mark.parametrize("assignment", JUDGED)
+def test_judge_decides_every_autograded_cell(assignment, tmp_path):
+    """The solution gets every autograded point and the release none, all from the judge.
 
-    Task 3 compiles the student's C body with the system compiler inside the sandbox, so
-    this also checks that the jail lets ``cc`` run (and sees ``csrc/``).
+    No cell falls back to the notebook's own tests. ps06's task 3 compiles the student's
+    C body with the system compiler inside the sandbox, so this also checks that the jail
+    lets ``cc`` run and sees ``csrc/``.
     """
-    subs = tmp_path / "subs"
-    for student, src in (("solution", SOLUTIONS), ("released", EXERCISES)):
+    subs = tmp_path / "submissions"
+    for student, folder in (("solution", SOLUTIONS), ("released", EXERCISES)):
         (subs / student).mkdir(parents=True)
-        shutil.copy(src / PS06 / f"{PS06}.ipynb", subs / student / f"{PS06}.ipynb")
+        shutil.copy(folder / assignment / f"{assignment}.ipynb", subs / student)
     course = tmp_path / "course"
     start = time.monotonic()
-    cli("grade", PS06, str(subs), "--course", str(course), "--workers", "2")
+    proc = cli("grade", assignment, str(subs), "--course", str(course), "--workers", "2")
     seconds = time.monotonic() - start
-    rows = {r["student"]: r for r in results(f"sqlite:///{course / 'gradebook.db'}", PS06)}
-    assert {s: (r["score"], r["status"]) for s, r in rows.items()} == {
-        "solution": (21.0, "ok"), "released": (0.0, "ok")}, rows
-    for row in rows.values():
-        cells = row["payload"]["cells"]
-        auto = {g for g, c in cells.items() if c["score"] is not None}
-        assert auto == {"test_c_softmax_delta", "test_ce_delta", "test_c_delta_body",
-                        "test_lenet5"}
-        assert all(cells[g]["judged"] for g in auto)
-        assert not [r for r in row["payload"]["reasons"] if "no judge probes" in r]
-    print(f"ps06: solution and release graded in {seconds:.1f} s")
+    rows = {r["student"]: r for r in results(f"sqlite:///{course / 'gradebook.db'}", assignment)}
+    assert set(rows) == {"solution", "released"}, proc.stdout + proc.stderr
+    expected_cells = autograded_cells(assignment)
+    for student, full in (("solution", True), ("released", False)):
+        payload = rows[student]["payload"]
+        assert rows[student]["status"] == "ok", payload["reasons"]
+        assert not any("no judge probes" in r for r in payload["reasons"]), payload["reasons"]
+        auto = {g: c for g, c in payload["cells"].items() if c["score"] is not None}
+        assert set(auto) == expected_cells
+        assert all(c["judged"] and c["probes"] for c in auto.values())
+        want = {g: c["max_score"] if full else 0.0 for g, c in auto.items()}
+        assert {g: c["score"] for g, c in auto.items()} == want, (student, payload["cells"])
+        assert rows[student]["score"] == sum(want.values())
+    print(f"{assignment}: solution and release graded in {seconds:.1f} s")

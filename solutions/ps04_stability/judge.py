@@ -1,0 +1,233 @@
+"""Judge spec for ps04_stability (instructor only: the release ignores *.py files).
+
+Each probe calls a student function inside the sandbox; the trusted judge compares the
+result with what the solution in ps04_stability.py returns for the same call. The
+probes of a test cell check what the cell's visible and hidden tests check (huge,
+infinite and NaN logits, per-example maxima, batches along every axis, float16/32/64 and
+integer inputs, errors), on other inputs, so an honest notebook and the judge agree (a
+disagreement flags the submission tamper_suspected). See autograder/spec.py.
+"""
+
+import numpy as np
+import scipy.special
+
+from autograder.spec import Close, Probe, Raises
+
+WARM = ["numpy", "scipy.special", "torch", "infoloss.testing"]  # the hidden tests import torch
+LIMITS = {}  # the defaults: 3 GiB leave room for torch, the notebook takes seconds
+
+SAYS_WHY = r"\S"  # check_raises without match= still wants a non-empty message
+INF = np.inf
+
+
+def near(truth, rtol, atol=0.0, dtype=None):
+    """Close to ``truth`` computed here in float64, as the hidden tests compare low-precision
+    results (not to the solution's own float16 rounding, which is off by up to 1e-3)."""
+    close = Close(rtol, atol, dtype)
+    return lambda got, ref: close(got, truth)
+
+
+def _logsumexp():
+    c = "test_logsumexp"
+    yield Probe(c, "logsumexp(np.array([0.0, 0.0, 0.0]))", hint="three equal logits")
+    yield Probe(c, "logsumexp(np.array([700.0, 700.0]))", compare=Close(rtol=1e-12),
+                hint="logits of 700 (the naive formula overflows)")
+    rng = np.random.default_rng(404)
+    x = rng.normal(scale=25.0, size=(3, 6, 5))
+    for ax in (-1, 0, 1):
+        yield Probe(c, f"logsumexp(x, axis={ax})", {"x": x}, Close(rtol=1e-13),
+                    hint=f"a 3-D batch along axis {ax}")
+    rows = np.array([[800.0, 801.0], [2.0, -1.0], [-900.0, -899.5]])
+    yield Probe(c, "logsumexp(rows)", {"rows": rows}, Close(rtol=1e-13),
+                hint="rows on very different scales (one maximum per row)")
+    yield Probe(c, "logsumexp([1e308, 1e308])", compare=Close(rtol=1e-15),
+                hint="two logits of 1e308")
+    yield Probe(c, "logsumexp([-1e308, 1e308, 0.0])", compare=Close(rtol=1e-15),
+                hint="logits of +-1e308")
+    yield Probe(c, "logsumexp([-1e308, -1e308])", compare=Close(rtol=1e-15),
+                hint="two logits of -1e308")
+    yield Probe(c, "logsumexp([-2e4, -2e4, -2e4])", compare=Close(rtol=1e-15),
+                hint="very negative logits (the naive formula gives -inf)")
+    yield Probe(c, "logsumexp([5e3, 0.0, -5e3])", compare=Close(rtol=1e-15),
+                hint="logits of +-5000")
+    yield Probe(c, "logsumexp([0.0, -np.inf, np.log(2.0)])", compare=Close(rtol=1e-14),
+                hint="a -inf logit")
+    yield Probe(c, "logsumexp(np.array([[1.0, 1.0], [-np.inf, -np.inf], [0.0, -np.inf]]))",
+                compare=Close(rtol=1e-14), hint="a row of -inf logits")
+    yield Probe(c, "logsumexp([2.0, np.inf, -1.0])", hint="a +inf logit")
+    yield Probe(c, "logsumexp([0.0, np.nan])", hint="a NaN logit")
+    yield Probe(c, "logsumexp(np.zeros((2, 4, 0)))", hint="empty rows")
+    yield Probe(c, "logsumexp(x[1] + 12.25)", {"x": x}, Close(rtol=1e-13),
+                hint="logits shifted by a constant")
+    for dt, tol in (("float16", 2e-3), ("float32", 2e-6), ("float64", 1e-13)):
+        z = rng.normal(scale=3.0, size=(4, 6)).astype(dt)
+        truth = scipy.special.logsumexp(z.astype(np.float64), axis=-1)
+        yield Probe(c, "logsumexp(z)", {"z": z}, near(truth, tol, dtype=dt),
+                    hint=f"{dt} logits keep their dtype")
+    yield Probe(c, "logsumexp(np.array([2e4, 2e4], dtype=np.float16))",
+                compare=Close(rtol=1e-3, dtype="float16"),
+                hint="float16 logits of 20000 (exp overflows above 11.09)")
+    yield Probe(c, "logsumexp([[2, 5, -1]])", compare=Close(rtol=1e-14, dtype="float64"),
+                hint="integer logits give float64")
+    yield Probe(c, "logsumexp(np.array(['x', 'y']))", compare=Raises(ValueError, SAYS_WHY),
+                hint="rejects strings")
+
+
+def _softmax():
+    c = "test_softmax"
+    yield Probe(c, "softmax(np.array([0.0, 0.0, 0.0, 0.0]))", hint="equal logits")
+    yield Probe(c, "softmax(np.array([3.0, 1.0, -2.0]))", compare=Close(rtol=1e-12),
+                hint="a small example")
+    yield Probe(c, "softmax(np.array([0.0, 900.0, 0.0]))", hint="one logit of 900")
+    yield Probe(c, "log_softmax(np.array([2.0, 1500.0]))", compare=Close(rtol=1e-15),
+                hint="log_softmax of [2, 1500]")
+    rng = np.random.default_rng(505)
+    x = rng.normal(scale=20.0, size=(7, 8))
+    yield Probe(c, "softmax(x)", {"x": x}, Close(rtol=1e-12, atol=1e-300),
+                hint="softmax of a batch")
+    yield Probe(c, "log_softmax(x)", {"x": x}, Close(rtol=1e-13, atol=1e-12),
+                hint="log_softmax of a batch")
+    x3 = rng.normal(scale=5.0, size=(4, 3, 5))
+    for ax in (0, 1, 2):
+        yield Probe(c, f"softmax(x3, axis={ax})", {"x3": x3}, Close(rtol=1e-12),
+                    hint=f"softmax of a 3-D batch along axis {ax}")
+        yield Probe(c, f"log_softmax(x3, axis={ax})", {"x3": x3}, Close(rtol=1e-12, atol=1e-13),
+                    hint=f"log_softmax of a 3-D batch along axis {ax}")
+    rows = np.array([[-800.0, -802.0], [3.0, 1.0], [1200.0, 1201.0]])
+    yield Probe(c, "softmax(rows)", {"rows": rows}, Close(rtol=1e-13),
+                hint="softmax with one maximum per row")
+    yield Probe(c, "log_softmax(rows)", {"rows": rows}, Close(rtol=1e-13),
+                hint="log_softmax with one maximum per row")
+    yield Probe(c, "softmax([-3e4, 3e4])", hint="softmax of [-3e4, 3e4]")
+    yield Probe(c, "log_softmax([-3e4, 3e4])", compare=Close(rtol=1e-15),
+                hint="log_softmax of [-3e4, 3e4]")
+    yield Probe(c, "softmax([-2e4, -2e4, -2e4, -2e4, -2e4])", compare=Close(rtol=1e-15),
+                hint="very negative equal logits (naive: 0/0)")
+    yield Probe(c, "softmax([1e308, 1e308, 1e308])", compare=Close(rtol=1e-15),
+                hint="softmax of logits 1e308")
+    yield Probe(c, "softmax([-1e308, 1e308])", hint="softmax of logits +-1e308")
+    yield Probe(c, "log_softmax([1e308, 1e308, 1e308])", compare=Close(rtol=1e-15),
+                hint="log_softmax of logits 1e308 (not z - logsumexp(z))")
+    yield Probe(c, "log_softmax([0.0, 1e308])", compare=Close(rtol=1e-15),
+                hint="log_softmax of [0, 1e308]")
+    yield Probe(c, "log_softmax([-1e308, -1e308, -1e308])", compare=Close(rtol=1e-15),
+                hint="log_softmax of logits -1e308")
+    yield Probe(c, "softmax([1.0, -np.inf, 1.0, 1.0])", compare=Close(rtol=1e-15),
+                hint="softmax with a -inf logit")
+    yield Probe(c, "log_softmax([1.0, -np.inf, 1.0, 1.0])", compare=Close(rtol=1e-15),
+                hint="log_softmax with a -inf logit")
+    batch = np.array([[0.0, -INF, 2.0], [-INF, -INF, -INF], [5.0, 5.0, -INF]])
+    yield Probe(c, "softmax(batch)", {"batch": batch}, Close(rtol=1e-15),
+                hint="softmax with a row of -inf logits (nan row)")
+    yield Probe(c, "log_softmax(batch)", {"batch": batch}, Close(rtol=1e-15),
+                hint="log_softmax with a row of -inf logits (nan row)")
+    yield Probe(c, "softmax(x[2] - 3e7)", {"x": x}, Close(rtol=1e-6, atol=1e-300),
+                hint="softmax of logits shifted by a large constant")
+    yield Probe(c, "log_softmax(np.array([-900.0, 0.0]))", compare=Close(rtol=1e-15),
+                hint="log_softmax where exp underflows")
+    z = np.array([[0.0, 0.0, 1200.0, 0.0], [4.0, 3.0, 2.0, 1.0], [0.75, -2.0, 1.5, -0.5]])
+    for dt, rtol, atol in (("float16", 2e-3, 1e-4), ("float32", 1e-5, 1e-7),
+                           ("float64", 1e-12, 1e-300)):
+        zd = z.astype(dt)
+        z64 = zd.astype(np.float64)
+        yield Probe(c, "softmax(zd)", {"zd": zd},
+                    near(scipy.special.softmax(z64, axis=-1), rtol, atol, dt),
+                    hint=f"softmax of {dt} logits keeps the dtype")
+        yield Probe(c, "log_softmax(zd)", {"zd": zd},
+                    near(scipy.special.log_softmax(z64, axis=-1), rtol, atol, dt),
+                    hint=f"log_softmax of {dt} logits keeps the dtype")
+        big = np.array([0.0, 1e4, -1e4], dtype=dt)
+        yield Probe(c, "softmax(big)", {"big": big}, Close(rtol=1e-7, dtype=dt),
+                    hint=f"softmax of {dt} logits of +-1e4")
+        yield Probe(c, "log_softmax(big)", {"big": big}, Close(rtol=1e-3, dtype=dt),
+                    hint=f"log_softmax of {dt} logits of +-1e4")
+    yield Probe(c, "softmax([[3, 1, 2]])", compare=Close(rtol=1e-12, dtype="float64"),
+                hint="integer logits give float64")
+    yield Probe(c, "log_softmax(np.array([1500.0, 2.0], dtype=np.float32))",
+                compare=Close(rtol=1e-7, dtype="float32"), hint="float32 log_softmax of [1500, 2]")
+    yield Probe(c, "softmax(np.array(['x', 'y']))", compare=Raises(ValueError, SAYS_WHY),
+                hint="softmax rejects strings")
+    yield Probe(c, "log_softmax(np.array(['x', 'y']))", compare=Raises(ValueError, SAYS_WHY),
+                hint="log_softmax rejects strings")
+
+
+def _fused_losses():
+    c = "test_fused_losses"
+    yield Probe(c, "cross_entropy_with_logits(np.zeros((3, 6)), np.array([5, 0, 2]))",
+                compare=Close(rtol=1e-12), hint="CE of uniform logits")
+    yield Probe(c, "cross_entropy_with_logits(np.array([[0.0, 800.0], [800.0, 0.0]]), "
+                   "np.array([0, 0]))", compare=Close(rtol=1e-12),
+                hint="CE with logits of 800")
+    yield Probe(c, "bce_with_logits(np.zeros((2, 2)), np.array([[0.0, 1.0], [0.25, 0.75]]))",
+                compare=Close(rtol=1e-12), hint="BCE of logit 0")
+    yield Probe(c, "bce_with_logits(np.array([-150.0]), np.array([1.0]))",
+                compare=Close(rtol=1e-12), hint="BCE(-150, 1) (the naive formula gives inf)")
+    rng = np.random.default_rng(606)
+    for scale in (1.0, 30.0, 1e4):
+        z = rng.normal(scale=scale, size=(24, 9))
+        y = rng.integers(0, 9, size=24)
+        yield Probe(c, "cross_entropy_with_logits(z, y)", {"z": z, "y": y}, Close(rtol=1e-12),
+                    hint=f"CE of a batch at logit scale {scale:g}")
+        zb = rng.normal(scale=scale, size=(6, 7))
+        t = rng.uniform(size=(6, 7))
+        yield Probe(c, "bce_with_logits(zb, t)", {"zb": zb, "t": t}, Close(rtol=1e-10),
+                    hint=f"BCE with soft targets at logit scale {scale:g}")
+    yield Probe(c, "cross_entropy_with_logits(np.array([[-1e308, 1e308]]), np.array([1]))",
+                compare=Close(atol=1e-300), hint="CE of logits +-1e308, right class")
+    yield Probe(c, "cross_entropy_with_logits(np.array([[0.0, 1e308]]), np.array([0]))",
+                compare=Close(rtol=1e-15), hint="CE of logits [0, 1e308], wrong class")
+    yield Probe(c, "cross_entropy_with_logits(np.array([[0.0, 2e4, -2e4]]), np.array([2]))",
+                compare=Close(rtol=1e-15), hint="CE of logits +-2e4")
+    yield Probe(c, "cross_entropy_with_logits(np.array([[1.0, 1.0, -np.inf]]), np.array([1]))",
+                compare=Close(rtol=1e-14), hint="CE with a -inf logit on a wrong class")
+    yield Probe(c, "cross_entropy_with_logits(np.array([[-np.inf, 3.0]]), np.array([0]))",
+                hint="CE with a -inf logit on the true class")
+    rows = np.array([[-700.0, -701.0], [1.0, 0.0], [1500.0, 1502.0]])
+    yield Probe(c, "cross_entropy_with_logits(rows, np.array([0, 1, 0]))", {"rows": rows},
+                Close(rtol=1e-13), hint="CE with one maximum per row")
+    yield Probe(c, "bce_with_logits(np.array([-3e9, 3e9]), np.array([0.0, 1.0]))",
+                compare=Close(atol=1e-300), hint="BCE at +-3e9, right side")
+    yield Probe(c, "bce_with_logits(np.array([-3e9, 3e9]), np.array([1.0, 0.0]))",
+                compare=Close(rtol=1e-15), hint="BCE at +-3e9, wrong side")
+    yield Probe(c, "bce_with_logits(np.array([-1e308]), np.array([1.0]))",
+                compare=Close(rtol=1e-15), hint="BCE(-1e308, 1)")
+    yield Probe(c, "bce_with_logits(np.array([1e308]), np.array([1.0]))",
+                compare=Close(atol=1e-300), hint="BCE(1e308, 1)")
+    yield Probe(c, "bce_with_logits(np.array([45.0]), np.array([1.0]))",
+                compare=Close(rtol=1e-12), hint="BCE(45, 1): tiny, not 0 (log1p)")
+    yield Probe(c, "bce_with_logits(np.array([[-1.5, 4.0, 0.25], [6.0, -2.0, 0.0]]), "
+                   "np.array([[0.0, 1.0, 0.5], [0.9, 0.1, 1.0]]))", compare=Close(rtol=1e-13),
+                hint="BCE of a 2x3 batch (mean over all elements)")
+    for dt, tol in (("float32", 1e-5), ("float64", 1e-12)):
+        z = rng.normal(scale=4.0, size=(5, 4)).astype(dt)
+        y = rng.integers(0, 4, size=5)
+        t = rng.uniform(size=(5, 4)).astype(dt)
+        yield Probe(c, "cross_entropy_with_logits(z, y)", {"z": z, "y": y}, Close(tol, 0, dt),
+                    hint=f"CE of {dt} logits keeps the dtype")
+        yield Probe(c, "bce_with_logits(z, t)", {"z": z, "t": t}, Close(tol, 0, dt),
+                    hint=f"BCE of {dt} logits keeps the dtype")
+    yield Probe(c, "cross_entropy_with_logits(np.zeros((3, 4)), np.array([0, 4, 1]))",
+                compare=Raises(ValueError, "label"), hint="CE rejects a label out of range")
+    yield Probe(c, "cross_entropy_with_logits(np.zeros(4), np.array([1]))",
+                compare=Raises(ValueError, SAYS_WHY), hint="CE rejects 1-D logits")
+    yield Probe(c, "cross_entropy_with_logits(np.zeros((3, 4)), np.array([0.0, 1.0, 2.0]))",
+                compare=Raises(ValueError, SAYS_WHY), hint="CE rejects float labels")
+    yield Probe(c, "cross_entropy_with_logits(np.zeros((3, 4)), np.array([2, -1, 0]))",
+                compare=Raises(ValueError, SAYS_WHY), hint="CE rejects a negative label")
+    yield Probe(c, "cross_entropy_with_logits(np.zeros((3, 4)), np.array([0, 1]))",
+                compare=Raises(ValueError, SAYS_WHY), hint="CE rejects too few labels")
+    yield Probe(c, "cross_entropy_with_logits(np.zeros((0, 4)), np.zeros(0, dtype=int))",
+                compare=Raises(ValueError, SAYS_WHY), hint="CE rejects an empty batch")
+    yield Probe(c, "bce_with_logits(np.zeros((3, 2)), np.zeros((2, 3)))",
+                compare=Raises(ValueError, SAYS_WHY), hint="BCE rejects shapes that differ")
+    yield Probe(c, "bce_with_logits(np.zeros(3), np.array([0.0, -0.5, 1.0]))",
+                compare=Raises(ValueError, SAYS_WHY), hint="BCE rejects a target below 0")
+    yield Probe(c, "bce_with_logits(np.zeros((0, 2)), np.zeros((0, 2)))",
+                compare=Raises(ValueError, SAYS_WHY), hint="BCE rejects an empty input")
+
+
+def probes():
+    """Every probe, in notebook order."""
+    yield from _logsumexp()
+    yield from _softmax()
+    yield from _fused_losses()

@@ -1,0 +1,286 @@
+"""Judge spec for ps05_temperature (instructor only: the release ignores *.py files).
+
+Each probe calls a student function inside the sandbox; the trusted judge compares the
+result with what the solution in ps05_temperature.py returns for the same call. The
+probes of a test cell check what the cell's visible and hidden tests check, on other
+inputs and seeds, so an honest notebook and the judge agree (a disagreement flags the
+submission tamper_suspected). The training task is judged by the hidden tests'
+thresholds on what the student's function reports and on what the model it trained
+predicts for the test images, whose labels stay here. See autograder/spec.py.
+"""
+
+import math
+
+import numpy as np
+
+from autograder.spec import Close, Exact, Probe, Raises
+from infoloss.data import load_digits_split
+
+WARM = ["numpy", "torch", "scipy.optimize", "scipy.special", "sklearn.datasets",
+        "sklearn.model_selection", "infoloss.data", "infoloss.device", "infoloss.testing"]
+# Seven short training runs (the notebook's and two probes'): room beyond the defaults.
+LIMITS = {"memory": 4 * 2**30, "wall": 180.0}
+
+SAYS_WHY = r"\S"  # check_raises without match= still wants a non-empty message
+T_RANGE = Close(rtol=2e-3, dtype="float64")  # fit_temperature is asked for a relative 1e-3
+
+
+def _overconfident(seed, n=1500, c=6, acc=0.75):
+    """Logits whose top class is right about ``acc`` of the time, by a margin of 4."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, c, size=n)
+    z = rng.normal(size=(n, c))
+    z[np.arange(n), np.where(rng.random(n) < acc, y, (y + 2) % c)] += 4.0
+    return z, y
+
+
+def _fit_temperature():
+    c = "test_fit_temperature"
+    z, y = _overconfident(50)
+    yield Probe(c, "fit_temperature(z, y)", {"z": z, "y": y}, T_RANGE,
+                hint="logits of a model right 75% of the time")
+    yield Probe(c, "fit_temperature(6 * z, y)", {"z": z, "y": y}, T_RANGE,
+                hint="the same logits made 6 times too sharp")
+    for scale, seed in ((1.0, 51), (6.0, 52), (0.4, 53)):
+        rng = np.random.default_rng(seed)
+        yy = rng.integers(0, 8, size=400)
+        zz = rng.normal(size=(400, 8)) * 2
+        zz[np.arange(400), yy] += rng.normal(3.0, 2.0, size=400)
+        yield Probe(c, "fit_temperature(zz, yy)", {"zz": zz * scale, "yy": yy}, T_RANGE,
+                    hint=f"logits at scale {scale}")
+    yield Probe(c, "fit_temperature(z / 8, y)", {"z": z, "y": y}, T_RANGE,
+                hint="under-confident logits (T < 1)")
+    sure = np.eye(3)[[2, 0, 1, 1, 2, 0]] * 2.5
+    yield Probe(c, "fit_temperature(sure, np.array([2, 0, 1, 1, 2, 0]))", {"sure": sure},
+                Close(rtol=1e-3), hint="every prediction right: the lower end of the range")
+    zw = np.random.default_rng(54).normal(size=(40, 4))
+    yield Probe(c, "fit_temperature(zw, np.argmin(zw, axis=1))", {"zw": zw},
+                Close(rtol=1e-3), hint="every label on the smallest logit: the upper end")
+    yield Probe(c, "fit_temperature(z.astype(np.float32), y)", {"z": z, "y": y}, T_RANGE,
+                hint="float32 logits")
+    yield Probe(c, "fit_temperature(z[:4].tolist(), y[:4].tolist())", {"z": z, "y": y}, T_RANGE,
+                hint="lists")
+    yield Probe(c, "fit_temperature(np.ones(6), np.zeros(6, dtype=int))",
+                compare=Raises(ValueError, "shape"), hint="rejects 1-D logits")
+    yield Probe(c, "fit_temperature(z, y[:-3])", {"z": z, "y": y},
+                compare=Raises(ValueError, "shape"), hint="rejects labels of the wrong shape")
+    yield Probe(c, "fit_temperature(z, y + 6)", {"z": z, "y": y},
+                compare=Raises(ValueError, "label"), hint="rejects labels out of range")
+    yield Probe(c, "fit_temperature(np.array([[0.0, np.inf], [1.0, 2.0]]), np.array([1, 0]))",
+                compare=Raises(ValueError, "finite"), hint="rejects infinite logits")
+    yield Probe(c, "fit_temperature(np.zeros((0, 4)), np.zeros(0, dtype=int))",
+                compare=Raises(ValueError, SAYS_WHY), hint="rejects empty logits")
+
+
+def _expected_calibration_error():
+    c = "test_expected_calibration_error"
+    sure = np.eye(4)[[0, 1, 2, 3, 0, 1, 2, 3]]
+    yield Probe(c, "expected_calibration_error(sure, np.array([0, 1, 2, 3, 1, 1, 0, 3]))",
+                {"sure": sure}, Close(rtol=1e-12, dtype="float64"),
+                hint="a model always sure and right 75% of the time")
+    flat = np.tile([0.3, 0.7], (10, 1))
+    yield Probe(c, "expected_calibration_error(flat, np.array([1] * 7 + [0] * 3), n_bins=1)",
+                {"flat": flat}, Close(atol=1e-12), hint="a calibrated single bin")
+    # confidences k/8 (exact in binary), on the edges of 8, 4 and 2 bins, and one between
+    edges = np.zeros((9, 8))
+    for i, row in enumerate(([1 / 8] * 8, [0.25] * 4, [0.375, 0.375, 0.25], [0.5, 0.25, 0.25],
+                             [0.125, 0.625, 0.25], [0, 0, 0.75, 0.25], [0.125, 0, 0, 0, 0.875],
+                             [0, 0, 0, 1.0], [0.2, 0.1, 0, 0, 0, 0, 0.7])):
+        edges[i, :len(row)] = row
+    ye = np.array([0, 0, 1, 0, 1, 2, 4, 3, 0])
+    for n in (8, 4, 2):
+        yield Probe(c, f"expected_calibration_error(edges, ye, n_bins={n})",
+                    {"edges": edges, "ye": ye}, Close(rtol=1e-12),
+                    hint=f"confidences on the bin edges (n_bins={n}): bins are (lo, hi]")
+    yield Probe(c, "expected_calibration_error(np.array([[0.25, 0.25, 0.5], [0.4, 0.4, 0.2]]), "
+                   "np.array([2, 1]), n_bins=3)", compare=Close(rtol=1e-12),
+                hint="a tie predicts the lowest index")
+    rng = np.random.default_rng(55)
+    pr = rng.dirichlet(np.full(8, 0.3), size=2500)
+    yr = np.where(rng.random(2500) < 0.65, pr.argmax(1), rng.integers(0, 8, 2500))
+    for n in (15, 12, 5, 1, 33):
+        yield Probe(c, f"expected_calibration_error(pr, yr, n_bins={n})", {"pr": pr, "yr": yr},
+                    Close(rtol=1e-10), hint=f"model outputs with {n} bins")
+    yield Probe(c, "expected_calibration_error(pr, yr)", {"pr": pr, "yr": yr}, Close(rtol=1e-10),
+                hint="model outputs with the default n_bins")
+    pc = rng.dirichlet(np.ones(4), size=40_000)
+    yc = (rng.random(40_000)[:, None] > np.cumsum(pc, axis=1)).sum(axis=1)
+    yield Probe(c, "expected_calibration_error(pc, yc)", {"pc": pc, "yc": yc},
+                Close(rtol=1e-10), hint="a calibrated model (ECE near 0)")
+    yield Probe(c, "expected_calibration_error(pr.astype(np.float32), yr)", {"pr": pr, "yr": yr},
+                Close(rtol=1e-6), hint="float32 probabilities")
+    zero_row = np.array([[0.5, 0.5], [0.0, 0.0], [0.0, 1.0]])
+    yield Probe(c, "expected_calibration_error(zero_row, np.array([0, 1, 1]))",
+                {"zero_row": zero_row}, Raises(ValueError, "sum"),
+                hint="rejects a row of zeros")
+    yield Probe(c, "expected_calibration_error([[0.3, 0.3, 0.3]], [0])",
+                compare=Raises(ValueError, "sum"), hint="rejects a row that does not sum to 1")
+    yield Probe(c, "expected_calibration_error(pr, yr[:7])", {"pr": pr, "yr": yr},
+                compare=Raises(ValueError, "shape"), hint="rejects labels of the wrong shape")
+    yield Probe(c, "expected_calibration_error(pr, yr - 8)", {"pr": pr, "yr": yr},
+                compare=Raises(ValueError, "label"), hint="rejects labels out of range")
+    yield Probe(c, "expected_calibration_error([[-0.5, 1.5]], [1])",
+                compare=Raises(ValueError, SAYS_WHY), hint="rejects entries outside [0, 1]")
+    yield Probe(c, "expected_calibration_error(pr, yr, n_bins=-3)", {"pr": pr, "yr": yr},
+                compare=Raises(ValueError, "n_bins"), hint="rejects a negative n_bins")
+    yield Probe(c, "expected_calibration_error(pr, yr, n_bins=7.5)", {"pr": pr, "yr": yr},
+                compare=Raises(ValueError, "n_bins"), hint="rejects a fractional n_bins")
+    yield Probe(c, "expected_calibration_error(np.array([0.2, 0.8]), [1])",
+                compare=Raises(ValueError, "shape"), hint="rejects 1-D probabilities")
+
+
+# The loss and, for the float64 cases, its gradient with respect to the student's logits.
+KD = ("distillation_loss(torch.from_numpy(s), torch.from_numpy(t), torch.from_numpy(y), "
+      "{T}, {alpha})")
+KD_GRAD = ("(lambda s: torch.autograd.grad(distillation_loss(s, torch.from_numpy(t), "
+           "torch.from_numpy(y), {T}, {alpha}), s)[0])(torch.tensor(s, requires_grad=True))")
+# How much gradient reaches the teacher's logits (none may: the teacher is fixed).
+KD_TEACHER_GRAD = ("(lambda t: (distillation_loss(torch.tensor(s, requires_grad=True), t, "
+                   "torch.from_numpy(y), 2.5, 0.6).backward(), "
+                   "0.0 if t.grad is None else float(t.grad.abs().sum()))[1])"
+                   "(torch.tensor(t, requires_grad=True))")
+
+
+def _distillation_loss():
+    c = "test_distillation_loss"
+    rng = np.random.default_rng(56)
+    s = np.array([[1.0, -0.5, 2.0], [0.0, 0.25, -1.0]])
+    t = np.array([[2.0, 0.0, 1.0], [-1.0, 0.5, 0.0]])
+    y = np.array([2, 1])
+    small = {"s": s, "t": t, "y": y}
+    yield Probe(c, KD.format(T=1.0, alpha=0.0), small, Close(rtol=1e-12, dtype="float64"),
+                hint="alpha = 0 is plain cross-entropy")
+    yield Probe(c, KD.format(T=3.0, alpha=1.0), small, Close(rtol=1e-12, dtype="float64"),
+                hint="alpha = 1, T = 3: 9 times the KL")
+    for T, alpha, n, k in ((1.0, 0.4, 12, 8), (5.0, 0.8, 6, 4), (15.0, 0.2, 20, 10),
+                           (0.7, 0.6, 5, 3)):
+        case = {"s": 3 * rng.normal(size=(n, k)), "t": 3 * rng.normal(size=(n, k)),
+                "y": rng.integers(0, k, size=n)}
+        yield Probe(c, KD.format(T=T, alpha=alpha), case, Close(rtol=1e-10, dtype="float64"),
+                    hint=f"the loss at T={T}, alpha={alpha}")
+        yield Probe(c, KD_GRAD.format(T=T, alpha=alpha), case,
+                    Close(rtol=1e-8, atol=1e-14, dtype="float64"),
+                    hint=f"the gradient at T={T}, alpha={alpha}")
+    f32 = {"s": rng.normal(size=(7, 5)).astype(np.float32),
+           "t": rng.normal(size=(7, 5)).astype(np.float32), "y": rng.integers(0, 5, size=7)}
+    yield Probe(c, KD.format(T=2.0, alpha=1.0), f32, Close(rtol=1e-5, dtype="float32"),
+                hint="alpha = 1 with float32 logits")
+    yield Probe(c, KD.format(T=2.0, alpha=1.0).replace("from_numpy(y)", "from_numpy((y + 2) % 5)"),
+                f32, Close(rtol=1e-5, dtype="float32"), hint="alpha = 1 ignores the labels")
+    yield Probe(c, KD.format(T=2.0, alpha=0.0).replace("from_numpy(t)", "from_numpy(-t)"),
+                f32, Close(rtol=1e-5, dtype="float32"), hint="alpha = 0 ignores the teacher")
+    yield Probe(c, KD.format(T=4.0, alpha=1.0).replace("from_numpy(t)", "from_numpy(s)"),
+                f32, Close(atol=1e-6, dtype="float32"), hint="student = teacher: no soft loss")
+    yield Probe(c, KD.format(T=2.0, alpha=0.3), f32, Close(rtol=1e-5, dtype="float32"),
+                hint="float32 logits give a float32 loss")
+    yield Probe(c, KD_TEACHER_GRAD, f32, Close(atol=0.0), hint="no gradient reaches the teacher")
+    big = {"s": np.array([[-1e4, 0.0, 1e4], [3.0, 1e4, -1e4]], dtype=np.float32),
+           "t": np.array([[1e4, -1e4, 0.0], [-1e4, 0.0, 1e4]], dtype=np.float32),
+           "y": np.array([0, 2])}
+    yield Probe(c, KD.format(T=3.0, alpha=0.5), big, Close(rtol=1e-5, dtype="float32"),
+                hint="logits of 1e4 give a finite loss")
+    yield Probe(c, KD.format(T=0.0, alpha=0.5), f32, Raises(ValueError, "T"),
+                hint="rejects T = 0")
+    yield Probe(c, KD.format(T=-2.0, alpha=0.5), f32, Raises(ValueError, "T"),
+                hint="rejects a negative T")
+    yield Probe(c, KD.format(T=2.0, alpha=-0.1), f32, Raises(ValueError, "alpha"),
+                hint="rejects alpha below 0")
+    yield Probe(c, KD.format(T=2.0, alpha=0.5).replace("from_numpy(t)", "from_numpy(t[:, 1:])"),
+                f32, Raises(ValueError, "shape"), hint="rejects logits of different shapes")
+    yield Probe(c, KD.format(T=2.0, alpha=0.5).replace("from_numpy(y)", "from_numpy(y[1:])"),
+                f32, Raises(ValueError, "label"), hint="rejects labels that do not match")
+
+
+# Trains with the student's function and returns what it reports plus the predictions of
+# the BoundedNet it built (caught by a hook when it registers its layers) for the test
+# images `X`.
+TRAIN = """(lambda seen: (lambda hook, report: (hook.remove(), [
+        report["losses"], report["test_accuracy"], report["test_confidence"],
+        seen["model"](torch.from_numpy(X).to(next(seen["model"].parameters()).device))
+        .argmax(dim=1)])[1])(
+    torch.nn.modules.module.register_module_module_registration_hook(
+        lambda m, name, sub: seen.update(model=m) if isinstance(m, BoundedNet) else None),
+    train_bounded_classifier({T}, seed={seed})))({{}})"""
+
+
+class Trained:
+    """The hidden tests' thresholds on one training run; predictions scored here."""
+
+    def __init__(self, labels, T, accuracy, steps=300):
+        self.labels, self.T, self.accuracy, self.steps = labels, T, accuracy, steps
+
+    def __call__(self, got, ref):
+        if not isinstance(got, list) or len(got) != 4 or not isinstance(got[0], list):
+            return False, ("expected a dict with losses, test_accuracy and test_confidence, "
+                           "from a BoundedNet trained by the function")
+        losses, acc, conf, pred = got
+        floats = [v for v in losses if isinstance(v, np.ndarray) and v.shape == ()
+                  and v.dtype == np.float64]
+        if len(losses) != self.steps or len(floats) != self.steps:
+            return False, f"expected a list of {self.steps} losses as Python floats"
+        if not all(isinstance(v, np.ndarray) and v.shape == () and v.dtype.kind == "f"
+                   for v in (acc, conf)):
+            return False, "expected test_accuracy and test_confidence as floats"
+        losses = [float(v) for v in losses]
+        acc, conf = float(acc), float(conf)
+        if not isinstance(pred, np.ndarray) or pred.shape != self.labels.shape:
+            return False, "the trained model's predictions could not be checked"
+        measured = float(np.mean(pred == self.labels))
+        if abs(measured - acc) > 1.5 / len(self.labels):
+            return False, "test_accuracy is not the accuracy of the trained model"
+        if measured <= self.accuracy:
+            return False, f"test accuracy {measured:.3f} not above {self.accuracy}"
+        if self.T == 1.0:
+            floor = math.log1p(9 * math.exp(-10 / 9))  # NormFace bound, 10 classes, scale 1
+            cap = math.e / (math.e + 9 / math.e)
+            if min(losses) <= floor - 0.02:
+                return False, f"loss {min(losses):.3f} below the floor {floor:.3f} of cosines"
+            if conf > cap + 1e-6:
+                return False, f"confidence {conf:.3f} above what cosine logits allow"
+        else:
+            if losses[-1] >= 0.05 or losses[0] <= 1.5:
+                return False, "the loss should start high and end near 0 at T = 0.1"
+            if conf <= 0.9:
+                return False, f"test confidence {conf:.3f} at T = 0.1"
+        return True, f"accuracy {measured:.3f}"
+
+
+def _bounded_classifier():
+    c = "test_bounded_classifier"
+    feats = np.array([[0.0, 5.0], [-3.0, 4.0], [2.0, 2.0]], dtype=np.float32)
+    w = np.array([[0.0, 2.0], [1.0, 0.0], [1.0, -1.0], [-2.0, -2.0]], dtype=np.float32)
+    yield Probe(c, "cosine_logits(torch.from_numpy(feats), torch.from_numpy(w))",
+                {"feats": feats, "w": w}, Close(rtol=1e-6, atol=1e-7, dtype="float32"),
+                hint="cosine_logits of a small example")
+    rng = np.random.default_rng(57)
+    big = {"feats": rng.normal(size=(15, 6)) * 1e3, "w": rng.normal(size=(5, 6))}
+    yield Probe(c, "cosine_logits(torch.from_numpy(feats), torch.from_numpy(w))", big,
+                Close(rtol=1e-10, atol=1e-14, dtype="float64"),
+                hint="float64 features keep their dtype")
+    yield Probe(c, "cosine_logits(torch.from_numpy(feats * 1e-6), torch.from_numpy(w * 40))",
+                big, Close(rtol=1e-8, atol=1e-12), hint="cosines do not depend on the scale")
+    yield Probe(c, "cosine_logits(torch.zeros(3, 6, dtype=torch.float64), torch.from_numpy(w))",
+                big, Close(atol=0.0), hint="a zero feature row gives cosines of 0")
+    yield Probe(c, "(lambda f: torch.autograd.grad(cosine_logits(f, torch.from_numpy(w)).sum(), "
+                   "f)[0])(torch.tensor(feats[:4] / 1e3, requires_grad=True))", big,
+                Close(rtol=1e-8, atol=1e-12), hint="cosine_logits is differentiable")
+    yield Probe(c, "cosine_logits(torch.from_numpy(feats), torch.from_numpy(w[:, :4]))", big,
+                Raises(ValueError, SAYS_WHY), hint="rejects feature sizes that differ")
+    yield Probe(c, "train_bounded_classifier(0.0)", compare=Raises(ValueError, "T"),
+                hint="rejects T = 0")
+    yield Probe(c, "len(train_bounded_classifier(1.0, steps=12, seed=1)['losses'])",
+                compare=Exact(), hint="one loss per step")
+    split = load_digits_split()
+    X = (split.X_test.reshape(len(split.X_test), -1) / 16.0).astype(np.float32)
+    yield Probe(c, TRAIN.format(T=1.0, seed=5), {"X": X}, Trained(split.y_test, 1.0, 0.8),
+                hint="training at T = 1, another seed: loss floor, accuracy, confidence")
+    yield Probe(c, TRAIN.format(T=0.1, seed=5), {"X": X}, Trained(split.y_test, 0.1, 0.93),
+                hint="training at T = 0.1, another seed: loss, accuracy, confidence")
+
+
+def probes():
+    """Every probe, in notebook order."""
+    yield from _fit_temperature()
+    yield from _expected_calibration_error()
+    yield from _distillation_loss()
+    yield from _bounded_classifier()
