@@ -1,17 +1,19 @@
 """Grading benchmark: stock ``nbgrader autograde`` vs ``python -m autograder grade``.
 
-The same 40 ps01 submissions (honest ones: correct, partly right, untouched, numerically
-unstable) are graded, in one run of this script, by
+The same 40 submissions of one assignment are graded, in one run of this script, by
 
-* stock nbgrader: ``nbgrader autograde ps01_information`` over a course folder
+* stock nbgrader: ``nbgrader autograde ASSIGNMENT`` over a course folder
   (sequential, no sandbox, no judge), and
 * this course's grader: sandbox (bubblewrap) and judge on, ``--workers`` local workers.
 
 It prints and appends to RESULTS.md the wall times, the ratio, the per-submission times
 and the machine's load (the course machines are shared), and checks that both graders
-give every submission the same score.
+give every submission the same score. For ps01 the submissions are honest ones of four
+kinds (correct, partly right, untouched, numerically unstable); for the other assignments
+they alternate between the solution and the untouched release.
 
-Run: ``.venv/bin/python benchmarks/grading/bench.py [--n 40] [--workers 2]``
+Run: ``.venv/bin/python benchmarks/grading/bench.py [--assignment ps05_temperature]
+[--n 40] [--workers 2]``
 """
 
 from __future__ import annotations
@@ -34,17 +36,20 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 import corpus as C  # noqa: E402
 
-from autograder import SOLUTIONS, nbgrader_env  # noqa: E402
+from autograder import EXERCISES, SOLUTIONS, nbgrader_env  # noqa: E402
 from autograder.record import results  # noqa: E402
 
-A = C.A
+A = C.A  # the assignment, set by --assignment
 
 
 def submissions(n: int) -> dict[str, bytes]:
-    kinds = [C._bytes(C.build()),
-             C._bytes(C.build({"bernoulli_entropy": C.UNSTABLE})),
-             C._bytes(C.released()),
-             C._bytes(C.build({"entropy": "def entropy(p, base=2):\n    return 0.0\n"}))]
+    if A == C.A:
+        kinds = [C._bytes(C.build()),
+                 C._bytes(C.build({"bernoulli_entropy": C.UNSTABLE})),
+                 C._bytes(C.released()),
+                 C._bytes(C.build({"entropy": "def entropy(p, base=2):\n    return 0.0\n"}))]
+    else:
+        kinds = [(folder / A / f"{A}.ipynb").read_bytes() for folder in (SOLUTIONS, EXERCISES)]
     return {f"s{i:03d}": kinds[i % len(kinds)] for i in range(n)}
 
 
@@ -114,11 +119,14 @@ def ours(subs: dict[str, bytes], tmp: Path, workers: int) -> tuple[float, dict, 
 
 
 def main() -> int:
+    global A
     ap = argparse.ArgumentParser()
+    ap.add_argument("--assignment", default=C.A)
     ap.add_argument("--n", type=int, default=40)
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args()
+    A = args.assignment
     if shutil.which("bwrap") is None:
         print("bwrap missing: the benchmark needs the sandbox on", file=sys.stderr)
         return 1
@@ -138,7 +146,7 @@ def main() -> int:
         f"- machine: {platform.node()}, {os.cpu_count()} cores, {platform.processor() or '?'}"
         f", Python {platform.python_version()}; shared with other users\n"
         f"- load average before / between / after: {load_before} / {load_mid} / {load_after}\n"
-        f"- {args.n} ps01 submissions; our grader with {args.workers} workers, sandbox "
+        f"- {args.n} {A} submissions; our grader with {args.workers} workers, sandbox "
         f"(bubblewrap) and judge on\n"
         f"- stock `nbgrader autograde` (sequential): {t_stock:.1f} s "
         f"({t_stock / args.n:.2f} s per submission)\n"
