@@ -83,10 +83,11 @@ def bwrap_argv(scratch: Path) -> list[str]:
     for sysdir in ("/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/etc"):
         if os.path.exists(sysdir):
             argv += ["--ro-bind", sysdir, sysdir]
+    # /tmp first: a course checked out under /tmp (a CI clone) is bound on top of it.
+    argv += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
     for path in _python_paths():
         argv += ["--ro-bind", path, path]
-    argv += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
-             "--bind", str(scratch / "home"), HOME, "--ro-bind", str(scratch / "job"), JOB,
+    argv += ["--bind", str(scratch / "home"), HOME, "--ro-bind", str(scratch / "job"), JOB,
              "--bind", str(scratch / "out"), "/out", "--chdir", HOME]
     gpus = sorted(Path("/dev").glob("nvidia*"))
     for dev in gpus:  # GPU-aware: the GPU devices (and, read-only, what CUDA looks up)

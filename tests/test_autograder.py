@@ -335,3 +335,13 @@ def test_judge_decides_every_autograded_cell(assignment, tmp_path):
         assert {g: c["score"] for g, c in auto.items()} == want, (student, payload["cells"])
         assert rows[student]["score"] == sum(want.values())
     print(f"{assignment}: solution and release graded in {seconds:.1f} s")
+
+
+def test_sandbox_mounts_tmp_before_the_course_paths(tmp_path):
+    """A course checked out under /tmp (a CI clone) must not be hidden by the jail's /tmp."""
+    from autograder.sandbox import _python_paths, bwrap_argv
+
+    argv = bwrap_argv(tmp_path)
+    tmpfs = argv.index("/tmp", argv.index("--tmpfs"))
+    binds = [i for i, a in enumerate(argv) if a == "--ro-bind" and argv[i + 1] in _python_paths()]
+    assert binds and all(i > tmpfs for i in binds), argv
