@@ -20,9 +20,10 @@ import nbformat
 from . import SOLUTIONS
 from .collect import collect
 from .execute import RawResult, WarmPool, run
-from .judge import Verdict, judge, malformed, reference_values
+from .judge import Verdict, judge, malformed
 from .prepare import instructor_cells, prepare, release_view
 from .record import Recorder, db_url
+from .reference import reference_answers
 from .sandbox import Limits, sandbox_warning
 from .scan import names_used_by_tests, scan
 from .spec import Spec, encode_inputs, load_spec
@@ -51,24 +52,6 @@ def make_limits(spec: Spec | None, **overrides) -> Limits:
     if spec is not None:
         limits = replace(limits, warm=tuple(spec.warm), **spec.limits)
     return replace(limits, **{k: v for k, v in overrides.items() if v is not None})
-
-
-def reference_run(source_nb, spec: Spec, limits: Limits) -> list:
-    """The instructor solution's answers to every probe (trusted code, no sandbox needed)."""
-    cells = [c for c in source_nb.cells if c.cell_type == "code" and not (
-        c.metadata.get("nbgrader", {}).get("grade") and not
-        c.metadata.get("nbgrader", {}).get("solution"))]
-    probes, inputs = encode_inputs(spec.probes)
-    job = {"chunks": [{"i": i, "source": c.source} for i, c in enumerate(cells)],
-           "probes": probes}
-    raw = run(job, inputs, replace(limits, use_bwrap=False, wall=600, chunk_timeout=600,
-                                   probe_timeout=600))
-    failed = [k for k, enc in raw.probes.items() if enc.get("kind") in ("timeout", "crashed")]
-    broken = [i for i, c in raw.chunks.items() if not c.ok]
-    if failed or broken or len(raw.probes) != len(probes):
-        raise RuntimeError(f"the instructor solution fails its own judge spec: chunks {broken} "
-                           f"fail, probes {failed} crash ({raw.events})")
-    return reference_values(spec, raw)
 
 
 def execute_task(job: dict, inputs: bytes, limits: dict, definition_chunks: set[int]) -> RawResult:
@@ -137,10 +120,16 @@ def grade(assignment: str, submissions: Path, course: Path, db: str | None = Non
     if spec is None:
         print(f"note: {assignment} has no judge spec (solutions/{assignment}/judge.py): "
               "scores come from the notebook's own tests, run in the sandbox", file=sys.stderr)
-        probes, inputs, references = [], encode_inputs([])[1], []
+        probes, inputs = [], encode_inputs([])[1]
     else:
         probes, inputs = encode_inputs(spec.probes)
-        references = reference_run(source_nb, spec, limits)
+    # The solution's answers are computed (or read from the course's cache) beside the
+    # first submissions; judging waits for them. A solution that fails its own spec stops
+    # the run before any submission is judged.
+    ref_pool = ThreadPoolExecutor(max_workers=1)
+    ref_future = ref_pool.submit(
+        lambda: [] if spec is None else reference_answers(assignment, source_nb, spec, limits,
+                                                          Path(course)))
     guarded = names_used_by_tests([c.source for c in cells if c.cell_type == "code"
                                    and c.locked and not c.grade])
     subs = collect(Path(submissions), assignment)
@@ -175,7 +164,8 @@ def grade(assignment: str, submissions: Path, course: Path, db: str | None = Non
 
     def finish(task: Task, raw: RawResult) -> None:
         nonlocal done
-        v = judge(cells, task.job["chunks"], raw, spec, references, task.flags, task.notes)
+        v = judge(cells, task.job["chunks"], raw, spec, ref_future.result(), task.flags,
+                  task.notes)
         v.manual_answers = task.manual_answers
         recorder.record(task.student, v, task.digest, payload_for(v, task, raw, source_nb))
         verdicts.append((task.student, v))
@@ -205,12 +195,19 @@ def grade(assignment: str, submissions: Path, course: Path, db: str | None = Non
                         pool.refill()   # the next submission on this thread starts warm
                         return raw
                     futures = {ex.submit(work, t): t for t in tasks}
-                    for fut in as_completed(futures):
-                        finish(futures[fut], fut.result())
+                    try:
+                        for fut in as_completed(futures):
+                            finish(futures[fut], fut.result())
+                    except BaseException:  # a broken solution or ^C: start nothing new
+                        for fut in futures:
+                            fut.cancel()
+                        raise
             finally:
                 pool.close()
+        ref_future.result()  # raises when the solution fails its spec, even with no tasks
     finally:
         recorder.close()
+        ref_pool.shutdown(cancel_futures=True)
     verdicts.sort()
     if not quiet:
         print_summary(verdicts, time.monotonic() - start)

@@ -345,3 +345,33 @@ def test_sandbox_mounts_tmp_before_the_course_paths(tmp_path):
     tmpfs = argv.index("/tmp", argv.index("--tmpfs"))
     binds = [i for i, a in enumerate(argv) if a == "--ro-bind" and argv[i + 1] in _python_paths()]
     assert binds and all(i > tmpfs for i in binds), argv
+
+
+def test_reference_answers_are_cached_in_the_course_and_recomputed_when_damaged(
+        tmp_path, monkeypatch):
+    from autograder import reference
+    from autograder.grade import make_limits, source_notebook
+    from autograder.spec import load_spec
+
+    assignment = "ps04_stability"
+    spec, nb = load_spec(assignment), source_notebook(assignment)
+    limits = make_limits(spec)
+    runs = []
+    real_run = reference._solution_run
+    monkeypatch.setattr(reference, "_solution_run",
+                        lambda *a: runs.append(1) or real_run(*a))
+    first = reference.reference_answers(assignment, nb, spec, limits, tmp_path)
+    cached = list((tmp_path / reference.CACHE).glob(f"{assignment}-*.json"))
+    assert len(runs) == 1 and len(cached) == 1 and len(first) == len(spec.probes)
+    again = reference.reference_answers(assignment, nb, spec, limits, tmp_path)
+    assert len(runs) == 1, "the second call should read the cache"
+    for a, b in zip(first, again, strict=True):
+        assert type(a) is type(b)
+        if isinstance(a, np.ndarray):
+            assert a.dtype == b.dtype and np.array_equal(a, b, equal_nan=True)
+        else:
+            assert a == b
+    cached[0].write_text("{not json")
+    reference.reference_answers(assignment, nb, spec, limits, tmp_path)
+    assert len(runs) == 2, "a damaged cache is recomputed"
+    assert reference._load(cached[0]) is not None
