@@ -293,7 +293,7 @@ def test_judge_spec_is_not_released():
     assert not list(EXERCISES.rglob("*.py"))
 
 
-JUDGED = ["ps04_stability", "ps05_temperature", "ps06_lenet"]
+JUDGED = ["ps02_divergence", "ps03_ce_vs_mse", "ps04_stability", "ps05_temperature", "ps06_lenet"]
 
 
 def autograded_cells(assignment: str) -> set[str]:

@@ -164,12 +164,12 @@ for n, c, scale in ((6, 10, 1.0), (5, 4, 8.0), (3, 17, 1000.0), (2, 2, 0.5)):
 # finite differences on one example
 z0 = rng.normal(size=(1, 5))
 y0 = np.array([3])
-def _mse(zz):
+def _mse_fd(zz):
     e = np.exp(zz - zz.max())
     p = e / e.sum()
     return 0.5 * np.sum((p - np.eye(5)[3]) ** 2)
 h = 1e-6
-fd = np.array([(_mse(z0[0] + h * np.eye(5)[k]) - _mse(z0[0] - h * np.eye(5)[k])) / (2 * h)
+fd = np.array([(_mse_fd(z0[0] + h * np.eye(5)[k]) - _mse_fd(z0[0] - h * np.eye(5)[k])) / (2 * h)
                for k in range(5)])
 check_close(softmax_mse_grad(z0, y0)[0], fd, rtol=1e-5, atol=1e-9,
             what="MSE gradient vs finite differences")

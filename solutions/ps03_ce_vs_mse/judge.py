@@ -1,0 +1,214 @@
+"""Judge spec for ps03_ce_vs_mse (instructor only: the release ignores *.py files).
+
+Each probe calls a student function inside the sandbox; the trusted judge compares the
+result with what the solution in ps03_ce_vs_mse.py returns for the same call. The
+probes of a test cell check what the cell's visible and hidden tests check (other
+shapes, huge logits, float32 logits, errors; the training runs), on other inputs and
+seeds, so an honest notebook and the judge agree (a disagreement flags the submission
+tamper_suspected). The training runs are judged by the hidden tests' thresholds on what
+the trained model predicts for the test images, whose labels stay here; the seeds are
+ones where the solution clears them by a wide margin. See autograder/spec.py.
+"""
+
+import math
+
+import numpy as np
+
+from autograder.spec import Close, Probe, Raises
+from infoloss.data import load_digits_split
+
+WARM = ["numpy", "torch", "sklearn.datasets", "sklearn.model_selection", "infoloss.data",
+        "infoloss.device", "infoloss.testing"]
+# The notebook trains 11 short runs, the judge 7 more: each takes well under a second
+# alone, but leave room on a loaded machine.
+LIMITS = {"memory": 4 * 2**30, "wall": 240.0, "chunk_timeout": 60.0, "probe_timeout": 60.0}
+
+SAYS_WHY = r"\S"  # check_raises without match= still wants a non-empty message
+GRAD = Close(rtol=1e-10, atol=1e-14, dtype="float64")  # the notebook: vs autograd
+
+
+def _number(value) -> float | None:
+    """A 0-d float result (a Python float comes back as one) as a float, else None."""
+    if isinstance(value, np.ndarray) and value.shape == () and value.dtype == np.float64:
+        return float(value)
+    return None
+
+
+def _history(got, epochs: int, what: str) -> tuple[list[float], list[float]] | str:
+    """``[losses, test accuracies]`` as two lists of ``epochs`` floats, or what is wrong."""
+    if not isinstance(got, list) or len(got) != 2 or not all(isinstance(v, list) for v in got):
+        return f"{what}: expected a dict with the lists 'loss' and 'test_acc'"
+    if any(len(v) != epochs for v in got):
+        return f"{what}: expected one loss and one test accuracy per epoch ({epochs})"
+    values = [[_number(x) for x in v] for v in got]
+    if any(x is None for v in values for x in v):
+        return f"{what}: the losses and accuracies must be Python floats"
+    if not all(0.0 <= a <= 1.0 for a in values[1]):
+        return f"{what}: test accuracies must lie in [0, 1]"
+    return values[0], values[1]
+
+
+class Run:
+    """``[losses, test accuracies, predicted labels]`` of a ``train`` call, scored here."""
+
+    def __init__(self, labels, epochs, *, first_loss=None, min_acc=None):
+        self.labels, self.epochs = labels, epochs
+        self.first_loss, self.min_acc = first_loss, min_acc
+
+    def measure(self, got, what):
+        """(losses, accuracy measured on the held-out labels) or a message."""
+        if not isinstance(got, list) or len(got) != 3:
+            return f"{what}: the run did not finish ({type(got).__name__})"
+        hist = _history(got[:2], self.epochs, what)
+        if isinstance(hist, str):
+            return hist
+        pred = got[2]
+        if not isinstance(pred, np.ndarray) or pred.shape != self.labels.shape:
+            return f"{what}: the trained model's predictions could not be checked"
+        acc = float(np.mean(pred == self.labels))
+        if abs(hist[1][-1] - acc) > 0.02:
+            return f"{what}: the last test_acc is not the accuracy of the trained model"
+        return hist[0], acc
+
+    def __call__(self, got, ref):
+        out = self.measure(got, "train")
+        if isinstance(out, str):
+            return False, out
+        losses, acc = out
+        if self.first_loss is not None and abs(losses[0] - self.first_loss) > 0.05 * self.first_loss:
+            return False, f"first loss {losses[0]:.3f}, expected about {self.first_loss:.3f}"
+        if self.min_acc is not None and acc < self.min_acc:
+            return False, f"test accuracy {acc:.3f} below {self.min_acc}"
+        return True, f"test accuracy {acc:.3f}"
+
+
+class Race(Run):
+    """CE and MSE runs from the same saturated start: ``[CE run..., MSE run...]``."""
+
+    def __call__(self, got, ref):
+        if not isinstance(got, list) or len(got) != 6:
+            return False, f"the runs did not finish ({type(got).__name__})"
+        ce, mse = self.measure(got[:3], "CE run"), self.measure(got[3:], "MSE run")
+        for out in (ce, mse):
+            if isinstance(out, str):
+                return False, out
+        (ce_loss, ce_acc), (_, mse_acc) = ce, mse
+        if ce_acc < 0.9:
+            return False, f"CE from a saturated start reaches test accuracy {ce_acc:.3f} < 0.9"
+        if mse_acc > ce_acc - 0.25:
+            return False, f"MSE ({mse_acc:.3f}) should trail CE ({ce_acc:.3f}) by >= 0.25"
+        if not ce_loss[-1] < 0.5 * ce_loss[0]:
+            return False, "the CE loss should fall"
+        return True, f"CE {ce_acc:.3f}, MSE {mse_acc:.3f}"
+
+
+def _softmax_ce_grad():
+    c = "test_softmax_ce_grad"
+    yield Probe(c, "softmax_ce_grad(np.zeros((1, 5)), np.array([3]))", compare=GRAD,
+                hint="uniform logits")
+    rng = np.random.default_rng(331)
+    for n, k, scale in ((9, 10, 1.0), (6, 4, 10.0), (5, 11, 1000.0), (1, 2, 0.1), (3, 7, 3e4)):
+        z = rng.normal(scale=scale, size=(n, k))
+        y = rng.integers(0, k, size=n)
+        yield Probe(c, "softmax_ce_grad(z, y)", {"z": z, "y": y}, GRAD,
+                    hint=f"a {n}x{k} batch at logit scale {scale:g}")
+    wrong = np.zeros((1, 10))
+    wrong[0, 6] = 14.0
+    yield Probe(c, "softmax_ce_grad(wrong, np.array([0]))", {"wrong": wrong},
+                Close(rtol=1e-12, atol=1e-14, dtype="float64"),
+                hint="a confidently wrong example")
+    yield Probe(c, "softmax_ce_grad(np.array([[1e4, -1e4, 0.0]]), np.array([1]))",
+                compare=Close(rtol=1e-12, dtype="float64"), hint="logits of +-1e4")
+    z32 = rng.normal(scale=2.0, size=(4, 3)).astype(np.float32)
+    yield Probe(c, "softmax_ce_grad(z32, np.array([2, 0, 1, 1]))", {"z32": z32},
+                Close(rtol=1e-12, atol=1e-15, dtype="float64"),
+                hint="float32 logits give a float64 gradient")
+    yield Probe(c, "softmax_ce_grad(np.zeros(4), np.array([1]))",
+                compare=Raises(ValueError, SAYS_WHY), hint="rejects 1-D logits")
+    yield Probe(c, "softmax_ce_grad(np.zeros((3, 4)), np.array([0, 4, 1]))",
+                compare=Raises(ValueError, SAYS_WHY), hint="rejects a label out of range")
+    yield Probe(c, "softmax_ce_grad(np.zeros((3, 4)), np.array([0.0, 2.0, 1.0]))",
+                compare=Raises(ValueError, SAYS_WHY), hint="rejects float labels")
+    yield Probe(c, "softmax_ce_grad(np.zeros((3, 4)), np.array([0, 1]))",
+                compare=Raises(ValueError, SAYS_WHY), hint="rejects too few labels")
+
+
+def _softmax_mse_grad():
+    c = "test_softmax_mse_grad"
+    yield Probe(c, "softmax_mse_grad(np.zeros((1, 6)), np.array([5]))",
+                compare=Close(rtol=1e-12, dtype="float64"), hint="uniform logits")
+    rng = np.random.default_rng(332)
+    for n, k, scale in ((8, 10, 1.0), (5, 4, 8.0), (3, 17, 1000.0), (2, 2, 0.5), (6, 3, 3.0)):
+        z = rng.normal(scale=scale, size=(n, k))
+        y = rng.integers(0, k, size=n)
+        yield Probe(c, "softmax_mse_grad(z, y)", {"z": z, "y": y},
+                    Close(rtol=1e-9, atol=1e-15, dtype="float64"),
+                    hint=f"a {n}x{k} batch at logit scale {scale:g}")
+    sat = np.zeros((1, 10))
+    sat[0, 6] = 13.0
+    yield Probe(c, "softmax_mse_grad(sat, np.array([2]))", {"sat": sat},
+                Close(rtol=1e-9, atol=1e-20, dtype="float64"),
+                hint="a saturated, confidently wrong example (tiny gradient)")
+    yield Probe(c, "softmax_mse_grad(np.array([[-1e4, 0.0, 1e4]]), np.array([0]))",
+                compare=Close(atol=1e-300, dtype="float64"),
+                hint="logits of +-1e4 (fully saturated: 0)")
+    z32 = rng.normal(size=(3, 5)).astype(np.float32)
+    yield Probe(c, "softmax_mse_grad(z32, np.array([4, 0, 2]))", {"z32": z32},
+                Close(rtol=1e-9, atol=1e-15, dtype="float64"),
+                hint="float32 logits give a float64 gradient")
+    yield Probe(c, "softmax_mse_grad(np.zeros((2, 4)), np.array([1, 6]))",
+                compare=Raises(ValueError, SAYS_WHY), hint="rejects a label out of range")
+    yield Probe(c, "softmax_mse_grad(np.zeros((2, 4, 1)), np.array([0, 1]))",
+                compare=Raises(ValueError, SAYS_WHY), hint="rejects 3-D logits")
+
+
+# Returns ``[losses, test accuracies, predicted test labels]`` of training ``model``.
+TRAIN = ("(lambda m: (lambda h: [h['loss'], h['test_acc'], m(torch.from_numpy(X)).argmax(1)])"
+         "(train(m, {loss}{args})))(make_classifier({scale}, seed={seed}))")
+CE = "torch.nn.functional.cross_entropy"
+
+
+def _training(X, labels):
+    c = "test_training"
+    z = np.array([[1.0, -1.0], [0.5, 2.5], [0.0, 0.0]], dtype=np.float32)
+    yield Probe(c, "float(softmax_mse_loss(torch.from_numpy(z), torch.tensor([1, 1, 0])))",
+                {"z": z}, Close(rtol=1e-6), hint="softmax_mse_loss of three examples (the mean)")
+    yield Probe(c, "(lambda z: torch.autograd.grad(softmax_mse_loss(z, torch.tensor([1, 1, 0])), "
+                   "z)[0])(torch.tensor(z, requires_grad=True))", {"z": z},
+                Close(rtol=1e-5, atol=1e-7), hint="the autograd gradient of softmax_mse_loss")
+    rng = np.random.default_rng(333)
+    zb = rng.normal(scale=50.0, size=(7, 6))
+    yb = rng.integers(0, 6, size=7)
+    yield Probe(c, "float(softmax_mse_loss(torch.from_numpy(zb), torch.from_numpy(yb)))",
+                {"zb": zb, "yb": yb}, Close(rtol=1e-12),
+                hint="softmax_mse_loss of float64 logits at scale 50")
+    yield Probe(c, "np.array(train(make_classifier(1.0, seed=3), "
+                   f"{CE}, epochs=4, lr=0.0)['loss'], dtype=np.float64)",
+                compare=Close(rtol=1e-6), hint="with lr = 0 the loss does not change")
+    yield Probe(c, TRAIN.format(loss=CE, args=", epochs=4", scale=1.0, seed=4), {"X": X},
+                Run(labels, 4, first_loss=math.log(10)),
+                hint="a short CE run: one loss and test accuracy per epoch, first loss ln 10")
+
+
+def _ce_beats_mse(X, labels):
+    c = "test_ce_beats_mse"
+    # Seeds where the solution's CE run ends at 0.94-0.95 and MSE 0.40-0.45 behind (seed
+    # 3, say, leaves MSE only 0.22 behind: such seeds would fail honest notebooks).
+    for seed in (5, 7):
+        race = " + ".join(TRAIN.format(loss=loss, args="", scale=20.0, seed=seed)
+                          for loss in (CE, "softmax_mse_loss"))
+        yield Probe(c, race, {"X": X}, Race(labels, 150),
+                    hint=f"CE vs MSE from a saturated start, another seed ({seed})")
+    yield Probe(c, TRAIN.format(loss="softmax_mse_loss", args="", scale=1.0, seed=6),
+                {"X": X}, Run(labels, 150, min_acc=0.9),
+                hint="MSE from a nearly uniform start, another seed")
+
+
+def probes():
+    """Every probe, in notebook order."""
+    split = load_digits_split()
+    X = (split.X_test.reshape(len(split.X_test), -1) / 16.0).astype(np.float32)
+    yield from _softmax_ce_grad()
+    yield from _softmax_mse_grad()
+    yield from _training(X, split.y_test)
+    yield from _ce_beats_mse(X, split.y_test)
