@@ -39,6 +39,10 @@ import numpy as np
 
 from . import SOLUTIONS
 
+SAYS_WHY = r"\S"
+"""``Raises(..., SAYS_WHY)``: any non-empty message (what ``check_raises`` without
+``match=`` asks of a notebook's error)."""
+
 
 @dataclass
 class Close:

@@ -11,12 +11,11 @@ disagreement flags the submission tamper_suspected). See autograder/spec.py.
 import numpy as np
 import scipy.special
 
-from autograder.spec import Close, Probe, Raises
+from autograder.spec import Close, Probe, Raises, SAYS_WHY
 
 WARM = ["numpy", "scipy.special", "torch", "infoloss.testing"]  # the hidden tests import torch
 LIMITS = {}  # the defaults: 3 GiB leave room for torch, the notebook takes seconds
 
-SAYS_WHY = r"\S"  # check_raises without match= still wants a non-empty message
 INF = np.inf
 
 

@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from autograder.spec import Close, Exact, Probe, Raises
+from autograder.spec import Close, Exact, Probe, Raises, SAYS_WHY
 from infoloss.data import load_digits_split
 
 WARM = ["numpy", "torch", "scipy.optimize", "scipy.special", "sklearn.datasets",
@@ -21,7 +21,6 @@ WARM = ["numpy", "torch", "scipy.optimize", "scipy.special", "sklearn.datasets",
 # Seven short training runs (the notebook's and two probes'): room beyond the defaults.
 LIMITS = {"memory": 4 * 2**30, "wall": 180.0}
 
-SAYS_WHY = r"\S"  # check_raises without match= still wants a non-empty message
 T_RANGE = Close(rtol=2e-3, dtype="float64")  # fit_temperature is asked for a relative 1e-3
 
 
