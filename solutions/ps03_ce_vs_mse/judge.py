@@ -48,11 +48,16 @@ def _history(got, epochs: int, what: str) -> tuple[list[float], list[float]] | s
 
 
 class Run:
-    """``[losses, test accuracies, predicted labels]`` of a ``train`` call, scored here."""
+    """``[losses, test accuracies, predicted labels]`` of a ``train`` call, scored here.
 
-    def __init__(self, labels, epochs, *, first_loss=None, min_acc=None):
+    The accuracy is measured here, on the held-out labels. ``reported``: the last reported
+    test_acc must be exactly that accuracy (the hidden tests of test_training check it,
+    so a history measured on the training split fails there, and only there).
+    """
+
+    def __init__(self, labels, epochs, *, first_loss=None, min_acc=None, reported=False):
         self.labels, self.epochs = labels, epochs
-        self.first_loss, self.min_acc = first_loss, min_acc
+        self.first_loss, self.min_acc, self.reported = first_loss, min_acc, reported
 
     def measure(self, got, what):
         """(losses, accuracy measured on the held-out labels) or a message."""
@@ -65,8 +70,9 @@ class Run:
         if not isinstance(pred, np.ndarray) or pred.shape != self.labels.shape:
             return f"{what}: the trained model's predictions could not be checked"
         acc = float(np.mean(pred == self.labels))
-        if abs(hist[1][-1] - acc) > 0.02:
-            return f"{what}: the last test_acc is not the accuracy of the trained model"
+        if self.reported and abs(hist[1][-1] - acc) > 1e-6:
+            return (f"{what}: the last test_acc is not the trained model's accuracy on the "
+                    "test split")
         return hist[0], acc
 
     def __call__(self, got, ref):
@@ -185,8 +191,8 @@ def _training(X, labels):
                    f"{CE}, epochs=4, lr=0.0)['loss'], dtype=np.float64)",
                 compare=Close(rtol=1e-6), hint="with lr = 0 the loss does not change")
     yield Probe(c, TRAIN.format(loss=CE, args=", epochs=4", scale=1.0, seed=4), {"X": X},
-                Run(labels, 4, first_loss=math.log(10)),
-                hint="a short CE run: one loss and test accuracy per epoch, first loss ln 10")
+                Run(labels, 4, first_loss=math.log(10), reported=True),
+                hint="a short CE run: per epoch one loss and the test-split accuracy; first loss ln 10")
 
 
 def _ce_beats_mse(X, labels):

@@ -286,6 +286,14 @@ check_close(softmax_mse_loss(_zb, _yb).item(),
 _hist = train(make_classifier(1.0), F.cross_entropy, epochs=3, lr=0.0)
 check_close(_hist["loss"], [_hist["loss"][0]] * 3, rtol=1e-6,
             what="with lr = 0 the loss must not change (one SGD step per epoch)")
+# test_acc is measured on the test split (not the training split) after each step
+_clf = make_classifier(1.0, seed=2)
+_hist = train(_clf, F.cross_entropy, epochs=5)
+_Xte, _yte = digits_tensors(next(_clf.parameters()).device)[2:]
+with torch.no_grad():
+    _acc_te = (_clf(_Xte).argmax(dim=1) == _yte).float().mean().item()
+check_close(_hist["test_acc"][-1], _acc_te, rtol=1e-6,
+            what="the last test_acc: the trained model's accuracy on the test split")
 ### END HIDDEN TESTS
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "task3c", "locked": true, "schema_version": 3, "solution": false, "task": false}
