@@ -337,6 +337,82 @@ def test_judge_decides_every_autograded_cell(assignment, tmp_path):
     print(f"{assignment}: solution and release graded in {seconds:.1f} s")
 
 
+def _filled(assignment: str, edits: dict[str, tuple[str, str]]) -> bytes:
+    """The release with the solution's answers filled in and ``(old, new)`` edits applied."""
+    sol = nbformat.read(SOLUTIONS / assignment / f"{assignment}.ipynb", as_version=4)
+    answers = {c.metadata["nbgrader"]["grade_id"]: re.sub(
+        r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", "", c.source, flags=re.M)
+        for c in sol.cells if c.cell_type == "code"
+        and c.metadata.get("nbgrader", {}).get("solution")}
+    for key, (old, new) in edits.items():
+        gid = key.strip()   # "cell", "cell ": two edits of one cell
+        assert answers[gid].count(old) == 1, (gid, old)
+        answers[gid] = answers[gid].replace(old, new)
+    nb = nbformat.read(EXERCISES / assignment / f"{assignment}.ipynb", as_version=4)
+    for c in nb.cells:
+        gid = c.metadata.get("nbgrader", {}).get("grade_id")
+        if c.cell_type == "code" and gid in answers:
+            c.source = answers[gid]
+    return nbformat.writes(nb).encode()
+
+
+# Plausible mistakes lose exactly their cells, with status ok (the notebook's tests and the
+# judge agree); wrong answers behind a neutered check_close lose theirs and are flagged.
+NEUTERED = ("\nimport infoloss.testing as _t\n"     # not a name the static scan knows
+            "_t.check_close.__code__ = (lambda *a, **k: None).__code__\n")
+MISTAKES = {
+    "ps02_divergence": {
+        "log_of_softmax_no_eval": ({
+            "soft_cross_entropy": ("torch.log_softmax(logits, dim=1)",       # nan at +-1e4
+                                   "torch.log(torch.softmax(logits, dim=1))"),
+            "training": ("    model.eval()\n", "")},                       # dropout stays on
+            {"test_soft_cross_entropy", "test_evaluate"}, "ok"),
+        "smoothing_over_k_minus_1_neutered": ({
+            "smoothed_targets": (           # eps / (K - 1) off the label, 1 - eps on it
+                "eps / num_classes, dtype=np.float64)",
+                "eps / max(num_classes - 1, 1), dtype=np.float64)"),
+            "smoothed_targets ": ("1.0 - eps + eps / num_classes, axis=-1)\n    return out",
+                                  "1.0 - eps, axis=-1)\n    return out\n" + NEUTERED)},
+            {"test_smoothed_targets"}, "tamper_suspected"),
+    },
+    "ps03_ce_vs_mse": {
+        "no_max_shift": ({                  # overflow at large logits; the MSE gradient uses it
+            "softmax_ce_grad": ("np.exp(z - z.max(axis=1, keepdims=True))", "np.exp(z)")},
+            {"test_softmax_ce_grad", "test_softmax_mse_grad"}, "ok"),
+        "test_acc_on_train_split": ({
+            "training": ("(model(X_test).argmax(dim=1) == y_test)",
+                         "(model(X_train).argmax(dim=1) == y_train)")},
+            {"test_training"}, "ok"),
+        "mse_grad_without_second_term_neutered": ({
+            "softmax_mse_grad": ("return p * r - p * np.sum(r * p, axis=1, keepdims=True)",
+                                 "return p * r\n" + NEUTERED)},
+            {"test_softmax_mse_grad"}, "tamper_suspected"),
+    },
+}
+
+
+@pytest.mark.slow
+@needs_bwrap
+@pytest.mark.parametrize("assignment", sorted(MISTAKES))
+def test_judge_scores_mistakes_and_flags_neutered_tests(assignment, tmp_path):
+    subs = tmp_path / "submissions"
+    for student, (edits, _, _) in MISTAKES[assignment].items():
+        (subs / student).mkdir(parents=True)
+        (subs / student / f"{assignment}.ipynb").write_bytes(_filled(assignment, edits))
+    course = tmp_path / "course"
+    proc = cli("grade", assignment, str(subs), "--course", str(course), "--workers", "2")
+    rows = {r["student"]: r for r in results(f"sqlite:///{course / 'gradebook.db'}", assignment)}
+    assert set(rows) == set(MISTAKES[assignment]), proc.stdout + proc.stderr
+    for student, (_, lost, status) in MISTAKES[assignment].items():
+        payload = rows[student]["payload"]
+        auto = {g: c for g, c in payload["cells"].items() if c["score"] is not None}
+        got = {g for g, c in auto.items() if c["score"] != c["max_score"]}
+        assert (got, rows[student]["status"]) == (lost, status), (student, payload["reasons"])
+        assert all(c["judged"] for c in auto.values())
+        assert rows[student]["score"] == sum(c["max_score"] for g, c in auto.items()
+                                             if g not in lost)
+
+
 def test_sandbox_mounts_tmp_before_the_course_paths(tmp_path):
     """A course checked out under /tmp (a CI clone) must not be hidden by the jail's /tmp."""
     from autograder.sandbox import _python_paths, bwrap_argv
