@@ -1,4 +1,4 @@
-"""Timings for chapters 5-6 and problem sets ps03-ps04 (issue 4, first half).
+"""Timings for chapters 6-7 and problem sets ps03-ps04 (issue 4, first half).
 
 Measures, on whatever machine runs it:
 
@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-CHAPTERS = ["book/05_ce_vs_mse.md", "book/06_softmax_stability.md"]
+CHAPTERS = ["book/06_ce_vs_mse.md", "book/07_softmax_stability.md"]
 ASSIGNMENTS = ["ps03_ce_vs_mse", "ps04_stability"]
 
 

@@ -1,6 +1,6 @@
 """Build and run the course's C LeNet-5 (``csrc/lenet5/lenet5.c``) from Python.
 
-Chapter 8 and problem set 6 watch a C program train: this module compiles it on demand
+Chapter 9 and problem set 6 watch a C program train: this module compiles it on demand
 with the system C compiler (``cc -O2``, or ``$CC``), caches the binary under a key made
 of the source, the delta body and the flags (so an edit rebuilds and nothing else does),
 runs it on IDX files and parses its JSON-lines log.
@@ -265,7 +265,7 @@ def cached_runs(path: str | Path, seeds: tuple[int, ...] = (1, 2, 3, 4, 5), epoc
     return runs
 
 
-# What chapter 8 shows: its results files, settings and the no-output-ReLU variant.
+# What chapter 9 shows: its results files, settings and the no-output-ReLU variant.
 BOOK_DATA = SOURCE.parents[2] / "book" / "data"
 LINEAR_OUTPUT = {"ce_fixed_a0.1_linear": {"delta": "ce_fixed", "alpha": 0.1,
                                           "flags": ["-O2", "-DOUTPUT_RELU=0"]}}
@@ -277,7 +277,7 @@ BOOK_RESULTS = {
 
 
 def book_runs(name: str = "lenet_runs.json") -> dict[str, list[RunLog]]:
-    """The runs chapter 8 plots (recomputed only when the C source changed)."""
+    """The runs chapter 9 plots (recomputed only when the C source changed)."""
     return cached_runs(BOOK_DATA / name, **BOOK_RESULTS[name])
 
 
@@ -289,10 +289,10 @@ def refresh_book_results() -> bool:
     return bool(stale)
 
 
-if __name__ == "__main__":  # python -m infoloss.clenet: refresh chapter 8's results
+if __name__ == "__main__":  # python -m infoloss.clenet: refresh chapter 9's results
     import sys
 
     if refresh_book_results():
         # the book's execution cache keys on page content, not on the C source
         shutil.rmtree(SOURCE.parents[2] / "_build" / ".jupyter_cache", ignore_errors=True)
-        print("chapter 8 results recomputed; execution cache cleared", file=sys.stderr)
+        print("chapter 9 results recomputed; execution cache cleared", file=sys.stderr)

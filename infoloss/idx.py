@@ -1,6 +1,6 @@
 """Reading and writing IDX files, the plain binary format MNIST is distributed in.
 
-The course's C LeNet-5 (chapter 8) reads its data from IDX files, so the digits data is
+The course's C LeNet-5 (chapter 9) reads its data from IDX files, so the digits data is
 written in that format; real MNIST files a reader already has work the same way.
 
 Layout: two zero bytes, one byte for the element type, one byte for the number of

@@ -1,4 +1,4 @@
-"""MNIST-shaped data made from scikit-learn's digits, for the C LeNet-5 of chapter 8.
+"""MNIST-shaped data made from scikit-learn's digits, for the C LeNet-5 of chapter 9.
 
 LeNet-5 expects 28x28 grey images with values 0-255, like MNIST. MNIST cannot be
 downloaded here, so the course's digits split (1,437 train / 360 test, stratified,

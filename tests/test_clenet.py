@@ -1,5 +1,5 @@
 """The course's C LeNet-5: IDX files, the MNIST-shaped digits, building, and the four
-behaviours of the case study (chapter 8) on several seeds with a small epoch budget."""
+behaviours of the case study (chapter 9) on several seeds with a small epoch budget."""
 
 from __future__ import annotations
 
@@ -182,7 +182,7 @@ def test_fixed_sign_at_alpha_half_is_unreliable(behaviours):
 
 
 def test_book_results_match_the_c_source():
-    """Chapter 8 plots committed runs; they must come from the current lenet5.c."""
+    """Chapter 9 plots committed runs; they must come from the current lenet5.c."""
     for name, kw in clenet.BOOK_RESULTS.items():
         assert clenet.results_are_current(clenet.BOOK_DATA / name, **kw), (
             f"book/data/{name} is stale (lenet5.c or the settings changed): run "

@@ -14,7 +14,7 @@
 # %% [markdown] nbgrader={"grade": false, "grade_id": "intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # # Problem set 3: cross-entropy vs squared error
 #
-# Chapter 5 of the book. You will derive and implement the gradients of the two losses
+# Chapter 6 of the book. You will derive and implement the gradients of the two losses
 # with respect to the logits, then train the same classifier with each of them and watch
 # one of them stall.
 #
@@ -51,7 +51,7 @@ use_one_cpu_thread()  # tiny models: one CPU thread is the fastest setting
 #   array of shape `(N, C)` (row `i` is the gradient of example `i`'s loss, not divided
 #   by `N`), computed in float64 even for float32 logits.
 # * It must work for logits of any size (thousands): compute the softmax stably, by
-#   subtracting each row's maximum before `np.exp` (chapter 6 explains why).
+#   subtracting each row's maximum before `np.exp` (chapter 7 explains why).
 # * Raise `ValueError` with a helpful message when `z` is not 2-D, when the labels are not
 #   integers, out of range, or not `N` of them.
 
@@ -173,7 +173,7 @@ fd = np.array([(_mse_fd(z0[0] + h * np.eye(5)[k]) - _mse_fd(z0[0] - h * np.eye(5
                for k in range(5)])
 check_close(softmax_mse_grad(z0, y0)[0], fd, rtol=1e-5, atol=1e-9,
             what="MSE gradient vs finite differences")
-# the saturated example of chapter 5: p_y ~ 6e-6, gradient at the label ~ -2 p_y
+# the saturated example of chapter 6: p_y ~ 6e-6, gradient at the label ~ -2 p_y
 z = np.zeros((1, 10))
 z[0, 1] = 12.0
 g = softmax_mse_grad(z, np.array([0]))

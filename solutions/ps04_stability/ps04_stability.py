@@ -14,7 +14,7 @@
 # %% [markdown] nbgrader={"grade": false, "grade_id": "intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # # Problem set 4: softmax numerical stability
 #
-# Chapter 6 of the book. You will write the five functions that sit at the end of every
+# Chapter 7 of the book. You will write the five functions that sit at the end of every
 # classifier, in NumPy, so that they never overflow, never lose the small
 # log-probabilities, and agree with SciPy and PyTorch to many digits.
 #

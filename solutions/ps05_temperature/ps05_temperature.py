@@ -14,7 +14,7 @@
 # %% [markdown] nbgrader={"grade": false, "grade_id": "intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # # Problem set 5: temperature
 #
-# Chapter 7 of the book. You will fit a temperature for calibration, measure calibration
+# Chapter 8 of the book. You will fit a temperature for calibration, measure calibration
 # with the expected calibration error, write the distillation loss in PyTorch, and train a
 # classifier with bounded logits with and without a temperature.
 #

@@ -14,7 +14,7 @@
 # %% [markdown] nbgrader={"grade": false, "grade_id": "intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # # Problem set 6: the LeNet-5 sign bug
 #
-# Chapter 8. You will port the C program's output delta to NumPy, write the
+# Chapter 9. You will port the C program's output delta to NumPy, write the
 # cross-entropy delta that a `+=` update needs, fix the C program yourself, and train
 # the same network in PyTorch.
 #
@@ -268,7 +268,7 @@ assert run2.param_norm[-1] < 50, "the parameters should stay bounded"
 # input `(N, 1, 28, 28)` padded by 2 to 32x32 -> conv 5x5 to 6 maps -> ReLU -> 2x2 max
 # pool -> conv 5x5 to 16 maps -> ReLU -> 2x2 max pool -> conv 5x5 to 120 maps (1x1) ->
 # ReLU -> linear 120 -> 10. `forward` returns the logits `(N, 10)` (no ReLU on the
-# outputs: chapter 8 explains why the C program's output ReLU is a bug of its own).
+# outputs: chapter 9 explains why the C program's output ReLU is a bug of its own).
 # That is 51,902 parameters.
 #
 # Then implement `train_lenet(model, loader, device, epochs)`: move the model to
