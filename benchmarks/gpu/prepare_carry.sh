@@ -9,8 +9,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PY=${PY:-.venv/bin/python}
-grep -qx '/.gpucarry/' .git/info/exclude 2>/dev/null || \
-    echo /.gpucarry/ >> "$(git rev-parse --git-path info/exclude)"
+exclude=$(git rev-parse --git-path info/exclude)  # shared by all worktrees of the repo
+grep -qx '/.gpucarry/' "$exclude" 2>/dev/null || echo /.gpucarry/ >> "$exclude"
 mkdir -p .gpucarry/wheels .gpucarry/bwrap
 "$PY" benchmarks/gpu/wheel_list.py > .gpucarry/wheels.txt
 # widgets and JupyterLab's front end are never imported by grading: leave them out (size)
