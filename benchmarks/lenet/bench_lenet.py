@@ -41,17 +41,18 @@ def machine() -> dict:
         pass
     if torch.cuda.is_available():
         info["gpu"] = torch.cuda.get_device_name()
+        info["cuda"] = torch.version.cuda
     return info
 
 
-def get_data(name: str):
+def get_data(name: str, n_augmented: int = 60000):
     from infoloss.clenet import cache_dir
     from infoloss.mnistlike import write_mnist_like
 
     if name == "digits":
         return write_mnist_like(cache_dir() / "mnistlike")
     if name == "aug60k":
-        return write_mnist_like(cache_dir() / "mnistlike", n_augmented=60000, seed=0)
+        return write_mnist_like(cache_dir() / "mnistlike", n_augmented=n_augmented, seed=0)
     raise SystemExit(f"unknown data set {name!r}: use digits or aug60k")
 
 
@@ -202,6 +203,8 @@ def main(argv=None) -> int:
     ap.add_argument("--channels-last", action="store_true")
     ap.add_argument("--c-train-acc", action="store_true",
                     help="also measure the C program's training-set accuracy each epoch")
+    ap.add_argument("--n-augmented", type=int, default=60000,
+                    help="images in the aug60k set (default 60000; fewer for a quick check)")
     ap.add_argument("--out", default=None, help="append JSON lines here")
     args = ap.parse_args(argv)
 
@@ -215,9 +218,10 @@ def main(argv=None) -> int:
     info = machine()
     rows = []
     for data in args.data:
-        files = get_data(data)
+        files = get_data(data, args.n_augmented)
         for batch in args.batch:
             for impl in args.impl:
+                first = len(rows)  # every mode's row is printed, not only the last one
                 if impl == "c":
                     res = bench_c(files, args.epochs, batch, args.alpha, args.seed,
                                   args.c_train_acc)
@@ -228,11 +232,14 @@ def main(argv=None) -> int:
                                           args.device, mode, args.momentum, args.channels_last)
                         rows.append(res | {"data": data, "batch": batch,
                                            "epochs": args.epochs})
-                row = rows[-1] | {"machine": info}
-                print(json.dumps(row), flush=True)
-                if args.out:
-                    with open(args.out, "a") as f:
-                        f.write(json.dumps(row) + "\n")
+                for new in rows[first:]:
+                    row = new | {"machine": info}
+                    if data == "aug60k":
+                        row["n_augmented"] = args.n_augmented
+                    print(json.dumps(row), flush=True)
+                    if args.out:
+                        with open(args.out, "a") as f:
+                            f.write(json.dumps(row) + "\n")
     c_times = {(r["data"], r["batch"]): r["epoch_s_median"] for r in rows if r["impl"] == "c-O2"}
     for r in rows:
         ref = c_times.get((r["data"], r["batch"]))
