@@ -258,16 +258,21 @@ check_close(ink_entropies(split.X_test, split.y_test), _ref, rtol=1e-9,
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "question_ink", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # (c) Which digit has the lowest ink-position entropy, and which the highest? Explain in
-# two or three sentences what that says about how the two digits are written, and why an
-# entropy of $\log_2 64 = 6$ bits is out of reach for every digit class. Write your answer
-# in the cell below (2 points, graded by hand).
+# two or three sentences what that says about how the two digits are written (remember
+# that `ink_distribution` is the class's *average* image, so two effects mix: how few
+# pixels one image's strokes cover, and how much the placement varies between writers),
+# and why an entropy of $\log_2 64 = 6$ bits is out of reach for every digit class. Write
+# your answer in the cell below (2 points, graded by hand).
 
 # %% [markdown] nbgrader={"grade": true, "grade_id": "answer_ink", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
-# The digit printed with the lowest entropy has its ink on the fewest positions: its
-# strokes are compact and written alike by everyone. The highest-entropy digit spreads
-# its ink over many pixels, because its strokes are long or vary between writers.
+# The digit printed with the lowest entropy has its average ink on the fewest positions:
+# its strokes are compact, and writers place them alike. The highest-entropy digit's
+# average image spreads its ink over many pixels, because its strokes are long, or their
+# placement varies between writers, or both; the average image alone cannot tell these
+# apart (chapter 2 compares it with the entropy of single images).
 # Six bits would need all 64 pixels equally inked on average, but the outer columns of
 # the 8x8 images are almost always blank, so no class gets there.
 #
-# Mark scheme: 1 point for the two digits with a correct reading of low vs high entropy,
-# 1 point for the argument about blank border pixels (any equivalent argument).
+# Mark scheme: 1 point for the two digits with a correct reading of low vs high entropy
+# (stroke extent and/or variation between writers), 1 point for the argument about blank
+# border pixels (any equivalent argument).
