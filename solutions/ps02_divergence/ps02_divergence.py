@@ -14,7 +14,7 @@
 # %% [markdown] nbgrader={"grade": false, "grade_id": "intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # # Problem set 2: KL divergence and cross-entropy
 #
-# Chapters 3 and 4 of the book. You will implement the KL divergence and the
+# Chapters 3, 4 and 5 of the book. You will implement the KL divergence and the
 # cross-entropy in NumPy, build label-smoothed targets, write a cross-entropy for soft
 # targets in PyTorch, reproduce the "soft cross-entropy" of a blog post, and train a small
 # digits classifier with three losses.
@@ -204,7 +204,7 @@ check_raises(ValueError, kl_divergence, np.zeros((2, 0)), np.zeros((2, 0)))
 #
 # Implement `smoothed_targets(y, num_classes, eps)`: for integer labels `y` of any shape,
 # the float64 array of shape `y.shape + (num_classes,)` holding
-# $(1 - \varepsilon)\,\mathbf{e}_y + \varepsilon / K$ (with $K$ = `num_classes`). Each row
+# $(1 - \varepsilon)\,\mathbf{e}_y + \varepsilon / C$ (with $C$ = `num_classes`). Each row
 # is a distribution: `eps = 0` gives one-hot rows, `eps = 1` uniform rows.
 #
 # Raise `ValueError` (saying what is wrong) when `eps` is not in $[0, 1]$, when
@@ -240,7 +240,7 @@ def smoothed_targets(y, num_classes, eps):
 # %% nbgrader={"grade": true, "grade_id": "test_smoothed_targets", "locked": true, "points": 4, "schema_version": 3, "solution": false, "task": false}
 check_close(smoothed_targets([2, 0], 3, 0.0), [[0, 0, 1], [1, 0, 0]], what="eps = 0: one-hot")
 check_close(smoothed_targets([1], 4, 0.2), [[0.05, 0.85, 0.05, 0.05]], rtol=1e-12,
-            what="eps = 0.2, K = 4")
+            what="eps = 0.2, C = 4")
 check_raises(ValueError, smoothed_targets, [0, 1], 3, 1.5, match="eps")
 ### BEGIN HIDDEN TESTS
 t = smoothed_targets(np.array([[0, 9], [3, 3]]), 10, 0.1)
@@ -382,7 +382,7 @@ check_raises(ValueError, soft_cross_entropy, torch.zeros(2, 3), torch.ones(2, 4)
 #
 # Implement `seed_soft_loss(logits, y)` for logits `(N, C)` and class indices `y` `(N,)`
 # (you may call `F.cross_entropy` here). Raise `ValueError` when `logits` is not 2-D or
-# `y` does not hold one label per row. Chapter 4 shows what this loss really is.
+# `y` does not hold one label per row. Chapter 5 shows what this loss really is.
 
 # %% nbgrader={"grade": false, "grade_id": "seed_soft_loss", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def seed_soft_loss(logits, y):
@@ -411,7 +411,7 @@ for dtype, tol in ((torch.float32, 1e-5), (torch.float64, 1e-12)):
     z1, z2 = z.clone().requires_grad_(True), z.clone().requires_grad_(True)
     got = seed_soft_loss(z1, y)
     assert got.dtype == dtype and got.ndim == 0, f"expected a 0-d {dtype} tensor, got {got}"
-    ref = 2 * F.cross_entropy(z2, y, label_smoothing=0.5)  # the identity of chapter 4
+    ref = 2 * F.cross_entropy(z2, y, label_smoothing=0.5)  # the identity of chapter 5
     check_close(got, ref, rtol=tol, what=f"seed loss = 2 x label smoothing 1/2 ({dtype})")
     got.backward()
     ref.backward()
@@ -435,7 +435,8 @@ check_raises(ValueError, seed_soft_loss, torch.zeros(4), torch.tensor([0]))
 # labels `y` (`(N,)`) with `torch.optim.Adam(model.parameters(), lr=lr)` and mini-batches
 # of `batch_size` examples, in a fresh random order each epoch (use a
 # `torch.Generator` seeded with `seed`, so that runs repeat). `loss_fn(logits, y_batch)`
-# returns the mean loss of a batch. Train on the device `X` lives on. Return the trained
+# returns the mean loss of a batch (chapter 5, "The training loop", explains each step of
+# such a loop). Train on the device `X` lives on. Return the trained
 # model and a list with the **training accuracy of every mini-batch** (the fraction of the
 # batch that the model classified correctly in that step's forward pass), as floats.
 #
@@ -575,22 +576,26 @@ ax.legend()
 plt.show()
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "question_seed", "locked": true, "schema_version": 3, "solution": false, "task": false}
-# (c) The post describes its target as "1/K on the other classes and 1 on the true one".
+# (c) The post describes its target as "1/C on the other classes and 1 on the true one".
 # What target distribution does `seed_soft_loss` really train towards, and which
 # label-smoothing $\varepsilon$ does that correspond to? Use your results above to explain
-# why the seed loss barely changes the accuracy but lowers the confidence so much, and
-# what confidence you would expect it to reach at best. (3 points, graded by hand.)
+# why the seed loss barely changes the accuracy but lowers the confidence so much. At
+# which confidence is the loss of one example smallest, and is that value a limit on the
+# confidence of single test images? (3 points, graded by hand.)
 
 # %% [markdown] nbgrader={"grade": true, "grade_id": "answer_seed", "locked": false, "points": 3, "schema_version": 3, "solution": true, "task": false}
 # The added term is the cross-entropy against the uniform distribution u, so the loss is
 # H(e_y, q) + H(u, q) = 2 H((e_y + u)/2, q): cross-entropy against the target
 # (1/2) e_y + (1/2) u, i.e. label smoothing with eps = 1/2 (scaled by 2). The true class
-# gets 1/2 + 1/(2K) = 0.55 for K = 10, every other class 0.05 (and the post's "1 on the
-# true class" is really 1 + 1/K before normalising). The arg max of the target is still
-# the true class, so the decision rule, and the accuracy, hardly change; but the best the
-# model can do is to match the target, so its largest probability is pulled towards
-# 0.55, far below the near-1 confidence of plain cross-entropy, with label smoothing 0.1
-# (target 0.91) in between.
+# gets 1/2 + 1/(2C) = 0.55 for C = 10, every other class 0.05 (and the post's "1 on the
+# true class" is really 1 + 1/C before normalising). The arg max of the target is still
+# the true class, so the decision rule, and the accuracy, hardly change; but the loss of
+# one example is smallest when q matches the target, so the largest probability is pulled
+# towards this per-example optimum 0.55, far below the near-1 confidence of plain
+# cross-entropy, with label smoothing 0.1 (optimum 0.91) in between. The optimum is not a
+# cap: the network shares its weights across images, so single images scatter on both
+# sides of it (the mean confidence ends a little below it, many images above it).
 #
 # Mark scheme: 1 point for eps = 1/2 with the target (1/2) e_y + (1/2) u, 1 point for the
-# accuracy argument (same arg max), 1 point for confidence near 0.55 vs CE and eps = 0.1.
+# accuracy argument (same arg max), 1 point for the per-example optimum 0.55 (against CE
+# and eps = 0.1) and for saying that it is an optimum single images can exceed, not a cap.

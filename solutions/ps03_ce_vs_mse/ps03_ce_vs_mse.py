@@ -44,8 +44,8 @@ use_one_cpu_thread()  # tiny models: one CPU thread is the fastest setting
 #
 # For one example with logits $\mathbf z \in \mathbb R^C$, label $y$ and
 # $\mathbf q = \operatorname{softmax}(\mathbf z)$, the cross-entropy loss is
-# $L_{\mathrm{CE}} = -\log q_y$. Implement `softmax_ce_grad(z, y)`: the gradients
-# $\partial L_{\mathrm{CE}} / \partial \mathbf z$ of **each example** of a batch, stacked.
+# $\ell_{\mathrm{CE}} = -\log q_y$. Implement `softmax_ce_grad(z, y)`: the gradients
+# $\partial \ell_{\mathrm{CE}} / \partial \mathbf z$ of **each example** of a batch, stacked.
 #
 # * `z` has shape `(N, C)`, `y` holds `N` integer labels in `0 .. C-1`; return a float64
 #   array of shape `(N, C)` (row `i` is the gradient of example `i`'s loss, not divided
@@ -120,13 +120,13 @@ check_raises(ValueError, softmax_ce_grad, np.zeros((2, 3)), np.array([0]))
 # ## 2. The squared-error gradient (6 points)
 #
 # The squared error of the probabilities is
-# $L_{\mathrm{MSE}} = \tfrac12 \lVert \mathbf e_y - \mathbf q \rVert^2
-# = \tfrac12 \sum_c (q_c - [c = y])^2$. Implement `softmax_mse_grad(z, y)`, its per-example
+# $\ell_{\mathrm{MSE}} = \tfrac12 \lVert \mathbf e_y - \mathbf q \rVert^2
+# = \tfrac12 \sum_k (q_k - [k = y])^2$. Implement `softmax_mse_grad(z, y)`, its per-example
 # gradient with respect to the logits, with the same input rules, output shape and dtype as
 # `softmax_ce_grad`.
 #
-# Derive it with the chain rule: $\partial L / \partial \mathbf q = \mathbf q - \mathbf e_y$,
-# and the softmax Jacobian is $\partial q_c / \partial z_k = q_c([c = k] - q_k)$. Write the
+# Derive it with the chain rule: $\partial \ell_{\mathrm{MSE}} / \partial \mathbf q = \mathbf q - \mathbf e_y$,
+# and the softmax Jacobian is $\partial q_j / \partial z_k = q_j([j = k] - q_k)$. Write the
 # result in vector form (no loop over examples or classes needed). You may call your
 # `softmax_ce_grad`: it already holds $\mathbf q - \mathbf e_y$.
 
@@ -353,11 +353,12 @@ assert _mse_ok["test_acc"][-1] >= 0.9, (
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "question", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # (d) Explain the four curves in three to five sentences, using your gradients from tasks 1
-# and 2: why does the squared error learn about as well as cross-entropy from the nearly
-# uniform start but stall from the saturated one? Evaluate both gradients at the label
-# logit for an example whose true class has probability $6 \cdot 10^{-6}$ and one wrong
-# class has almost all the rest. Write your answer in the cell below (3 points, graded by
-# hand).
+# and 2: why does the squared error learn almost as well as cross-entropy from the nearly
+# uniform start (if more slowly) but stall from the saturated one? Evaluate both gradients
+# at the label logit for an example whose true class has probability $6 \cdot 10^{-6}$ and
+# one wrong class has almost all the rest, and compare the two gradients at exactly equal
+# logits (chapter 6, "At the uniform start"). Write your answer in the cell below
+# (3 points, graded by hand).
 
 # %% [markdown] nbgrader={"grade": true, "grade_id": "answer_curves", "locked": false, "points": 3, "schema_version": 3, "solution": true, "task": false}
 # At the label logit the CE gradient is $q_y - 1 \approx -1$ however wrong the example
@@ -365,10 +366,15 @@ assert _mse_ok["test_acc"][-1] >= 0.9, (
 # $q_y(q_y - 1) - q_y\,(\mathbf q - \mathbf e_y)\cdot\mathbf q \approx -2q_y
 # \approx -1.2\cdot 10^{-5}$: every term carries a factor $q_y$ (or $q_k(1-q_k)$ for the
 # winning wrong class), so saturated examples contribute almost nothing and only the few
-# examples that are not saturated drive learning. From the uniform start no example is
-# saturated ($q_y \approx 0.1$), both gradients are of order 0.1 to 1, and both losses
-# learn; from init_scale 20 CE recovers within a few dozen steps while MSE creeps.
+# examples that are not saturated drive learning. At exactly equal logits
+# $\mathbf q = \mathbf 1/C$, the Jacobian is $\tfrac1C(I - \mathbf 1\mathbf 1^{\top}/C)$
+# and the residual sums to 0, so the MSE gradient is exactly $1/C$ (a tenth) of the CE
+# gradient: from the nearly uniform start no example is saturated, both losses learn, and
+# MSE is slower only by that constant factor (a ten times larger learning rate would make
+# up for it). From init_scale 20 CE recovers within a few dozen steps while MSE creeps:
+# there its gradients are thousands of times smaller, which no constant factor fixes.
 #
 # Mark scheme: 1 point for the two gradient values (about -1 and about -1e-5, with the
 # reason: the factor q_y); 1 point for linking saturation to the flat MSE curve;
-# 1 point for explaining why the uniform start is fine for both.
+# 1 point for explaining why the uniform start is fine for both (the MSE gradient is
+# exactly 1/C of the CE gradient there: slower by a constant factor, not stalled).
