@@ -62,8 +62,8 @@ def _soft_targets():
 # The transfer set of the notebook, and a teacher trained in the sandbox by the given code.
 SETUP = ("(lambda d: (lambda X, y: (X[:200], y[:200]))(d[0], d[1]))"
          "(digits_tensors(pick_device()))")
-FIRST = ("(lambda Xy: (lambda t: train_student(t(Xy[0]).detach(), Xy[0], Xy[1], {T}, {alpha}, "
-         "steps=2, seed={seed})['losses'])(train_teacher(seed={teacher})))(" + SETUP + ")")
+FIRST = ("(lambda Xy: (lambda t: np.array(train_student(t(Xy[0]).detach(), Xy[0], Xy[1], {T}, "
+         "{alpha}, steps=2, seed={seed})['losses']))(train_teacher(seed={teacher})))(" + SETUP + ")")
 ACC = ("(lambda Xy: (lambda t: train_student({z}, Xy[0], Xy[1], 4.0, {alpha}, seed={seed})"
        "['student'](torch.from_numpy(X).to(Xy[0].device)).argmax(dim=1))"
        "(train_teacher(seed={teacher})))(" + SETUP + ")")
