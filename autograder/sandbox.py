@@ -132,7 +132,7 @@ def _env(sandboxed: bool, scratch: Path, limits: Limits, event_fd: int) -> dict[
     env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": home,
            "LANG": "C.UTF-8", "MPLBACKEND": "Agg", "MPLCONFIGDIR": f"{home}/.mpl",
            "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-           "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0", "INFOLOSS_PROGRESS": "0",
+           "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0",
            "AUTOGRADER_EVENT_FD": str(event_fd), "AUTOGRADER_WARM": ",".join(limits.warm)}
     for key in ("CUDA_VISIBLE_DEVICES",):
         if key in os.environ:
