@@ -651,9 +651,9 @@ check_close(digit_attributes(torch.tensor([6, 3])), [[1.0, 1.0, 1.0], [0.0, 0.0,
 assert digit_attributes(torch.tensor([4])).tolist() == [[1.0, 0.0, 0.0]], "a 4 counts as open"
 check_raises(ValueError, digit_attributes, torch.tensor([10]))
 ### BEGIN HIDDEN TESTS
-_all = digit_attributes(torch.arange(10))
-assert _all.dtype == torch.float32 and _all.shape == (10, 3), f"expected (10, 3) float32, got {_all}"
-check_close(_all, [[1, 0, 1], [0, 0, 0], [1, 0, 0], [0, 0, 0], [1, 0, 0],
+_ml_all = digit_attributes(torch.arange(10))
+assert _ml_all.dtype == torch.float32 and _ml_all.shape == (10, 3), f"expected (10, 3) float32, got {_ml_all}"
+check_close(_ml_all, [[1, 0, 1], [0, 0, 0], [1, 0, 0], [0, 0, 0], [1, 0, 0],
                    [0, 1, 0], [1, 1, 1], [0, 1, 0], [1, 1, 1], [0, 1, 1]],
             what="the attributes of the ten digits")
 check_close(digit_attributes(torch.tensor([9, 9, 0], dtype=torch.int32)),
@@ -703,43 +703,43 @@ def predict_attributes(model, X):
 
 # %% nbgrader={"grade": true, "grade_id": "test_multilabel", "locked": true, "points": 4, "schema_version": 3, "solution": false, "task": false}
 _A_train, _A_test = digit_attributes(y_train), digit_attributes(y_test)
-_m = train_multilabel(X_train, _A_train, epochs=2)
-_pred = predict_attributes(_m, X_test)
-assert _pred.shape == (len(X_test), 3) and _pred.dtype == torch.int64, (
-    f"predict_attributes should return an int64 tensor ({len(X_test)}, 3), got {_pred.dtype} "
-    f"{tuple(_pred.shape)}")
-assert set(_pred.unique().tolist()) <= {0, 1}, "answers are 0 or 1"
+_ml_m = train_multilabel(X_train, _A_train, epochs=2)
+_ml_pred = predict_attributes(_ml_m, X_test)
+assert _ml_pred.shape == (len(X_test), 3) and _ml_pred.dtype == torch.int64, (
+    f"predict_attributes should return an int64 tensor ({len(X_test)}, 3), got {_ml_pred.dtype} "
+    f"{tuple(_ml_pred.shape)}")
+assert set(_ml_pred.unique().tolist()) <= {0, 1}, "answers are 0 or 1"
 print("after 2 epochs, accuracy of each attribute:",
-      (_pred == _A_test).float().mean(dim=0).cpu().numpy().round(3))
+      (_ml_pred == _A_test).float().mean(dim=0).cpu().numpy().round(3))
 ### BEGIN HIDDEN TESTS
 # Targets built here (so that task (a) is not graded twice). The reference solution's
 # held-out accuracy per attribute over seeds 0-19: worst 0.956, the bar is 0.93.
-def _ref_attr(t):
+def _ml_ref_attr(t):
     return torch.stack([t % 2 == 0, t > 4, (t == 0) | (t == 6) | (t == 8) | (t == 9)], 1).float()
 
-_RA_train, _RA_test = _ref_attr(y_train), _ref_attr(y_test)
-for _seed in (1, 3):
-    _m = train_multilabel(X_train, _RA_train, seed=_seed)
-    assert next(_m.parameters()).device.type == X_train.device.type, "train on X's device"
-    _acc = (predict_attributes(_m, X_test) == _RA_test).float().mean(dim=0)
-    assert torch.all(_acc >= 0.93), (
-        f"seed {_seed}: held-out accuracy per attribute {_acc.cpu().numpy().round(3)}; "
+_RA_train, _RA_test = _ml_ref_attr(y_train), _ml_ref_attr(y_test)
+for _ml_seed in (1, 3):
+    _ml_m = train_multilabel(X_train, _RA_train, seed=_ml_seed)
+    assert next(_ml_m.parameters()).device.type == X_train.device.type, "train on X's device"
+    _ml_acc = (predict_attributes(_ml_m, X_test) == _RA_test).float().mean(dim=0)
+    assert torch.all(_ml_acc >= 0.93), (
+        f"seed {_ml_seed}: held-out accuracy per attribute {_ml_acc.cpu().numpy().round(3)}; "
         "expected >= 0.93 for each (one sigmoid per attribute, BCE with logits)")
 # predictions: logit > 0, evaluation mode, no gradients
-_lin = nn.Sequential(nn.Dropout(0.9), nn.Linear(3, 3, bias=False))
+_ml_lin = nn.Sequential(nn.Dropout(0.9), nn.Linear(3, 3, bias=False))
 with torch.no_grad():
-    _lin[1].weight.copy_(torch.eye(3))
-_lin.train()
+    _ml_lin[1].weight.copy_(torch.eye(3))
+_ml_lin.train()
 _Xp = torch.tensor([[0.5, -0.5, 0.0], [-2.0, 3.0, 1e-3]], requires_grad=True)
-_got = predict_attributes(_lin, _Xp)
-assert _got.tolist() == [[1, 0, 0], [0, 1, 1]], f"1 where the logit is > 0, in eval mode; got {_got}"
-assert not _got.requires_grad and _got.dtype == torch.int64
+_ml_got = predict_attributes(_ml_lin, _Xp)
+assert _ml_got.tolist() == [[1, 0, 0], [0, 1, 1]], f"1 where the logit is > 0, in eval mode; got {_ml_got}"
+assert not _ml_got.requires_grad and _ml_got.dtype == torch.int64
 # repeatable with a seed, and every mini-batch counts (a last, smaller one too)
-_a = train_multilabel(X_train[:150], _RA_train[:150], epochs=1, batch_size=40, seed=4)
-_b = train_multilabel(X_train[:150], _RA_train[:150], epochs=1, batch_size=40, seed=4)
-check_close(_a[2].weight, _b[2].weight, rtol=0, what="two runs with the same seed")
-_c = train_multilabel(X_train[:150], _RA_train[:150], epochs=1, batch_size=40, seed=4, lr=0.0)
-check_close(_c[2].weight, make_attribute_model(4)[2].weight.to(X_train.device), rtol=0,
+_ml_a = train_multilabel(X_train[:150], _RA_train[:150], epochs=1, batch_size=40, seed=4)
+_ml_b = train_multilabel(X_train[:150], _RA_train[:150], epochs=1, batch_size=40, seed=4)
+check_close(_ml_a[2].weight, _ml_b[2].weight, rtol=0, what="two runs with the same seed")
+_ml_c = train_multilabel(X_train[:150], _RA_train[:150], epochs=1, batch_size=40, seed=4, lr=0.0)
+check_close(_ml_c[2].weight, make_attribute_model(4)[2].weight.to(X_train.device), rtol=0,
             what="with lr = 0 the weights do not move")
 ### END HIDDEN TESTS
 
@@ -752,9 +752,9 @@ check_close(_c[2].weight, make_attribute_model(4)[2].weight.to(X_train.device), 
 from infoloss.progress import progress
 
 _A_train, _A_test = digit_attributes(y_train), digit_attributes(y_test)
-for _seed in progress(range(5), desc="attribute models", total=5):
-    _pred = predict_attributes(train_multilabel(X_train, _A_train, seed=_seed), X_test)
-    _acc = (_pred == _A_test).float().mean(dim=0).cpu().numpy()
-    _odd_loop_small = ((_pred[:, 0] == 0) & (_pred[:, 1] == 0) & (_pred[:, 2] == 1)).float().mean()
-    print(f"seed {_seed}: accuracy even {_acc[0]:.3f}, > 4 {_acc[1]:.3f}, loop {_acc[2]:.3f}; "
-          f"impossible answers {100 * _odd_loop_small:.1f}%")
+for _ml_seed in progress(range(5), desc="attribute models", total=5):
+    _ml_pred = predict_attributes(train_multilabel(X_train, _A_train, seed=_ml_seed), X_test)
+    _ml_acc = (_ml_pred == _A_test).float().mean(dim=0).cpu().numpy()
+    _ml_odd_loop_small = ((_ml_pred[:, 0] == 0) & (_ml_pred[:, 1] == 0) & (_ml_pred[:, 2] == 1)).float().mean()
+    print(f"seed {_ml_seed}: accuracy even {_ml_acc[0]:.3f}, > 4 {_ml_acc[1]:.3f}, loop {_ml_acc[2]:.3f}; "
+          f"impossible answers {100 * _ml_odd_loop_small:.1f}%")

@@ -482,24 +482,24 @@ def focal_loss_with_logits(logits, targets, gamma=2.0, alpha=None, reduction="me
 
 # %% nbgrader={"grade": true, "grade_id": "test_focal_loss", "locked": true, "points": 6, "schema_version": 3, "solution": false, "task": false}
 # gamma = 0 is the binary cross-entropy with logits
-_z = torch.tensor([-2.0, 0.0, 1.5, 3.0])
-_t = torch.tensor([0.0, 1.0, 1.0, 0.0])
-check_close(focal_loss_with_logits(_z, _t, gamma=0.0),
-            F.binary_cross_entropy_with_logits(_z, _t), rtol=1e-6, what="gamma = 0 is BCE")
+_fz = torch.tensor([-2.0, 0.0, 1.5, 3.0])
+_ft = torch.tensor([0.0, 1.0, 1.0, 0.0])
+check_close(focal_loss_with_logits(_fz, _ft, gamma=0.0),
+            F.binary_cross_entropy_with_logits(_fz, _ft), rtol=1e-6, what="gamma = 0 is BCE")
 # one easy example (q_t = sigmoid(3)) and gamma = 2: the loss is (1 - q_t)^2 times its BCE
-_q = 1 / (1 + np.exp(-3.0))
+_fq = 1 / (1 + np.exp(-3.0))
 check_close(focal_loss_with_logits(torch.tensor([3.0]), torch.tensor([1.0]), reduction="none"),
-            [(1 - _q) ** 2 * -np.log(_q)], rtol=1e-5, what="focal loss of an easy example")
+            [(1 - _fq) ** 2 * -np.log(_fq)], rtol=1e-5, what="focal loss of an easy example")
 # multi-class, gamma = 0: the cross-entropy
-_zc = torch.tensor([[2.0, 0.0, -1.0], [0.0, 0.5, 0.5]])
-check_close(focal_loss_with_logits(_zc, torch.tensor([0, 2]), gamma=0.0),
-            F.cross_entropy(_zc, torch.tensor([0, 2])), rtol=1e-6, what="gamma = 0 is CE")
+_fzc = torch.tensor([[2.0, 0.0, -1.0], [0.0, 0.5, 0.5]])
+check_close(focal_loss_with_logits(_fzc, torch.tensor([0, 2]), gamma=0.0),
+            F.cross_entropy(_fzc, torch.tensor([0, 2])), rtol=1e-6, what="gamma = 0 is CE")
 # huge logits stay finite
 assert torch.isfinite(focal_loss_with_logits(torch.tensor([1e4, -1e4]), torch.tensor([0.0, 1.0]))), \
     "the focal loss must stay finite at logits of +-1e4"
-check_raises(ValueError, focal_loss_with_logits, _z, _t, gamma=-1.0)
+_ = check_raises(ValueError, focal_loss_with_logits, _fz, _ft, gamma=-1.0)
 ### BEGIN HIDDEN TESTS
-import mpmath as _mp
+import mpmath as _fmp
 
 def _ref_binary(z, t, gamma, alpha):
     """Stable float64 NumPy reference: log sigma(z) = -logaddexp(0, -z)."""
@@ -520,96 +520,96 @@ def _ref_multi(z, y, gamma, alpha):
 
 import scipy.special
 
-_rng = np.random.default_rng(41)
-for _dt, _tol in ((torch.float32, 1e-5), (torch.float64, 1e-12)):
+_frng = np.random.default_rng(41)
+for _fdt, _ftol in ((torch.float32, 1e-5), (torch.float64, 1e-12)):
     # binary: hard and soft targets, several gamma and alpha, every reduction
-    _zb = 4 * _rng.normal(size=20)
-    _tb = np.r_[_rng.integers(0, 2, size=14), _rng.uniform(size=6)]
-    for _g, _a in ((0.0, None), (0.5, None), (2.0, 0.25), (5.0, 0.9)):
-        _zt = torch.tensor(_zb, dtype=_dt)
-        _ref = _ref_binary(_zt.double().numpy(), _tb, _g, _a)
-        _got = focal_loss_with_logits(_zt, torch.tensor(_tb, dtype=_dt), gamma=_g, alpha=_a,
+    _fzb = 4 * _frng.normal(size=20)
+    _ftb = np.r_[_frng.integers(0, 2, size=14), _frng.uniform(size=6)]
+    for _fg, _fa in ((0.0, None), (0.5, None), (2.0, 0.25), (5.0, 0.9)):
+        _fzt = torch.tensor(_fzb, dtype=_fdt)
+        _fref = _ref_binary(_fzt.double().numpy(), _ftb, _fg, _fa)
+        _fgot = focal_loss_with_logits(_fzt, torch.tensor(_ftb, dtype=_fdt), gamma=_fg, alpha=_fa,
                                       reduction="none")
-        assert _got.dtype == _dt and _got.shape == (20,), f"expected (20,) {_dt}, got {_got}"
-        check_close(_got, _ref, rtol=_tol, atol=1e-30, what=f"binary focal, gamma {_g}, alpha {_a}")
-        check_close(focal_loss_with_logits(_zt, torch.tensor(_tb, dtype=_dt), _g, _a), _ref.mean(),
-                    rtol=_tol, what="reduction='mean' (divided by N)")
-        check_close(focal_loss_with_logits(_zt, torch.tensor(_tb, dtype=_dt), _g, _a, "sum"),
-                    _ref.sum(), rtol=_tol, what="reduction='sum'")
-    _zt = torch.tensor(_zb, dtype=_dt)
-    check_close(focal_loss_with_logits(_zt, torch.tensor(_tb, dtype=_dt), gamma=0.0),
-                F.binary_cross_entropy_with_logits(_zt, torch.tensor(_tb, dtype=_dt)),
-                rtol=_tol, what=f"gamma = 0 is BCE with logits ({_dt})")
+        assert _fgot.dtype == _fdt and _fgot.shape == (20,), f"expected (20,) {_fdt}, got {_fgot}"
+        check_close(_fgot, _fref, rtol=_ftol, atol=1e-30, what=f"binary focal, gamma {_fg}, alpha {_fa}")
+        check_close(focal_loss_with_logits(_fzt, torch.tensor(_ftb, dtype=_fdt), _fg, _fa), _fref.mean(),
+                    rtol=_ftol, what="reduction='mean' (divided by N)")
+        check_close(focal_loss_with_logits(_fzt, torch.tensor(_ftb, dtype=_fdt), _fg, _fa, "sum"),
+                    _fref.sum(), rtol=_ftol, what="reduction='sum'")
+    _fzt = torch.tensor(_fzb, dtype=_fdt)
+    check_close(focal_loss_with_logits(_fzt, torch.tensor(_ftb, dtype=_fdt), gamma=0.0),
+                F.binary_cross_entropy_with_logits(_fzt, torch.tensor(_ftb, dtype=_fdt)),
+                rtol=_ftol, what=f"gamma = 0 is BCE with logits ({_fdt})")
     # multi-class
-    _zm = 3 * _rng.normal(size=(12, 7))
-    _ym = _rng.integers(0, 7, size=12)
-    _al = _rng.uniform(0.1, 2.0, size=7)
-    for _g, _a in ((0.0, None), (1.0, None), (2.0, _al), (5.0, None)):
-        _zt = torch.tensor(_zm, dtype=_dt)
-        _got = focal_loss_with_logits(_zt, torch.from_numpy(_ym), gamma=_g,
-                                      alpha=None if _a is None else torch.tensor(_a, dtype=_dt),
+    _fzm = 3 * _frng.normal(size=(12, 7))
+    _fym = _frng.integers(0, 7, size=12)
+    _fal = _frng.uniform(0.1, 2.0, size=7)
+    for _fg, _fa in ((0.0, None), (1.0, None), (2.0, _fal), (5.0, None)):
+        _fzt = torch.tensor(_fzm, dtype=_fdt)
+        _fgot = focal_loss_with_logits(_fzt, torch.from_numpy(_fym), gamma=_fg,
+                                      alpha=None if _fa is None else torch.tensor(_fa, dtype=_fdt),
                                       reduction="none")
-        assert _got.dtype == _dt and _got.shape == (12,), f"expected (12,) {_dt}, got {_got}"
-        check_close(_got, _ref_multi(_zt.double().numpy(), _ym, _g, _a), rtol=_tol, atol=1e-30,
-                    what=f"multi-class focal, gamma {_g}")
-    _zt = torch.tensor(_zm, dtype=_dt)
-    check_close(focal_loss_with_logits(_zt, torch.from_numpy(_ym), gamma=0.0),
-                F.cross_entropy(_zt, torch.from_numpy(_ym)), rtol=_tol, what="gamma = 0 is CE")
-    _w = torch.tensor(_al, dtype=_dt)
-    check_close(focal_loss_with_logits(_zt, torch.from_numpy(_ym), 0.0, _w),
-                F.cross_entropy(_zt, torch.from_numpy(_ym), weight=_w, reduction="sum") / 12,
-                rtol=_tol, what="gamma = 0 with alpha: the weighted sum over N")
+        assert _fgot.dtype == _fdt and _fgot.shape == (12,), f"expected (12,) {_fdt}, got {_fgot}"
+        check_close(_fgot, _ref_multi(_fzt.double().numpy(), _fym, _fg, _fa), rtol=_ftol, atol=1e-30,
+                    what=f"multi-class focal, gamma {_fg}")
+    _fzt = torch.tensor(_fzm, dtype=_fdt)
+    check_close(focal_loss_with_logits(_fzt, torch.from_numpy(_fym), gamma=0.0),
+                F.cross_entropy(_fzt, torch.from_numpy(_fym)), rtol=_ftol, what="gamma = 0 is CE")
+    _fw = torch.tensor(_fal, dtype=_fdt)
+    check_close(focal_loss_with_logits(_fzt, torch.from_numpy(_fym), 0.0, _fw),
+                F.cross_entropy(_fzt, torch.from_numpy(_fym), weight=_fw, reduction="sum") / 12,
+                rtol=_ftol, what="gamma = 0 with alpha: the weighted sum over N")
     # huge logits: values against the reference, finite gradients
-    for _big in (1e4, 1e30):
-        _zh = torch.tensor([_big, -_big, _big, -_big, 0.0], dtype=_dt, requires_grad=True)
-        _th = torch.tensor([1.0, 1.0, 0.0, 0.0, 1.0], dtype=_dt)
-        for _g in (0.0, 0.5, 2.0):
-            _got = focal_loss_with_logits(_zh, _th, gamma=_g, reduction="none")
-            check_close(_got.detach(), _ref_binary(_zh.detach().double().numpy(), _th.numpy(), _g, None),
-                        rtol=_tol, atol=1e-30, what=f"binary focal at logits +-{_big:g} ({_dt})")
-            _gr, = torch.autograd.grad(_got.sum(), _zh)
-            assert torch.all(torch.isfinite(_gr)), f"gradient must be finite at +-{_big:g}"
-        _zh2 = torch.tensor([[_big, 0.0, -_big], [-_big, _big, 0.0], [0.0, 0.0, 0.0]], dtype=_dt,
+    for _fbig in (1e4, 1e30):
+        _fzh = torch.tensor([_fbig, -_fbig, _fbig, -_fbig, 0.0], dtype=_fdt, requires_grad=True)
+        _fth = torch.tensor([1.0, 1.0, 0.0, 0.0, 1.0], dtype=_fdt)
+        for _fg in (0.0, 0.5, 2.0):
+            _fgot = focal_loss_with_logits(_fzh, _fth, gamma=_fg, reduction="none")
+            check_close(_fgot.detach(), _ref_binary(_fzh.detach().double().numpy(), _fth.numpy(), _fg, None),
+                        rtol=_ftol, atol=1e-30, what=f"binary focal at logits +-{_fbig:g} ({_fdt})")
+            _fgr, = torch.autograd.grad(_fgot.sum(), _fzh)
+            assert torch.all(torch.isfinite(_fgr)), f"gradient must be finite at +-{_fbig:g}"
+        _fzh2 = torch.tensor([[_fbig, 0.0, -_fbig], [-_fbig, _fbig, 0.0], [0.0, 0.0, 0.0]], dtype=_fdt,
                             requires_grad=True)
-        _yh = torch.tensor([0, 0, 2])
-        for _g in (0.0, 0.5, 2.0):
-            _got = focal_loss_with_logits(_zh2, _yh, gamma=_g, reduction="none")
-            check_close(_got.detach(), _ref_multi(_zh2.detach().double().numpy(), _yh.numpy(), _g, None),
-                        rtol=_tol, atol=1e-30, what=f"multi-class focal at logits +-{_big:g}")
-            _gr, = torch.autograd.grad(_got.sum(), _zh2)
-            assert torch.all(torch.isfinite(_gr)), f"gradient must be finite at +-{_big:g}"
+        _fyh = torch.tensor([0, 0, 2])
+        for _fg in (0.0, 0.5, 2.0):
+            _fgot = focal_loss_with_logits(_fzh2, _fyh, gamma=_fg, reduction="none")
+            check_close(_fgot.detach(), _ref_multi(_fzh2.detach().double().numpy(), _fyh.numpy(), _fg, None),
+                        rtol=_ftol, atol=1e-30, what=f"multi-class focal at logits +-{_fbig:g}")
+            _fgr, = torch.autograd.grad(_fgot.sum(), _fzh2)
+            assert torch.all(torch.isfinite(_fgr)), f"gradient must be finite at +-{_fbig:g}"
 # an easy example's loss is tiny, not 0 or nan: 1 - q_t = sigmoid(-40) ~ 4e-18 (mpmath reference)
-_mp.mp.dps = 50
-_exact = float(-(1 / (1 + _mp.e ** 40)) ** 2 * _mp.log(1 / (1 + _mp.e ** -40)))
+_fmp.mp.dps = 50
+_fexact = float(-(1 / (1 + _fmp.e ** 40)) ** 2 * _fmp.log(1 / (1 + _fmp.e ** -40)))
 check_close(focal_loss_with_logits(torch.tensor([40.0], dtype=torch.float64),
                                    torch.tensor([1.0], dtype=torch.float64), reduction="sum"),
-            _exact, rtol=1e-10, what="an easy example's tiny loss (logit 40)")
-_zc3 = torch.tensor([[40.0, 0.0, 0.0]], dtype=torch.float64)
-_exact = float(-(2 / (_mp.e ** 40 + 2)) ** 2 * _mp.log(_mp.e ** 40 / (_mp.e ** 40 + 2)))
+            _fexact, rtol=1e-10, what="an easy example's tiny loss (logit 40)")
+_fzc3 = torch.tensor([[40.0, 0.0, 0.0]], dtype=torch.float64)
+_fexact = float(-(2 / (_fmp.e ** 40 + 2)) ** 2 * _fmp.log(_fmp.e ** 40 / (_fmp.e ** 40 + 2)))
 # (log_softmax rounds log q_y to 0 here, so only "about 0, not nan" is asked)
-check_close(focal_loss_with_logits(_zc3, torch.tensor([0])), _exact, atol=1e-40,
+check_close(focal_loss_with_logits(_fzc3, torch.tensor([0])), _fexact, atol=1e-40,
             what="an easy multi-class example's tiny loss")
 # the gradient against autograd of the reference formula, and int32 targets
-_zg = torch.tensor(_rng.normal(size=(5, 4)), requires_grad=True)
-_yg = torch.tensor([0, 3, 1, 1, 2], dtype=torch.int32)
-_g1, = torch.autograd.grad(focal_loss_with_logits(_zg, _yg, gamma=2.0), _zg)
-_lq = torch.log_softmax(_zg, 1)[torch.arange(5), _yg.long()]
-_g2, = torch.autograd.grad((-(1 - _lq.exp()) ** 2 * _lq).mean(), _zg)
-check_close(_g1, _g2, rtol=1e-9, atol=1e-15, what="multi-class gradient")
+_fzg = torch.tensor(_frng.normal(size=(5, 4)), requires_grad=True)
+_fyg = torch.tensor([0, 3, 1, 1, 2], dtype=torch.int32)
+_fg1, = torch.autograd.grad(focal_loss_with_logits(_fzg, _fyg, gamma=2.0), _fzg)
+_flq = torch.log_softmax(_fzg, 1)[torch.arange(5), _fyg.long()]
+_fg2, = torch.autograd.grad((-(1 - _flq.exp()) ** 2 * _flq).mean(), _fzg)
+check_close(_fg1, _fg2, rtol=1e-9, atol=1e-15, what="multi-class gradient")
 # invalid input
-_z2 = torch.zeros(3, 4)
-for _args, _kw in (((_z, _t), {"gamma": -0.5}), ((_z, _t), {"gamma": float("nan")}),
-                   ((_z, _t), {"reduction": "average"}), ((_z, _t[:3]), {}),
-                   ((_z, torch.tensor([0.0, 1.0, 1.5, 0.0])), {}),
-                   ((_z, torch.tensor([0.0, float("nan"), 1.0, 0.0])), {}),
-                   ((_z, _t), {"alpha": 1.5}),
+_fz2 = torch.zeros(3, 4)
+for _fargs, _fkw in (((_fz, _ft), {"gamma": -0.5}), ((_fz, _ft), {"gamma": float("nan")}),
+                   ((_fz, _ft), {"reduction": "average"}), ((_fz, _ft[:3]), {}),
+                   ((_fz, torch.tensor([0.0, 1.0, 1.5, 0.0])), {}),
+                   ((_fz, torch.tensor([0.0, float("nan"), 1.0, 0.0])), {}),
+                   ((_fz, _ft), {"alpha": 1.5}),
                    ((torch.zeros(2, 2, 2), torch.tensor([0, 1])), {}),
                    ((torch.zeros(3, 1), torch.tensor([0, 0, 0])), {}),
                    ((torch.tensor([1, 2, 3]), torch.tensor([0.0, 1.0, 1.0])), {}),
-                   ((_z2, torch.tensor([0.0, 1.0, 2.0])), {}),
-                   ((_z2, torch.tensor([0, 1])), {}), ((_z2, torch.tensor([0, 4, 1])), {}),
-                   ((_z2, torch.tensor([0, -1, 1])), {}),
-                   ((_z2, torch.tensor([0, 1, 2])), {"alpha": torch.ones(3)}),
-                   ((_z2, torch.tensor([0, 1, 2])), {"alpha": torch.tensor([1.0, -1.0, 1.0, 1.0])})):
-    check_raises(ValueError, focal_loss_with_logits, *_args, **_kw)
+                   ((_fz2, torch.tensor([0.0, 1.0, 2.0])), {}),
+                   ((_fz2, torch.tensor([0, 1])), {}), ((_fz2, torch.tensor([0, 4, 1])), {}),
+                   ((_fz2, torch.tensor([0, -1, 1])), {}),
+                   ((_fz2, torch.tensor([0, 1, 2])), {"alpha": torch.ones(3)}),
+                   ((_fz2, torch.tensor([0, 1, 2])), {"alpha": torch.tensor([1.0, -1.0, 1.0, 1.0])})):
+    check_raises(ValueError, focal_loss_with_logits, *_fargs, **_fkw)
 ### END HIDDEN TESTS
