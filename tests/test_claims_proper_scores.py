@@ -79,7 +79,8 @@ def test_gaming_and_bias_claims_are_asserted(text):
         assert claim in text, claim
     for name in ("game_marg_ece", "game_cal_ece", "game_marg_nll", "cons_raw_ew_p95",
                  "cons_cal_cw_p95", "rc_cw_lo", "rc_nll_share", "bs_before", "bs_after"):
-        assert f"{{glue:text}}`{name}" in text and re.search(rf'glue\(f?"{name.split("_")[0]}_', text)
+        prefix = name.split("_")[0]
+        assert f"{{glue:text}}`{name}" in text and re.search(rf'glue\(f?"{prefix}_', text)
 
 
 def test_section_builds_on_the_shared_bootstrap(text):
