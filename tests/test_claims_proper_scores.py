@@ -62,10 +62,10 @@ def test_brier_is_twice_the_chapter_6_squared_error(text):
 def test_equal_mass_rule_is_the_same_in_the_chapter_and_ps05(text):
     """The chapter's vectorised rule, its loop check and the graded task agree on the bins."""
     assert "`np.quantile(c, np.linspace(0, 1, M + 1))`" in text
-    assert "$B_1 = [e_0, e_1]$ and $B_m = (e_{m-1}, e_m]$" in text
+    assert "$B_1 = [b_0, b_1]$ and $B_m = (b_{m-1}, b_m]$" in text
     ps05 = PS05.read_text()
     assert "edges = np.quantile(conf, np.linspace(0, 1, n_bins + 1))" in ps05
-    assert "$B_1 = [e_0, e_1]$ (closed on both" in ps05
+    assert "$B_1 = [b_0, b_1]$ (closed on both" in ps05
     assert "**not** divided by $C$" in ps05
 
 

@@ -342,7 +342,7 @@ def _ece_equal_mass():
     five = {"p5": np.array([[0.35, 0.65], [0.85, 0.15], [0.6, 0.4], [0.25, 0.75], [0.5, 0.5]]),
             "y5": np.array([1, 0, 1, 1, 0])}
     yield Probe(c, "ece_equal_mass(p5, y5, n_bins=4)", five, exact,
-                hint="edges exactly on the confidences: B_1 = [e_0, e_1], then (lo, hi]")
+                hint="edges exactly on the confidences: B_1 = [b_0, b_1], then (lo, hi]")
     nine = {"p9": np.array([[c_, 1 - c_] for c_ in (0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85,
                                                      0.9)]), "y9": np.array([0, 1, 1, 0, 0, 1,
                                                                              0, 0, 1])}

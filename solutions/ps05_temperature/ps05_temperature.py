@@ -638,8 +638,8 @@ check_raises(ValueError, brier_score, [[0.5, 0.5], [1.0, 0.0]], np.array([True, 
 # edges = np.quantile(conf, np.linspace(0, 1, n_bins + 1))   # NumPy's default "linear" method
 # ```
 #
-# $e_0 \le e_1 \le \dots \le e_M$, and the bins are $B_1 = [e_0, e_1]$ (closed on both
-# sides) and $B_m = (e_{m-1}, e_m]$ for $m = 2, \dots, M$ (open on the left, closed on the
+# $b_0 \le b_1 \le \dots \le b_M$, and the bins are $B_1 = [b_0, b_1]$ (closed on both
+# sides) and $B_m = (b_{m-1}, b_m]$ for $m = 2, \dots, M$ (open on the left, closed on the
 # right). So tied confidences always share a bin, some bins can be empty (when edges
 # coincide), and every confidence lands in exactly one bin. The ECE is the formula of task 2,
 # $\sum_m \frac{|B_m|}{N}\,|\mathrm{acc}(B_m) - \mathrm{conf}(B_m)|$, over the non-empty
