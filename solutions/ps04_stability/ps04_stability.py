@@ -576,7 +576,7 @@ check_close(cross_entropy_low_precision(z, y), F.cross_entropy(z, y), rtol=1e-6,
             what="CE of float32 logits")
 check_raises(ValueError, cross_entropy_low_precision, z.double(), y, match="float64")
 ### BEGIN HIDDEN TESTS
-def _ref(z, y):
+def _lp_ref(z, y):
     """float64 mean CE of the (already rounded) logits."""
     return F.cross_entropy(z.double(), y.long()).item()
 
@@ -590,19 +590,19 @@ for dt, scales in ((torch.bfloat16, (1.0, 30.0, 1e4)), (torch.float16, (1.0, 30.
         assert out.dtype == torch.float32 and out.shape == (), (
             f"{dt} logits: expected a 0-d float32 tensor, got dtype {out.dtype}, "
             f"shape {tuple(out.shape)}")
-        check_close(out, _ref(z, y), rtol=1e-5, atol=1e-6,
+        check_close(out, _lp_ref(z, y), rtol=1e-5, atol=1e-6,
                     what=f"CE of {dt} logits at scale {scale:g}")
 # near float16's largest number: every logit is finite, the loss is not representable
 z = torch.tensor([[65504.0, -65504.0], [-65504.0, 65504.0], [0.0, 0.0]], dtype=torch.float16)
 check_close(cross_entropy_low_precision(z, torch.tensor([1, 1, 0])), (131008 + 0 + np.log(2)) / 3,
             rtol=1e-6, what="CE of float16 logits +-65504")
 z = torch.tensor([[1e4, -1e4, 0.0], [3e3, 3e3, -3e3]]).to(torch.bfloat16)
-check_close(cross_entropy_low_precision(z, torch.tensor([2, 1])), _ref(z, torch.tensor([2, 1])),
+check_close(cross_entropy_low_precision(z, torch.tensor([2, 1])), _lp_ref(z, torch.tensor([2, 1])),
             rtol=1e-6, what="CE of bfloat16 logits of +-1e4 (log-softmax in float32)")
 # small differences: the bfloat16 log-softmax alone would be off by about 4e-3
 z = (0.5 * torch.randn(64, 10, generator=gen)).to(torch.bfloat16)
 y = torch.randint(0, 10, (64,), generator=gen)
-check_close(cross_entropy_low_precision(z, y), _ref(z, y), rtol=1e-6,
+check_close(cross_entropy_low_precision(z, y), _lp_ref(z, y), rtol=1e-6,
             what="CE of small bfloat16 logits (2-3 digits would not do)")
 # -inf logits
 z = torch.tensor([[0.0, -np.inf, 0.0]], dtype=torch.bfloat16)
@@ -613,7 +613,7 @@ check_close(cross_entropy_low_precision(z, torch.tensor([1])), np.inf,
 # integer targets of other dtypes, one example, one class
 z = torch.tensor([[2.0, 1.0, 0.5], [0.0, 0.25, 4.0]], dtype=torch.float16)
 check_close(cross_entropy_low_precision(z, torch.tensor([0, 2], dtype=torch.int32)),
-            _ref(z, torch.tensor([0, 2])), rtol=1e-6, what="int32 targets")
+            _lp_ref(z, torch.tensor([0, 2])), rtol=1e-6, what="int32 targets")
 check_close(cross_entropy_low_precision(torch.zeros(1, 1, dtype=torch.bfloat16),
                                         torch.tensor([0])), 0.0, atol=1e-7,
             what="one example, one class")
@@ -712,7 +712,7 @@ y = torch.randint(0, 10, (256,), generator=gen)
 z64 = z.double().requires_grad_()
 exact = torch.autograd.grad(F.cross_entropy(z64, y), z64)[0]
 
-def _rounded(z, y, S, dt=torch.float16):
+def _ls_rounded(z, y, S, dt=torch.float16):
     """The float32 gradient of S * loss, rounded to dt, divided by S."""
     z32 = z.float().requires_grad_()
     g32 = torch.autograd.grad(F.cross_entropy(z32, y) * S, z32)[0]
@@ -724,7 +724,7 @@ for k in (0, 8, 16, 20):
     assert isinstance(got, torch.Tensor) and got.dtype == torch.float32 and \
         got.shape == z.shape, f"scale 2^{k}: expected a float32 tensor of shape (256, 10)"
     # every entry is the float16 rounding of S * gradient, divided by S
-    rounded = _rounded(z, y, S)
+    rounded = _ls_rounded(z, y, S)
     check_close(got, rounded, rtol=2e-3, atol=2.0 ** -24 / S, what=f"gradient at scale 2^{k}")
     lost = int(((rounded == 0) & (exact != 0)).sum())
     got_lost = int(((got == 0) & (exact != 0)).sum())
@@ -735,12 +735,12 @@ assert int((loss_scaled_grad(z, y, 1.0) == 0).sum()) > int((loss_scaled_grad(z, 
 # overflow: None, and a non-power of two
 assert loss_scaled_grad(z, y, 2.0 ** 28) is None, "the scaled gradient overflows: None"
 got = loss_scaled_grad(z, y, 1000)
-check_close(got, _rounded(z, y, 1000), rtol=2e-3, atol=2.0 ** -24 / 1000,
+check_close(got, _ls_rounded(z, y, 1000), rtol=2e-3, atol=2.0 ** -24 / 1000,
             what="gradient at scale 1000 (an int)")
 # bfloat16: float32's range, nothing is lost
 zb = (6 * torch.randn(32, 5, generator=gen)).to(torch.bfloat16)
 yb = torch.randint(0, 5, (32,), generator=gen)
-check_close(loss_scaled_grad(zb, yb, 1.0), _rounded(zb, yb, 1.0, torch.bfloat16), rtol=1e-2,
+check_close(loss_scaled_grad(zb, yb, 1.0), _ls_rounded(zb, yb, 1.0, torch.bfloat16), rtol=1e-2,
             atol=1e-30,
             what="bfloat16 gradient, no scaling")
 # logits.grad is left alone, and the input is unchanged
