@@ -449,6 +449,19 @@ MISTAKES = {
                                  "        return None\n", "")},
             {"test_loss_scaled_grad"}, "ok"),
     },
+    "ps05_temperature": {
+        "brier_mean_over_classes": ({       # divided by C: the mean over every entry
+            "brier_score": ("((p - onehot) ** 2).sum(axis=1).mean()",
+                            "((p - onehot) ** 2).mean()")},
+            {"test_brier_score"}, "ok"),
+        "ece_equal_width_bins": ({          # task 2's bins where equal-mass ones were asked
+            "ece_equal_mass": ("edges = np.quantile(conf, np.linspace(0.0, 1.0, n_bins + 1))",
+                               "edges = np.linspace(0.0, 1.0, n_bins + 1)")},
+            {"test_ece_equal_mass"}, "ok"),
+        "ece_unweighted_bins": ({           # 1/M per bin: right only when the bins are equal
+            "ece_equal_mass": ("total += in_bin.mean() * abs(", "total += 1 / n_bins * abs(")},
+            {"test_ece_equal_mass"}, "ok"),
+    },
 }
 
 
