@@ -675,13 +675,14 @@ def cost_along_line(W0, b0, dW, db, X, y, taus, loss):
 _taus = np.linspace(-4, 4, 81)
 _args = (np.zeros((2, 1)), np.zeros(2), np.array([[1.0], [-1.0]]), np.zeros(2),
          np.ones((1, 1)), np.array([0]), _taus)
-_ce, _mse = cost_along_line(*_args, "ce"), cost_along_line(*_args, "mse")
-_s = 1 / (1 + np.exp(-2 * _taus))
-check_close(_ce, -np.log(_s), rtol=1e-10, what="CE along the line")
-check_close(_mse, (1 - _s) ** 2, rtol=1e-10, atol=1e-15, what="squared error along the line")
+_ce_line = cost_along_line(*_args, "ce")
+_mse_line = cost_along_line(*_args, "mse")
+_sig = 1 / (1 + np.exp(-2 * _taus))
+check_close(_ce_line, -np.log(_sig), rtol=1e-10, what="CE along the line")
+check_close(_mse_line, (1 - _sig) ** 2, rtol=1e-10, atol=1e-15, what="squared error along the line")
 # the convexity check of chapter 6: CE's second differences are >= 0, MSE's are not
-assert second_differences(_ce, 0.1).min() > 0, "CE is convex along the line"
-assert second_differences(_mse, 0.1).min() < 0, "squared error is concave somewhere"
+assert second_differences(_ce_line, 0.1).min() > 0, "CE is convex along the line"
+assert second_differences(_mse_line, 0.1).min() < 0, "squared error is concave somewhere"
 ### BEGIN HIDDEN TESTS
 _rng = np.random.default_rng(43)
 _n, _c, _dd = 9, 4, 3
