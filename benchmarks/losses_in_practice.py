@@ -5,8 +5,8 @@ Measures, on whatever machine runs it:
 * each chapter's execution (a fresh kernel running every cell, as the book build does);
 * each problem set graded with stock ``nbgrader autograde`` (solution notebook), wall
   time and the CPU time of the nbgrader and kernel processes;
-* the four training runs of ps03 (CE and MSE, default and saturated start) on
-  ``pick_device()``.
+* the training runs of chapter 6 and ps03 (CE and MSE, default and saturated start, and
+  chapter 6's control: MSE with a ten times larger learning rate) on ``pick_device()``.
 
 Usage: ``.venv/bin/python benchmarks/losses_in_practice.py [--skip-grading]``. Prints a
 Markdown table; paste it into ``benchmarks/losses_in_practice.md`` with the machine.
@@ -61,7 +61,7 @@ def time_grading(name: str) -> tuple[float, float, float, float]:
 
 
 def time_training() -> list[tuple[str, float, float, str]]:
-    """The ps03 comparison: (run, seconds, final test accuracy, device)."""
+    """The chapter 6 / ps03 comparison: (run, seconds, final test accuracy, device)."""
     import torch
     import torch.nn.functional as F
 
@@ -77,14 +77,15 @@ def time_training() -> list[tuple[str, float, float, str]]:
 
     rows = []
     for scale in (1.0, 20.0):
-        for name, loss_fn in (("CE", F.cross_entropy), ("MSE", mse)):
+        for name, loss_fn, lr in (("CE", F.cross_entropy, 0.5), ("MSE", mse, 0.5),
+                                  ("MSE, 10x lr", mse, 5.0)):
             seed_everything(0)
             model = torch.nn.Linear(64, 10)
             with torch.no_grad():
                 model.weight.mul_(scale)
                 model.bias.mul_(scale)
             model.to(device)
-            opt = torch.optim.SGD(model.parameters(), lr=0.5, momentum=0.9)
+            opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
             if device.type == "cuda":
                 torch.cuda.synchronize()
             start = time.perf_counter()
@@ -118,7 +119,7 @@ def main() -> None:
             wall, cpu, score, max_score = time_grading(name)
             print(f"| {name} | {wall:.1f} | {cpu:.1f} | {score:g} / {max_score:g} |")
         print()
-    print("| ps03 training run (150 epochs) | seconds | final test accuracy | device |")
+    print("| training run (150 epochs) | seconds | final test accuracy | device |")
     print("|---|---|---|---|")
     for run, seconds, acc, device in time_training():
         print(f"| {run} | {seconds:.2f} | {acc:.3f} | {device} |")

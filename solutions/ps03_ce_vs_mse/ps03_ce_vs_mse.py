@@ -17,7 +17,7 @@
 # Chapter 6 of the book. You will derive and implement the gradients of the two losses
 # with respect to the logits, then train the same classifier with each of them and watch
 # one of them stall.
-# Tasks 4 and 5 read the losses as likelihoods (chapter 4) and check convexity along a
+# Tasks 5 and 6 read the losses as likelihoods (chapter 4) and check convexity along a
 # line in weight space (chapter 6).
 #
 # * Replace every `raise NotImplementedError()` with your code. Do not rename the functions.
@@ -29,7 +29,7 @@
 #   takes well under a minute on a CPU.
 # * Restart the kernel and run all cells before you submit.
 #
-# Points: 36 in all (33 autograded, 3 graded by hand).
+# Points: 42 in all (39 autograded, 3 graded by hand).
 
 # %% nbgrader={"grade": false, "grade_id": "imports", "locked": true, "schema_version": 3, "solution": false, "task": false}
 import numpy as np
@@ -46,8 +46,8 @@ use_one_cpu_thread()  # tiny models: one CPU thread is the fastest setting
 #
 # For one example with logits $\mathbf z \in \mathbb R^C$, label $y$ and
 # $\mathbf q = \operatorname{softmax}(\mathbf z)$, the cross-entropy loss is
-# $L_{\mathrm{CE}} = -\log q_y$. Implement `softmax_ce_grad(z, y)`: the gradients
-# $\partial L_{\mathrm{CE}} / \partial \mathbf z$ of **each example** of a batch, stacked.
+# $\ell_{\mathrm{CE}} = -\log q_y$. Implement `softmax_ce_grad(z, y)`: the gradients
+# $\partial \ell_{\mathrm{CE}} / \partial \mathbf z$ of **each example** of a batch, stacked.
 #
 # * `z` has shape `(N, C)`, `y` holds `N` integer labels in `0 .. C-1`; return a float64
 #   array of shape `(N, C)` (row `i` is the gradient of example `i`'s loss, not divided
@@ -122,13 +122,13 @@ check_raises(ValueError, softmax_ce_grad, np.zeros((2, 3)), np.array([0]))
 # ## 2. The squared-error gradient (6 points)
 #
 # The squared error of the probabilities is
-# $L_{\mathrm{MSE}} = \tfrac12 \lVert \mathbf e_y - \mathbf q \rVert^2
-# = \tfrac12 \sum_c (q_c - [c = y])^2$. Implement `softmax_mse_grad(z, y)`, its per-example
+# $\ell_{\mathrm{MSE}} = \tfrac12 \lVert \mathbf e_y - \mathbf q \rVert^2
+# = \tfrac12 \sum_k (q_k - [k = y])^2$. Implement `softmax_mse_grad(z, y)`, its per-example
 # gradient with respect to the logits, with the same input rules, output shape and dtype as
 # `softmax_ce_grad`.
 #
-# Derive it with the chain rule: $\partial L / \partial \mathbf q = \mathbf q - \mathbf e_y$,
-# and the softmax Jacobian is $\partial q_c / \partial z_k = q_c([c = k] - q_k)$. Write the
+# Derive it with the chain rule: $\partial \ell_{\mathrm{MSE}} / \partial \mathbf q = \mathbf q - \mathbf e_y$,
+# and the softmax Jacobian is $\partial q_j / \partial z_k = q_j([j = k] - q_k)$. Write the
 # result in vector form (no loop over examples or classes needed). You may call your
 # `softmax_ce_grad`: it already holds $\mathbf q - \mathbf e_y$.
 
@@ -355,11 +355,12 @@ assert _mse_ok["test_acc"][-1] >= 0.9, (
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "question", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # (d) Explain the four curves in three to five sentences, using your gradients from tasks 1
-# and 2: why does the squared error learn about as well as cross-entropy from the nearly
-# uniform start but stall from the saturated one? Evaluate both gradients at the label
-# logit for an example whose true class has probability $6 \cdot 10^{-6}$ and one wrong
-# class has almost all the rest. Write your answer in the cell below (3 points, graded by
-# hand).
+# and 2: why does the squared error learn almost as well as cross-entropy from the nearly
+# uniform start (if more slowly) but stall from the saturated one? Evaluate both gradients
+# at the label logit for an example whose true class has probability $6 \cdot 10^{-6}$ and
+# one wrong class has almost all the rest, and compare the two gradients at exactly equal
+# logits (chapter 6, "At the uniform start"). Write your answer in the cell below
+# (3 points, graded by hand).
 
 # %% [markdown] nbgrader={"grade": true, "grade_id": "answer_curves", "locked": false, "points": 3, "schema_version": 3, "solution": true, "task": false}
 # At the label logit the CE gradient is $q_y - 1 \approx -1$ however wrong the example
@@ -367,16 +368,256 @@ assert _mse_ok["test_acc"][-1] >= 0.9, (
 # $q_y(q_y - 1) - q_y\,(\mathbf q - \mathbf e_y)\cdot\mathbf q \approx -2q_y
 # \approx -1.2\cdot 10^{-5}$: every term carries a factor $q_y$ (or $q_k(1-q_k)$ for the
 # winning wrong class), so saturated examples contribute almost nothing and only the few
-# examples that are not saturated drive learning. From the uniform start no example is
-# saturated ($q_y \approx 0.1$), both gradients are of order 0.1 to 1, and both losses
-# learn; from init_scale 20 CE recovers within a few dozen steps while MSE creeps.
+# examples that are not saturated drive learning. At exactly equal logits
+# $\mathbf q = \mathbf 1/C$, the Jacobian is $\tfrac1C(I - \mathbf 1\mathbf 1^{\top}/C)$
+# and the residual sums to 0, so the MSE gradient is exactly $1/C$ (a tenth) of the CE
+# gradient: from the nearly uniform start no example is saturated, both losses learn, and
+# MSE is slower only by that constant factor (a ten times larger learning rate would make
+# up for it). From init_scale 20 CE recovers within a few dozen steps while MSE creeps:
+# there its gradients are thousands of times smaller, which no constant factor fixes.
 #
 # Mark scheme: 1 point for the two gradient values (about -1 and about -1e-5, with the
 # reason: the factor q_y); 1 point for linking saturation to the flat MSE curve;
-# 1 point for explaining why the uniform start is fine for both.
+# 1 point for explaining why the uniform start is fine for both (the MSE gradient is
+# exactly 1/C of the CE gradient there: slower by a constant factor, not stalled).
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "task4", "locked": true, "schema_version": 3, "solution": false, "task": false}
-# ## 4. Losses as likelihoods, and the objective (8 points)
+# %% [markdown] nbgrader={"grade": false, "grade_id": "task_focal", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## 4. A numerically stable focal loss (6 points)
+#
+# Chapter 6, "Focal loss", derives the loss $\ell_{\mathrm{FL}} = -\alpha_t (1 - q_t)^{\gamma}
+# \log q_t$, where $q_t$ is the probability the model gives the true outcome. Implement
+# `focal_loss_with_logits(logits, targets, gamma=2.0, alpha=None, reduction="mean")`
+# **in PyTorch** (differentiable by autograd). It has two modes, chosen by the shape of
+# `logits`:
+#
+# * **Binary**: `logits` has shape `(N,)` (one logit $z$ per example) and `targets` is a
+#   float tensor of the same shape with values in $[0, 1]$: hard labels 0 and 1, or
+#   probabilities $t$. The per-example loss is
+#   $-\big[\,\alpha\, t\,(1 - \sigma(z))^{\gamma} \log \sigma(z)
+#   + (1 - \alpha)(1 - t)\,\sigma(z)^{\gamma} \log(1 - \sigma(z))\big]$, with
+#   $\alpha$ = `alpha`, a float in $[0, 1]$; `alpha=None` means no weights (both factors
+#   are 1, not $\tfrac12$). For a hard label this is $-\alpha_t (1 - q_t)^{\gamma} \log q_t$.
+# * **Multi-class**: `logits` has shape `(N, C)` with $C \ge 2$ and `targets` holds `N`
+#   integer class indices $y$ in `0 .. C-1` (any integer dtype). The per-example loss is
+#   $-\alpha_{y} (1 - q_y)^{\gamma} \log q_y$ with $\mathbf q = \mathrm{softmax}(\mathbf z)$;
+#   `alpha` is `None` or a 1-D tensor of `C` non-negative class weights.
+#
+# `reduction`: `"none"` returns the `N` per-example losses, `"sum"` their sum, `"mean"`
+# their plain mean (divided by `N`, **not** by the sum of the weights as in
+# `CrossEntropyLoss(weight=...)`). The result has the logits' dtype (float32 or float64).
+#
+# Numerics (the heart of the task): compute everything from `F.logsigmoid` or
+# `torch.log_softmax`, never the log of a probability. Use $1 - \sigma(z) = \sigma(-z)$,
+# so $(1 - \sigma(z))^{\gamma} = \exp(\gamma \log\sigma(-z))$, and with $C$ classes
+# $\log(1 - q_y) = \operatorname{logsumexp}_{k \ne y} z_k - \operatorname{logsumexp}_k z_k$.
+# Then the loss and its gradient are finite and correct for logits as large as
+# $\pm 10^{30}$ in float32 and float64, and `gamma=0` gives exactly the binary
+# cross-entropy with logits (multi-class: the cross-entropy; with `alpha`, the weighted
+# *sum* divided by `N`).
+#
+# Raise `ValueError` with a message that names the problem when: `logits` is not 1-D or
+# 2-D or not a floating tensor; `gamma` is negative or NaN; `reduction` is not one of the
+# three; in binary mode the shapes differ, or a target is outside $[0, 1]$ or NaN, or
+# `alpha` is not in $[0, 1]$; in multi-class mode $C < 2$, the targets are not integers,
+# not `N` of them, or out of range, or `alpha` is not `C` non-negative numbers.
+# (Empty batches, `N = 0`, are not graded.)
+
+# %% nbgrader={"grade": false, "grade_id": "focal_loss", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def focal_loss_with_logits(logits, targets, gamma=2.0, alpha=None, reduction="mean"):
+    """Focal loss -alpha_t (1 - q_t)^gamma log q_t from logits, binary (N,) or multi-class (N, C)."""
+    ### BEGIN SOLUTION
+    if not torch.is_tensor(logits) or not logits.is_floating_point():
+        raise ValueError("logits must be a floating-point torch tensor")
+    gamma = float(gamma)
+    if not gamma >= 0.0:  # also rejects NaN
+        raise ValueError(f"gamma must be >= 0, got {gamma}")
+    if reduction not in ("none", "mean", "sum"):
+        raise ValueError(f"reduction must be 'none', 'mean' or 'sum', got {reduction!r}")
+    if logits.ndim == 1:
+        t = torch.as_tensor(targets)
+        if t.shape != logits.shape:
+            raise ValueError(f"binary targets must have the logits' shape {tuple(logits.shape)}, "
+                             f"got {tuple(t.shape)}")
+        t = t.to(logits.dtype)
+        if torch.any(torch.isnan(t)) or torch.any((t < 0) | (t > 1)):
+            raise ValueError("binary targets must be probabilities in [0, 1]")
+        if alpha is None:
+            a_pos = a_neg = 1.0
+        else:
+            a_pos = float(alpha)
+            if not 0.0 <= a_pos <= 1.0:
+                raise ValueError(f"binary alpha must be a number in [0, 1], got {alpha}")
+            a_neg = 1.0 - a_pos
+        log_p, log_not_p = F.logsigmoid(logits), F.logsigmoid(-logits)
+        loss = -(a_pos * t * torch.exp(gamma * log_not_p) * log_p
+                 + a_neg * (1 - t) * torch.exp(gamma * log_p) * log_not_p)
+    elif logits.ndim == 2:
+        n, c = logits.shape
+        if c < 2:
+            raise ValueError(f"multi-class logits need C >= 2 classes, got {c}")
+        y = torch.as_tensor(targets)
+        if y.is_floating_point() or y.is_complex() or y.dtype == torch.bool:
+            raise ValueError(f"multi-class targets must be integer class indices, got {y.dtype}")
+        if y.shape != (n,):
+            raise ValueError(f"need one class index per row of the logits: shape ({n},), "
+                             f"got {tuple(y.shape)}")
+        if n and (y.min() < 0 or y.max() >= c):
+            raise ValueError(f"class indices must lie in 0 .. {c - 1}")
+        y = y.to(device=logits.device, dtype=torch.long)
+        rows = torch.arange(n, device=logits.device)
+        log_q_y = torch.log_softmax(logits, dim=1)[rows, y]
+        others = logits.masked_fill(F.one_hot(y, c).bool(), float("-inf"))
+        log_not_q = torch.logsumexp(others, dim=1) - torch.logsumexp(logits, dim=1)
+        loss = -torch.exp(gamma * log_not_q) * log_q_y
+        if alpha is not None:
+            a = torch.as_tensor(alpha, dtype=logits.dtype, device=logits.device)
+            if a.shape != (c,) or torch.any(torch.isnan(a)) or torch.any(a < 0):
+                raise ValueError(f"multi-class alpha must be {c} non-negative class weights")
+            loss = a[y] * loss
+    else:
+        raise ValueError(f"logits must have shape (N,) or (N, C); got {tuple(logits.shape)}")
+    if reduction == "none":
+        return loss
+    return loss.sum() if reduction == "sum" else loss.mean()
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_focal_loss", "locked": true, "points": 6, "schema_version": 3, "solution": false, "task": false}
+# gamma = 0 is the binary cross-entropy with logits
+_fz = torch.tensor([-2.0, 0.0, 1.5, 3.0])
+_ft = torch.tensor([0.0, 1.0, 1.0, 0.0])
+check_close(focal_loss_with_logits(_fz, _ft, gamma=0.0),
+            F.binary_cross_entropy_with_logits(_fz, _ft), rtol=1e-6, what="gamma = 0 is BCE")
+# one easy example (q_t = sigmoid(3)) and gamma = 2: the loss is (1 - q_t)^2 times its BCE
+_fq = 1 / (1 + np.exp(-3.0))
+check_close(focal_loss_with_logits(torch.tensor([3.0]), torch.tensor([1.0]), reduction="none"),
+            [(1 - _fq) ** 2 * -np.log(_fq)], rtol=1e-5, what="focal loss of an easy example")
+# multi-class, gamma = 0: the cross-entropy
+_fzc = torch.tensor([[2.0, 0.0, -1.0], [0.0, 0.5, 0.5]])
+check_close(focal_loss_with_logits(_fzc, torch.tensor([0, 2]), gamma=0.0),
+            F.cross_entropy(_fzc, torch.tensor([0, 2])), rtol=1e-6, what="gamma = 0 is CE")
+# huge logits stay finite
+assert torch.isfinite(focal_loss_with_logits(torch.tensor([1e4, -1e4]), torch.tensor([0.0, 1.0]))), \
+    "the focal loss must stay finite at logits of +-1e4"
+_ = check_raises(ValueError, focal_loss_with_logits, _fz, _ft, gamma=-1.0)
+### BEGIN HIDDEN TESTS
+import mpmath as _fmp
+
+def _ref_binary(z, t, gamma, alpha):
+    """Stable float64 NumPy reference: log sigma(z) = -logaddexp(0, -z)."""
+    z, t = np.asarray(z, dtype=np.float64), np.asarray(t, dtype=np.float64)
+    lp, lnp = -np.logaddexp(0.0, -z), -np.logaddexp(0.0, z)
+    ap, an = (1.0, 1.0) if alpha is None else (alpha, 1.0 - alpha)
+    return -(ap * t * np.exp(gamma * lnp) * lp + an * (1 - t) * np.exp(gamma * lp) * lnp)
+
+def _ref_multi(z, y, gamma, alpha):
+    z = np.asarray(z, dtype=np.float64)
+    out = []
+    for row, k in zip(z, y, strict=True):
+        lse = scipy.special.logsumexp(row)
+        lq = row[k] - lse
+        lnq = scipy.special.logsumexp(np.delete(row, k)) - lse
+        out.append(-(1.0 if alpha is None else alpha[k]) * np.exp(gamma * lnq) * lq)
+    return np.array(out)
+
+import scipy.special
+
+_frng = np.random.default_rng(41)
+for _fdt, _ftol in ((torch.float32, 1e-5), (torch.float64, 1e-12)):
+    # binary: hard and soft targets, several gamma and alpha, every reduction
+    _fzb = 4 * _frng.normal(size=20)
+    _ftb = np.r_[_frng.integers(0, 2, size=14), _frng.uniform(size=6)]
+    for _fg, _fa in ((0.0, None), (0.5, None), (2.0, 0.25), (5.0, 0.9)):
+        _fzt = torch.tensor(_fzb, dtype=_fdt)
+        _fref = _ref_binary(_fzt.double().numpy(), _ftb, _fg, _fa)
+        _fgot = focal_loss_with_logits(_fzt, torch.tensor(_ftb, dtype=_fdt), gamma=_fg, alpha=_fa,
+                                      reduction="none")
+        assert _fgot.dtype == _fdt and _fgot.shape == (20,), f"expected (20,) {_fdt}, got {_fgot}"
+        check_close(_fgot, _fref, rtol=_ftol, atol=1e-30, what=f"binary focal, gamma {_fg}, alpha {_fa}")
+        check_close(focal_loss_with_logits(_fzt, torch.tensor(_ftb, dtype=_fdt), _fg, _fa), _fref.mean(),
+                    rtol=_ftol, what="reduction='mean' (divided by N)")
+        check_close(focal_loss_with_logits(_fzt, torch.tensor(_ftb, dtype=_fdt), _fg, _fa, "sum"),
+                    _fref.sum(), rtol=_ftol, what="reduction='sum'")
+    _fzt = torch.tensor(_fzb, dtype=_fdt)
+    check_close(focal_loss_with_logits(_fzt, torch.tensor(_ftb, dtype=_fdt), gamma=0.0),
+                F.binary_cross_entropy_with_logits(_fzt, torch.tensor(_ftb, dtype=_fdt)),
+                rtol=_ftol, what=f"gamma = 0 is BCE with logits ({_fdt})")
+    # multi-class
+    _fzm = 3 * _frng.normal(size=(12, 7))
+    _fym = _frng.integers(0, 7, size=12)
+    _fal = _frng.uniform(0.1, 2.0, size=7)
+    for _fg, _fa in ((0.0, None), (1.0, None), (2.0, _fal), (5.0, None)):
+        _fzt = torch.tensor(_fzm, dtype=_fdt)
+        _fgot = focal_loss_with_logits(_fzt, torch.from_numpy(_fym), gamma=_fg,
+                                      alpha=None if _fa is None else torch.tensor(_fa, dtype=_fdt),
+                                      reduction="none")
+        assert _fgot.dtype == _fdt and _fgot.shape == (12,), f"expected (12,) {_fdt}, got {_fgot}"
+        check_close(_fgot, _ref_multi(_fzt.double().numpy(), _fym, _fg, _fa), rtol=_ftol, atol=1e-30,
+                    what=f"multi-class focal, gamma {_fg}")
+    _fzt = torch.tensor(_fzm, dtype=_fdt)
+    check_close(focal_loss_with_logits(_fzt, torch.from_numpy(_fym), gamma=0.0),
+                F.cross_entropy(_fzt, torch.from_numpy(_fym)), rtol=_ftol, what="gamma = 0 is CE")
+    _fw = torch.tensor(_fal, dtype=_fdt)
+    check_close(focal_loss_with_logits(_fzt, torch.from_numpy(_fym), 0.0, _fw),
+                F.cross_entropy(_fzt, torch.from_numpy(_fym), weight=_fw, reduction="sum") / 12,
+                rtol=_ftol, what="gamma = 0 with alpha: the weighted sum over N")
+    # huge logits: values against the reference, finite gradients
+    for _fbig in (1e4, 1e30):
+        _fzh = torch.tensor([_fbig, -_fbig, _fbig, -_fbig, 0.0], dtype=_fdt, requires_grad=True)
+        _fth = torch.tensor([1.0, 1.0, 0.0, 0.0, 1.0], dtype=_fdt)
+        for _fg in (0.0, 0.5, 2.0):
+            _fgot = focal_loss_with_logits(_fzh, _fth, gamma=_fg, reduction="none")
+            check_close(_fgot.detach(), _ref_binary(_fzh.detach().double().numpy(), _fth.numpy(), _fg, None),
+                        rtol=_ftol, atol=1e-30, what=f"binary focal at logits +-{_fbig:g} ({_fdt})")
+            _fgr, = torch.autograd.grad(_fgot.sum(), _fzh)
+            assert torch.all(torch.isfinite(_fgr)), f"gradient must be finite at +-{_fbig:g}"
+        _fzh2 = torch.tensor([[_fbig, 0.0, -_fbig], [-_fbig, _fbig, 0.0], [0.0, 0.0, 0.0]], dtype=_fdt,
+                            requires_grad=True)
+        _fyh = torch.tensor([0, 0, 2])
+        for _fg in (0.0, 0.5, 2.0):
+            _fgot = focal_loss_with_logits(_fzh2, _fyh, gamma=_fg, reduction="none")
+            check_close(_fgot.detach(), _ref_multi(_fzh2.detach().double().numpy(), _fyh.numpy(), _fg, None),
+                        rtol=_ftol, atol=1e-30, what=f"multi-class focal at logits +-{_fbig:g}")
+            _fgr, = torch.autograd.grad(_fgot.sum(), _fzh2)
+            assert torch.all(torch.isfinite(_fgr)), f"gradient must be finite at +-{_fbig:g}"
+# an easy example's loss is tiny, not 0 or nan: 1 - q_t = sigmoid(-40) ~ 4e-18 (mpmath reference)
+_fmp.mp.dps = 50
+_fexact = float(-(1 / (1 + _fmp.e ** 40)) ** 2 * _fmp.log(1 / (1 + _fmp.e ** -40)))
+check_close(focal_loss_with_logits(torch.tensor([40.0], dtype=torch.float64),
+                                   torch.tensor([1.0], dtype=torch.float64), reduction="sum"),
+            _fexact, rtol=1e-10, what="an easy example's tiny loss (logit 40)")
+_fzc3 = torch.tensor([[40.0, 0.0, 0.0]], dtype=torch.float64)
+_fexact = float(-(2 / (_fmp.e ** 40 + 2)) ** 2 * _fmp.log(_fmp.e ** 40 / (_fmp.e ** 40 + 2)))
+# (log_softmax rounds log q_y to 0 here, so only "about 0, not nan" is asked)
+check_close(focal_loss_with_logits(_fzc3, torch.tensor([0])), _fexact, atol=1e-40,
+            what="an easy multi-class example's tiny loss")
+# the gradient against autograd of the reference formula, and int32 targets
+_fzg = torch.tensor(_frng.normal(size=(5, 4)), requires_grad=True)
+_fyg = torch.tensor([0, 3, 1, 1, 2], dtype=torch.int32)
+_fg1, = torch.autograd.grad(focal_loss_with_logits(_fzg, _fyg, gamma=2.0), _fzg)
+_flq = torch.log_softmax(_fzg, 1)[torch.arange(5), _fyg.long()]
+_fg2, = torch.autograd.grad((-(1 - _flq.exp()) ** 2 * _flq).mean(), _fzg)
+check_close(_fg1, _fg2, rtol=1e-9, atol=1e-15, what="multi-class gradient")
+# invalid input
+_fz2 = torch.zeros(3, 4)
+for _fargs, _fkw in (((_fz, _ft), {"gamma": -0.5}), ((_fz, _ft), {"gamma": float("nan")}),
+                   ((_fz, _ft), {"reduction": "average"}), ((_fz, _ft[:3]), {}),
+                   ((_fz, torch.tensor([0.0, 1.0, 1.5, 0.0])), {}),
+                   ((_fz, torch.tensor([0.0, float("nan"), 1.0, 0.0])), {}),
+                   ((_fz, _ft), {"alpha": 1.5}),
+                   ((torch.zeros(2, 2, 2), torch.tensor([0, 1])), {}),
+                   ((torch.zeros(3, 1), torch.tensor([0, 0, 0])), {}),
+                   ((torch.tensor([1, 2, 3]), torch.tensor([0.0, 1.0, 1.0])), {}),
+                   ((_fz2, torch.tensor([0.0, 1.0, 2.0])), {}),
+                   ((_fz2, torch.tensor([0, 1])), {}), ((_fz2, torch.tensor([0, 4, 1])), {}),
+                   ((_fz2, torch.tensor([0, -1, 1])), {}),
+                   ((_fz2, torch.tensor([0, 1, 2])), {"alpha": torch.ones(3)}),
+                   ((_fz2, torch.tensor([0, 1, 2])), {"alpha": torch.tensor([1.0, -1.0, 1.0, 1.0])})):
+    check_raises(ValueError, focal_loss_with_logits, *_fargs, **_fkw)
+### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "task_likelihood", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## 5. Losses as likelihoods, and the objective (8 points)
 #
 # Chapter 4 ("Losses are likelihoods, and a regulariser is a prior") reads the squared
 # error as the negative log-likelihood of Gaussian noise, and the training objective as
@@ -419,28 +660,28 @@ def gaussian_nll(t, mu, sigma):
 check_close(gaussian_nll(0.0, 0.0, 1.0), np.log(np.sqrt(2 * np.pi)), rtol=1e-12,
             what="Gaussian NLL at t = mu, sigma = 1")
 # With sigma fixed, NLL differences are squared-error differences divided by 2 sigma^2.
-_nll = gaussian_nll(np.array([0.0, 1.0, 3.0]), 1.0, 2.0)
-check_close(_nll - _nll[1], [1 / 8, 0.0, 4 / 8], rtol=1e-12,
+_gn_nll = gaussian_nll(np.array([0.0, 1.0, 3.0]), 1.0, 2.0)
+check_close(_gn_nll - _gn_nll[1], [1 / 8, 0.0, 4 / 8], rtol=1e-12,
             what="NLL minus its value at t = mu, sigma = 2")
 check_raises(ValueError, gaussian_nll, 0.0, 0.0, 0.0, match="sigma")
 ### BEGIN HIDDEN TESTS
 import scipy.stats
 
-_rng = np.random.default_rng(41)
-_t, _mu = _rng.normal(size=(3, 1)), _rng.normal(size=(1, 4))
-_s = _rng.uniform(0.1, 3.0, size=4)
-_got = gaussian_nll(_t, _mu, _s)
-check_dtype(_got, np.float64, what="Gaussian NLL")
-assert _got.shape == (3, 4), f"broadcast shape (3, 4) expected, got {_got.shape}"
-check_close(_got, -scipy.stats.norm.logpdf(_t, _mu, _s), rtol=1e-12,
+_gn_rng = np.random.default_rng(41)
+_gn_t, _gn_mu = _gn_rng.normal(size=(3, 1)), _gn_rng.normal(size=(1, 4))
+_gn_s = _gn_rng.uniform(0.1, 3.0, size=4)
+_gn_got = gaussian_nll(_gn_t, _gn_mu, _gn_s)
+check_dtype(_gn_got, np.float64, what="Gaussian NLL")
+assert _gn_got.shape == (3, 4), f"broadcast shape (3, 4) expected, got {_gn_got.shape}"
+check_close(_gn_got, -scipy.stats.norm.logpdf(_gn_t, _gn_mu, _gn_s), rtol=1e-12,
             what="Gaussian NLL vs scipy, broadcast (3,1) x (1,4) x (4,)")
-_got = gaussian_nll(2.0, 0.5, 0.25)
-assert np.shape(_got) == (), f"three numbers give shape (), got {np.shape(_got)}"
-check_close(_got, -scipy.stats.norm.logpdf(2.0, 0.5, 0.25), rtol=1e-12,
+_gn_got = gaussian_nll(2.0, 0.5, 0.25)
+assert np.shape(_gn_got) == (), f"three numbers give shape (), got {np.shape(_gn_got)}"
+check_close(_gn_got, -scipy.stats.norm.logpdf(2.0, 0.5, 0.25), rtol=1e-12,
             what="Gaussian NLL of three numbers")
-_got = gaussian_nll(np.array([1, 2], dtype=np.float32), np.float32(0.1), np.array([1, 3]))
-check_dtype(_got, np.float64, what="Gaussian NLL of float32 and integer inputs")
-check_close(_got, -scipy.stats.norm.logpdf([1.0, 2.0], np.float32(0.1), [1.0, 3.0]),
+_gn_got = gaussian_nll(np.array([1, 2], dtype=np.float32), np.float32(0.1), np.array([1, 3]))
+check_dtype(_gn_got, np.float64, what="Gaussian NLL of float32 and integer inputs")
+check_close(_gn_got, -scipy.stats.norm.logpdf([1.0, 2.0], np.float32(0.1), [1.0, 3.0]),
             rtol=1e-12, what="Gaussian NLL of float32 and integer inputs")
 check_close(gaussian_nll(1.0, 0.0, 1e-6), 0.5e12 + np.log(1e-6 * np.sqrt(2 * np.pi)),
             rtol=1e-12, what="a tiny sigma")
@@ -453,7 +694,7 @@ check_raises(ValueError, gaussian_nll, 0.0, np.inf, 1.0, match="finite")
 check_raises(ValueError, gaussian_nll, np.zeros(3), np.zeros(4), 1.0, match="broadcast")
 ### END HIDDEN TESTS
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "task4b", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "task_objective", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # (b) Implement `softmax_regression_objective(W, b, X, y, lam)`: the L2-regularised
 # objective of softmax regression and its gradients, in NumPy (the hidden tests compare
 # them with PyTorch's autograd). The logits of
@@ -504,72 +745,72 @@ def softmax_regression_objective(W, b, X, y, lam):
 
 # %% nbgrader={"grade": true, "grade_id": "test_objective", "locked": true, "points": 5, "schema_version": 3, "solution": false, "task": false}
 # Zero weights predict uniformly: J = ln C, and the gradient is the mean of (1/C - e_y) x^T.
-_X = np.array([[1.0, 2.0], [0.0, -1.0], [3.0, 0.5]])
-_y = np.array([0, 2, 2])
-_J, _gW, _gb = softmax_regression_objective(np.zeros((3, 2)), np.zeros(3), _X, _y, 0.0)
-check_close(_J, np.log(3), rtol=1e-12, what="objective at zero weights, C = 3")
-check_close(_gW, (1 / 3 - np.eye(3)[_y]).T @ _X / 3, rtol=1e-12, what="grad_W at zero weights")
-check_close(_gb, [1 / 3 - 1 / 3, 1 / 3, 1 / 3 - 2 / 3], atol=1e-12, what="grad_b at zero weights")
+_ob_X = np.array([[1.0, 2.0], [0.0, -1.0], [3.0, 0.5]])
+_ob_y = np.array([0, 2, 2])
+_ob_J, _ob_gW, _ob_gb = softmax_regression_objective(np.zeros((3, 2)), np.zeros(3), _ob_X, _ob_y, 0.0)
+check_close(_ob_J, np.log(3), rtol=1e-12, what="objective at zero weights, C = 3")
+check_close(_ob_gW, (1 / 3 - np.eye(3)[_ob_y]).T @ _ob_X / 3, rtol=1e-12, what="grad_W at zero weights")
+check_close(_ob_gb, [1 / 3 - 1 / 3, 1 / 3, 1 / 3 - 2 / 3], atol=1e-12, what="grad_b at zero weights")
 # The regulariser adds lam/2 ||W||^2 to J and lam W to grad_W; the bias is not regularised.
-_W, _b = np.array([[1.0, 0.0], [0.0, 2.0], [-1.0, 1.0]]), np.array([5.0, 0.0, -5.0])
-_J0, _gW0, _gb0 = softmax_regression_objective(_W, _b, _X, _y, 0.0)
-_J1, _gW1, _gb1 = softmax_regression_objective(_W, _b, _X, _y, 0.5)
-check_close(_J1 - _J0, 0.5 / 2 * 7.0, rtol=1e-12, what="lam/2 ||W||^2 with ||W||^2 = 7")
-check_close(_gW1 - _gW0, 0.5 * _W, rtol=1e-12, what="the regulariser's gradient lam W")
-check_close(_gb1, _gb0, rtol=1e-12, what="grad_b does not depend on lam")
+_ob_W, _ob_b = np.array([[1.0, 0.0], [0.0, 2.0], [-1.0, 1.0]]), np.array([5.0, 0.0, -5.0])
+_ob_J0, _ob_gW0, _ob_gb0 = softmax_regression_objective(_ob_W, _ob_b, _ob_X, _ob_y, 0.0)
+_ob_J1, _ob_gW1, _ob_gb1 = softmax_regression_objective(_ob_W, _ob_b, _ob_X, _ob_y, 0.5)
+check_close(_ob_J1 - _ob_J0, 0.5 / 2 * 7.0, rtol=1e-12, what="lam/2 ||W||^2 with ||W||^2 = 7")
+check_close(_ob_gW1 - _ob_gW0, 0.5 * _ob_W, rtol=1e-12, what="the regulariser's gradient lam W")
+check_close(_ob_gb1, _ob_gb0, rtol=1e-12, what="grad_b does not depend on lam")
 ### BEGIN HIDDEN TESTS
 
-_rng = np.random.default_rng(42)
-for _n, _c, _d, _scale, _lam in ((7, 10, 5, 1.0, 0.1), (4, 3, 8, 300.0, 0.0),
+_ob_rng = np.random.default_rng(42)
+for _ob_n, _ob_c, _ob_d, _ob_scale, _ob_lam in ((7, 10, 5, 1.0, 0.1), (4, 3, 8, 300.0, 0.0),
                                  (1, 2, 1, 0.5, 2.0), (12, 6, 3, 10.0, 1e-3)):
-    _W, _b = _rng.normal(scale=_scale, size=(_c, _d)), _rng.normal(scale=_scale, size=_c)
-    _X, _y = _rng.normal(size=(_n, _d)), _rng.integers(0, _c, size=_n)
-    _Wt, _bt = (torch.tensor(a, requires_grad=True) for a in (_W, _b))
-    _Jt = (F.cross_entropy(torch.from_numpy(_X) @ _Wt.T + _bt, torch.from_numpy(_y))
-           + _lam / 2 * (_Wt**2).sum())
-    _Jt.backward()
-    _J, _gW, _gb = softmax_regression_objective(_W, _b, _X, _y, _lam)
-    assert isinstance(_J, float), f"J should be a float, got {type(_J).__name__}"
-    check_dtype(_gW, np.float64, what="grad_W")
-    check_dtype(_gb, np.float64, what="grad_b")
-    _what = f"N={_n}, C={_c}, D={_d}, weight scale {_scale:g}, lam {_lam:g}"
-    check_close(_J, _Jt.item(), rtol=1e-10, what=f"J vs autograd ({_what})")
-    check_close(_gW, _Wt.grad.numpy(), rtol=1e-9, atol=1e-12, what=f"grad_W ({_what})")
-    check_close(_gb, _bt.grad.numpy(), rtol=1e-9, atol=1e-12, what=f"grad_b ({_what})")
+    _ob_W, _ob_b = _ob_rng.normal(scale=_ob_scale, size=(_ob_c, _ob_d)), _ob_rng.normal(scale=_ob_scale, size=_ob_c)
+    _ob_X, _ob_y = _ob_rng.normal(size=(_ob_n, _ob_d)), _ob_rng.integers(0, _ob_c, size=_ob_n)
+    _ob_Wt, _ob_bt = (torch.tensor(a, requires_grad=True) for a in (_ob_W, _ob_b))
+    _ob_Jt = (F.cross_entropy(torch.from_numpy(_ob_X) @ _ob_Wt.T + _ob_bt, torch.from_numpy(_ob_y))
+           + _ob_lam / 2 * (_ob_Wt**2).sum())
+    _ob_Jt.backward()
+    _ob_J, _ob_gW, _ob_gb = softmax_regression_objective(_ob_W, _ob_b, _ob_X, _ob_y, _ob_lam)
+    assert isinstance(_ob_J, float), f"J should be a float, got {type(_ob_J).__name__}"
+    check_dtype(_ob_gW, np.float64, what="grad_W")
+    check_dtype(_ob_gb, np.float64, what="grad_b")
+    _ob_what = f"N={_ob_n}, C={_ob_c}, D={_ob_d}, weight scale {_ob_scale:g}, lam {_ob_lam:g}"
+    check_close(_ob_J, _ob_Jt.item(), rtol=1e-10, what=f"J vs autograd ({_ob_what})")
+    check_close(_ob_gW, _ob_Wt.grad.numpy(), rtol=1e-9, atol=1e-12, what=f"grad_W ({_ob_what})")
+    check_close(_ob_gb, _ob_bt.grad.numpy(), rtol=1e-9, atol=1e-12, what=f"grad_b ({_ob_what})")
 # huge logits stay finite: one example, logits (3000, 0), label 1 costs 3000
-_J, _gW, _gb = softmax_regression_objective(np.array([[3000.0], [0.0]]), np.zeros(2),
+_ob_J, _ob_gW, _ob_gb = softmax_regression_objective(np.array([[3000.0], [0.0]]), np.zeros(2),
                                             np.ones((1, 1)), np.array([1]), 0.0)
-check_close(_J, 3000.0, rtol=1e-12, what="J at logits (3000, 0), label 1")
-check_close(_gb, [1.0, -1.0], rtol=1e-12, what="grad_b at logits (3000, 0), label 1")
+check_close(_ob_J, 3000.0, rtol=1e-12, what="J at logits (3000, 0), label 1")
+check_close(_ob_gb, [1.0, -1.0], rtol=1e-12, what="grad_b at logits (3000, 0), label 1")
 # a large bias is not pulled to zero by lam
-_J, _gW, _gb = softmax_regression_objective(np.zeros((2, 1)), np.array([2.0, -2.0]),
+_ob_J, _ob_gW, _ob_gb = softmax_regression_objective(np.zeros((2, 1)), np.array([2.0, -2.0]),
                                             np.ones((2, 1)), np.array([0, 0]), 10.0)
-check_close(_J, np.log1p(np.exp(-4.0)), rtol=1e-12, what="J with an unregularised bias")
-check_close(_gb, [-1 / (1 + np.exp(4.0)), 1 / (1 + np.exp(4.0))], rtol=1e-12,
+check_close(_ob_J, np.log1p(np.exp(-4.0)), rtol=1e-12, what="J with an unregularised bias")
+check_close(_ob_gb, [-1 / (1 + np.exp(4.0)), 1 / (1 + np.exp(4.0))], rtol=1e-12,
             what="grad_b with an unregularised bias (lam = 10 does not act on b)")
-check_close(_gW[:, 0], _gb, rtol=1e-12, what="grad_W at W = 0 for inputs x = 1 (equals grad_b)")
-_J, _gW, _gb = softmax_regression_objective(np.ones((2, 3), dtype=np.float32),
+check_close(_ob_gW[:, 0], _ob_gb, rtol=1e-12, what="grad_W at W = 0 for inputs x = 1 (equals grad_b)")
+_ob_J, _ob_gW, _ob_gb = softmax_regression_objective(np.ones((2, 3), dtype=np.float32),
                                             np.zeros(2, dtype=np.float32),
                                             np.ones((1, 3), dtype=np.float32), np.array([0]), 1.0)
-check_dtype(_gW, np.float64, what="grad_W of float32 inputs")
-check_close(_J, np.log(2) + 3.0, rtol=1e-12, what="J of float32 inputs")
-_W0, _b0, _X0 = np.zeros((3, 2)), np.zeros(3), np.zeros((4, 2))
-check_raises(ValueError, softmax_regression_objective, _W0, _b0, _X0, np.array([0, 1, 2, 3]),
+check_dtype(_ob_gW, np.float64, what="grad_W of float32 inputs")
+check_close(_ob_J, np.log(2) + 3.0, rtol=1e-12, what="J of float32 inputs")
+_ob_W0, _ob_b0, _ob_X0 = np.zeros((3, 2)), np.zeros(3), np.zeros((4, 2))
+check_raises(ValueError, softmax_regression_objective, _ob_W0, _ob_b0, _ob_X0, np.array([0, 1, 2, 3]),
              0.0, match="label")
-check_raises(ValueError, softmax_regression_objective, _W0, _b0, _X0,
+check_raises(ValueError, softmax_regression_objective, _ob_W0, _ob_b0, _ob_X0,
              np.array([0.0, 1.0, 2.0, 1.0]), 0.0, match="label")
-check_raises(ValueError, softmax_regression_objective, _W0, _b0, np.zeros((4, 3)),
+check_raises(ValueError, softmax_regression_objective, _ob_W0, _ob_b0, np.zeros((4, 3)),
              np.array([0, 1, 2, 1]), 0.0, match="shape")
-check_raises(ValueError, softmax_regression_objective, _W0, np.zeros(2), _X0,
+check_raises(ValueError, softmax_regression_objective, _ob_W0, np.zeros(2), _ob_X0,
              np.array([0, 1, 2, 1]), 0.0, match="shape")
-check_raises(ValueError, softmax_regression_objective, _W0, _b0, _X0, np.array([0, 1, 2, 1]),
+check_raises(ValueError, softmax_regression_objective, _ob_W0, _ob_b0, _ob_X0, np.array([0, 1, 2, 1]),
              -0.1, match="lam")
-check_raises(ValueError, softmax_regression_objective, _W0, _b0, _X0, np.array([0, 1, 2, 1]),
+check_raises(ValueError, softmax_regression_objective, _ob_W0, _ob_b0, _ob_X0, np.array([0, 1, 2, 1]),
              np.nan, match="lam")
 ### END HIDDEN TESTS
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "task5", "locked": true, "schema_version": 3, "solution": false, "task": false}
-# ## 5. Convexity along a line (6 points)
+# %% [markdown] nbgrader={"grade": false, "grade_id": "task_convexity", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## 6. Convexity along a line (6 points)
 #
 # Chapter 6 ("Convexity: one bowl for cross-entropy, none for squared error") walks along a
 # line in weight space, $(W_0 + \tau\,\Delta W, \mathbf b_0 + \tau\,\Delta\mathbf b)$, and
@@ -600,30 +841,30 @@ def second_differences(values, h):
 
 # %% nbgrader={"grade": true, "grade_id": "test_second_differences", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 # A parabola 3 tau^2 has second derivative 6 everywhere; a straight line has 0.
-_tau = np.linspace(-1, 1, 21)
-check_close(second_differences(3 * _tau**2, 0.1), np.full(19, 6.0), rtol=1e-9,
+_sd_tau = np.linspace(-1, 1, 21)
+check_close(second_differences(3 * _sd_tau**2, 0.1), np.full(19, 6.0), rtol=1e-9,
             what="second differences of 3 tau^2")
-check_close(second_differences(2 * _tau + 1, 0.1), np.zeros(19), atol=1e-9,
+check_close(second_differences(2 * _sd_tau + 1, 0.1), np.zeros(19), atol=1e-9,
             what="second differences of a line")
 check_raises(ValueError, second_differences, [1.0, 2.0], 0.1, match="values")
 ### BEGIN HIDDEN TESTS
-_got = second_differences(np.array([0, 1, 4, 9, 16], dtype=np.int64), 1)
-check_dtype(_got, np.float64, what="second differences of integers")
-check_close(_got, [2.0, 2.0, 2.0], rtol=1e-12, what="second differences of squares, h = 1")
-_got = second_differences(np.array([1.0, 0.0, 1.0], dtype=np.float32), 0.5)
-check_dtype(_got, np.float64, what="second differences of float32 values")
-check_close(_got, [8.0], rtol=1e-12, what="three values, h = 0.5")
-_x = np.linspace(0, 3, 301)
-check_close(second_differences(np.sin(_x), _x[1] - _x[0]), -np.sin(_x[1:-1]), rtol=1e-3,
+_sd_got = second_differences(np.array([0, 1, 4, 9, 16], dtype=np.int64), 1)
+check_dtype(_sd_got, np.float64, what="second differences of integers")
+check_close(_sd_got, [2.0, 2.0, 2.0], rtol=1e-12, what="second differences of squares, h = 1")
+_sd_got = second_differences(np.array([1.0, 0.0, 1.0], dtype=np.float32), 0.5)
+check_dtype(_sd_got, np.float64, what="second differences of float32 values")
+check_close(_sd_got, [8.0], rtol=1e-12, what="three values, h = 0.5")
+_sd_x = np.linspace(0, 3, 301)
+check_close(second_differences(np.sin(_sd_x), _sd_x[1] - _sd_x[0]), -np.sin(_sd_x[1:-1]), rtol=1e-3,
             atol=1e-5, what="second differences of sin")
-assert np.all(second_differences(np.exp(_x), 0.01) > 0), "exp is convex"
+assert np.all(second_differences(np.exp(_sd_x), 0.01) > 0), "exp is convex"
 check_raises(ValueError, second_differences, np.zeros((3, 3)), 0.1, match="values")
 check_raises(ValueError, second_differences, [0.0, np.nan, 1.0], 0.1, match="finite")
 check_raises(ValueError, second_differences, [0.0, 1.0, 4.0], 0.0, match="h")
 check_raises(ValueError, second_differences, [0.0, 1.0, 4.0], -1.0, match="h")
 ### END HIDDEN TESTS
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "task5b", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "task_line", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # (b) Implement `cost_along_line(W0, b0, dW, db, X, y, taus, loss)`: for every $\tau$ in
 # `taus`, the cost (mean over the examples, **no** regulariser) of softmax regression with
 # weights $W_0 + \tau\,\Delta W$ (`W0 + tau * dW`) and bias
@@ -632,7 +873,7 @@ check_raises(ValueError, second_differences, [0.0, 1.0, 4.0], -1.0, match="h")
 # * `loss="ce"`: the mean of $-\log \operatorname{softmax}(\mathbf z_n)_{y_n}$;
 #   `loss="mse"`: the mean of $\tfrac12 \lVert \operatorname{softmax}(\mathbf z_n) - \mathbf e_{y_n}
 #   \rVert^2$.
-# * Shapes as in task 4(b): `W0` and `dW` `(C, D)`, `b0` and `db` `(C,)`, `X` `(N, D)`, `y`
+# * Shapes as in task 5(b): `W0` and `dW` `(C, D)`, `b0` and `db` `(C,)`, `X` `(N, D)`, `y`
 #   `N` integer labels in `0 .. C-1`; `taus` a 1-D array of `T` numbers. Return a float64
 #   array of shape `(T,)`, finite for logits in the thousands.
 # * Raise `ValueError` for an unknown `loss` (mention `loss`), shapes that do not fit
@@ -672,50 +913,50 @@ def cost_along_line(W0, b0, dW, db, X, y, taus, loss):
 
 # %% nbgrader={"grade": true, "grade_id": "test_cost_along_line", "locked": true, "points": 4, "schema_version": 3, "solution": false, "task": false}
 # One example, two classes, logits tau * (1, -1): q_y = sigmoid(2 tau) for label 0.
-_taus = np.linspace(-4, 4, 81)
-_args = (np.zeros((2, 1)), np.zeros(2), np.array([[1.0], [-1.0]]), np.zeros(2),
-         np.ones((1, 1)), np.array([0]), _taus)
-_ce_line = cost_along_line(*_args, "ce")
-_mse_line = cost_along_line(*_args, "mse")
-_sig = 1 / (1 + np.exp(-2 * _taus))
-check_close(_ce_line, -np.log(_sig), rtol=1e-10, what="CE along the line")
-check_close(_mse_line, (1 - _sig) ** 2, rtol=1e-10, atol=1e-15, what="squared error along the line")
+_cl_taus = np.linspace(-4, 4, 81)
+_cl_args = (np.zeros((2, 1)), np.zeros(2), np.array([[1.0], [-1.0]]), np.zeros(2),
+         np.ones((1, 1)), np.array([0]), _cl_taus)
+_cl_ce_line = cost_along_line(*_cl_args, "ce")
+_cl_mse_line = cost_along_line(*_cl_args, "mse")
+_cl_sig = 1 / (1 + np.exp(-2 * _cl_taus))
+check_close(_cl_ce_line, -np.log(_cl_sig), rtol=1e-10, what="CE along the line")
+check_close(_cl_mse_line, (1 - _cl_sig) ** 2, rtol=1e-10, atol=1e-15, what="squared error along the line")
 # the convexity check of chapter 6: CE's second differences are >= 0, MSE's are not
-assert second_differences(_ce_line, 0.1).min() > 0, "CE is convex along the line"
-assert second_differences(_mse_line, 0.1).min() < 0, "squared error is concave somewhere"
+assert second_differences(_cl_ce_line, 0.1).min() > 0, "CE is convex along the line"
+assert second_differences(_cl_mse_line, 0.1).min() < 0, "squared error is concave somewhere"
 ### BEGIN HIDDEN TESTS
-_rng = np.random.default_rng(43)
-_n, _c, _dd = 9, 4, 3
-_W0, _D = _rng.normal(size=(_c, _dd)), _rng.normal(size=(_c, _dd))
-_b0, _d = _rng.normal(size=_c), _rng.normal(size=_c)
-_X, _y = _rng.normal(size=(_n, _dd)), _rng.integers(0, _c, size=_n)
-_taus = np.array([-300.0, -2.0, 0.0, 0.5, 3.0, 300.0])
-for _loss in ("ce", "mse"):
-    _got = cost_along_line(_W0, _b0, _D, _d, _X, _y, _taus, _loss)
-    check_dtype(_got, np.float64, what=f"{_loss} cost")
-    assert _got.shape == (6,), f"one cost per tau: shape (6,), got {_got.shape}"
-    for _tau, _g in zip(_taus, _got, strict=True):
-        _z = torch.tensor(_X @ (_W0 + _tau * _D).T + _b0 + _tau * _d)
-        _yt = torch.from_numpy(_y)
-        if _loss == "ce":
-            _ref = F.cross_entropy(_z, _yt).item()
+_cl_rng = np.random.default_rng(43)
+_cl_n, _cl_c, _cl_dd = 9, 4, 3
+_cl_W0, _cl_D = _cl_rng.normal(size=(_cl_c, _cl_dd)), _cl_rng.normal(size=(_cl_c, _cl_dd))
+_cl_b0, _cl_d = _cl_rng.normal(size=_cl_c), _cl_rng.normal(size=_cl_c)
+_cl_X, _cl_y = _cl_rng.normal(size=(_cl_n, _cl_dd)), _cl_rng.integers(0, _cl_c, size=_cl_n)
+_cl_taus = np.array([-300.0, -2.0, 0.0, 0.5, 3.0, 300.0])
+for _cl_loss in ("ce", "mse"):
+    _cl_got = cost_along_line(_cl_W0, _cl_b0, _cl_D, _cl_d, _cl_X, _cl_y, _cl_taus, _cl_loss)
+    check_dtype(_cl_got, np.float64, what=f"{_cl_loss} cost")
+    assert _cl_got.shape == (6,), f"one cost per tau: shape (6,), got {_cl_got.shape}"
+    for _cl_tau, _cl_g in zip(_cl_taus, _cl_got, strict=True):
+        _cl_z = torch.tensor(_cl_X @ (_cl_W0 + _cl_tau * _cl_D).T + _cl_b0 + _cl_tau * _cl_d)
+        _cl_yt = torch.from_numpy(_cl_y)
+        if _cl_loss == "ce":
+            _cl_ref = F.cross_entropy(_cl_z, _cl_yt).item()
         else:
-            _ref = (0.5 * ((torch.softmax(_z, 1) - F.one_hot(_yt, _c)) ** 2).sum(1)).mean().item()
-        check_close(_g, _ref, rtol=1e-9, atol=1e-300, what=f"{_loss} cost at tau = {_tau:g}")
+            _cl_ref = (0.5 * ((torch.softmax(_cl_z, 1) - F.one_hot(_cl_yt, _cl_c)) ** 2).sum(1)).mean().item()
+        check_close(_cl_g, _cl_ref, rtol=1e-9, atol=1e-300, what=f"{_cl_loss} cost at tau = {_cl_tau:g}")
 # the line through zero weights: the cost at tau = 0 is ln C (CE) and (1 - 1/C) / 2 (MSE)
-_z0 = (np.zeros((_c, _dd)), np.zeros(_c))
-check_close(cost_along_line(*_z0, _D, _d, _X, _y, [0.0], "ce"), [np.log(_c)], rtol=1e-12,
+_cl_z0 = (np.zeros((_cl_c, _cl_dd)), np.zeros(_cl_c))
+check_close(cost_along_line(*_cl_z0, _cl_D, _cl_d, _cl_X, _cl_y, [0.0], "ce"), [np.log(_cl_c)], rtol=1e-12,
             what="CE at the uniform prediction")
-check_close(cost_along_line(*_z0, _D, _d, _X, _y, [0.0], "mse"), [(1 - 1 / _c) / 2],
+check_close(cost_along_line(*_cl_z0, _cl_D, _cl_d, _cl_X, _cl_y, [0.0], "mse"), [(1 - 1 / _cl_c) / 2],
             rtol=1e-12, what="squared error at the uniform prediction")
-_got = cost_along_line(*(a.astype(np.float32) for a in (_W0, _b0, _D, _d, _X)), _y,
+_cl_got = cost_along_line(*(a.astype(np.float32) for a in (_cl_W0, _cl_b0, _cl_D, _cl_d, _cl_X)), _cl_y,
                        np.array([1.0], dtype=np.float32), "mse")
-check_dtype(_got, np.float64, what="cost of float32 inputs")
-check_raises(ValueError, cost_along_line, _W0, _b0, _D, _d, _X, _y, _taus, "mae", match="loss")
-check_raises(ValueError, cost_along_line, _W0, _b0, _D[:, :2], _d, _X, _y, _taus, "ce",
+check_dtype(_cl_got, np.float64, what="cost of float32 inputs")
+check_raises(ValueError, cost_along_line, _cl_W0, _cl_b0, _cl_D, _cl_d, _cl_X, _cl_y, _cl_taus, "mae", match="loss")
+check_raises(ValueError, cost_along_line, _cl_W0, _cl_b0, _cl_D[:, :2], _cl_d, _cl_X, _cl_y, _cl_taus, "ce",
              match="shape")
-check_raises(ValueError, cost_along_line, _W0, _b0, _D, _d, _X, _y, _taus.reshape(2, 3), "ce",
+check_raises(ValueError, cost_along_line, _cl_W0, _cl_b0, _cl_D, _cl_d, _cl_X, _cl_y, _cl_taus.reshape(2, 3), "ce",
              match="shape")
-check_raises(ValueError, cost_along_line, _W0, _b0, _D, _d, _X, np.full(_n, _c), _taus, "ce",
+check_raises(ValueError, cost_along_line, _cl_W0, _cl_b0, _cl_D, _cl_d, _cl_X, np.full(_cl_n, _cl_c), _cl_taus, "ce",
              match="label")
 ### END HIDDEN TESTS

@@ -56,6 +56,15 @@ def _logsumexp():
     yield Probe(c, "logsumexp([2.0, np.inf, -1.0])", hint="a +inf logit")
     yield Probe(c, "logsumexp([0.0, np.nan])", hint="a NaN logit")
     yield Probe(c, "logsumexp(np.zeros((2, 4, 0)))", hint="empty rows")
+    yield Probe(c, "logsumexp([-np.inf, -np.inf, -np.inf])", hint="only -inf logits")
+    yield Probe(c, "logsumexp([np.inf])", hint="a single +inf logit")
+    yield Probe(c, "logsumexp([-np.inf, np.inf])", hint="logits -inf and +inf")
+    yield Probe(c, "logsumexp(np.zeros(0))", hint="no logits at all")
+    yield Probe(c, "logsumexp([np.inf, np.nan])", hint="a NaN next to a +inf logit")
+    yield Probe(c, "logsumexp([np.nan, -np.inf])", hint="a NaN next to a -inf logit")
+    cols = np.array([[np.nan, -INF, 2.0, INF], [0.0, -INF, 2.0, 0.0]])
+    yield Probe(c, "logsumexp(cols, axis=0)", {"cols": cols}, Close(rtol=1e-14),
+                hint="-inf, +inf and NaN columns along axis 0")
     yield Probe(c, "logsumexp(x[1] + 12.25)", {"x": x}, Close(rtol=1e-13),
                 hint="logits shifted by a constant")
     for dt, tol in (("float16", 2e-3), ("float32", 2e-6), ("float64", 1e-13)):

@@ -39,7 +39,9 @@
 # * **A row whose logits are all `-inf`** has no possible class. We follow SciPy and
 #   PyTorch: `logsumexp` of it is `-inf` (the log of an empty sum of zeros), while
 #   `softmax` and `log_softmax` are undefined and return `nan` for every entry of that row
-#   (a `0 / 0`). The same holds for an empty axis: `logsumexp` gives `-inf`.
+#   (a `0 / 0`). The same holds for an empty axis: `logsumexp` gives `-inf` (the log of
+#   an empty sum).
+# * A `+inf` logit makes `logsumexp` `+inf`, and a `nan` logit makes the result `nan`.
 # * No warnings: use `np.errstate` where an intermediate step may overflow or divide by
 #   zero on purpose.
 
@@ -58,7 +60,9 @@ from infoloss.testing import check_close, check_dtype, check_raises
 #
 # * It must be exact for huge logits: `logsumexp([1e308, 1e308])` is `1e308` (plus
 #   $\ln 2$, which does not show at that size), not `inf`.
-# * A `+inf` logit gives `+inf`; a `nan` logit gives `nan`; see the rules above for `-inf`.
+# * The edge cases, as in SciPy and PyTorch (chapter 7): `[-inf, -inf]` gives `-inf`,
+#   `[inf]` gives `inf`, `[]` gives `-inf`, and a `nan` anywhere in an example makes that
+#   example's result `nan`; every example of a batch is handled on its own.
 # * Hint: when $m$ is not finite, subtracting it gives `nan`; shift by 0 instead.
 
 # %% nbgrader={"grade": false, "grade_id": "logsumexp", "locked": false, "schema_version": 3, "solution": true, "task": false}
@@ -117,6 +121,20 @@ with np.errstate(all="ignore"):
     check_close(logsumexp([np.inf, 1.0]), np.inf, what="logsumexp([inf, 1])")
     check_close(logsumexp([np.nan, 1.0]), np.nan, what="logsumexp([nan, 1])")
     check_close(logsumexp(np.zeros((3, 0))), np.full(3, -np.inf), what="logsumexp of empty rows")
+    # the edge cases of the chapter's rule, one by one and along a batch axis
+    check_close(logsumexp([-np.inf, -np.inf]), -np.inf, what="logsumexp([-inf, -inf])")
+    check_close(logsumexp([np.inf]), np.inf, what="logsumexp([inf])")
+    check_close(logsumexp([np.inf, np.inf]), np.inf, what="logsumexp([inf, inf])")
+    check_close(logsumexp([np.inf, -np.inf]), np.inf, what="logsumexp([inf, -inf])")
+    check_close(logsumexp(np.zeros(0)), -np.inf, what="logsumexp([])")
+    assert np.shape(logsumexp(np.zeros(0))) == (), "logsumexp([]) is a single value"
+    check_close(logsumexp([np.nan, np.inf]), np.nan, what="logsumexp([nan, inf])")
+    check_close(logsumexp([-np.inf, np.nan]), np.nan, what="logsumexp([-inf, nan])")
+    cols = np.array([[-np.inf, np.inf, np.nan, 1.0], [-np.inf, 0.0, 0.0, 1.0]])
+    check_close(logsumexp(cols, axis=0), [-np.inf, np.inf, np.nan, 1.0 + np.log(2)],
+                rtol=1e-14, what="logsumexp along axis 0 with -inf, inf and nan columns")
+    check_close(logsumexp(cols, axis=0), scipy.special.logsumexp(cols, axis=0), rtol=1e-14,
+                what="logsumexp edge cases vs scipy")
     # the identity logsumexp(z - b) = logsumexp(z) - b (not invariance)
     check_close(logsumexp(x[0] - 7.5), logsumexp(x[0]) - 7.5, rtol=1e-13,
                 what="logsumexp(z - b) = logsumexp(z) - b")
@@ -467,8 +485,8 @@ for scale in (1, 10, 40, 44, 48, 50, 51, 52, 89, 1000):
 # on. The exponentials themselves are fine there ($e^{52}$ is far below the float32
 # overflow threshold 88.72); the ratio $e^{-s} / (e^{s} + 1 + e^{-s}) \approx e^{-2s}$ is
 # what fails: below $1.18 \cdot 10^{-38}$ (about $e^{-87.3}$) it is subnormal and loses
-# digits, and below the smallest subnormal $1.4 \cdot 10^{-45}$ ($e^{-103.3}$) it rounds
-# to 0, so $-\log 0 = \infty$ once $2s > 103.3$. (With the label on the largest logit,
+# digits, and below half the smallest subnormal, $0.7 \cdot 10^{-45}$ ($e^{-103.97}$), it
+# rounds to 0, so $-\log 0 = \infty$ once $2s > 103.97$. (With the label on the largest logit,
 # the overflow of $e^{s}$ above 88.72 would give `inf / inf = nan` instead.) The stable
 # version works with $z_y - \max_j z_j - \log\sum_j e^{z_j - \max}$ and never forms
 # those numbers.

@@ -154,14 +154,14 @@ check_raises(ValueError, fit_temperature, np.zeros((0, 3)), np.zeros(0, dtype=in
 #
 # Implement `expected_calibration_error(probs, labels, n_bins=15)`. For each row the
 # *confidence* is the largest probability and the *prediction* its index (ties: the lowest
-# index, as `np.argmax`). Split $[0, 1]$ into `n_bins` equal-width bins; bin $k$ holds the
-# confidences $c$ with $\frac{k}{n} < c \le \frac{k+1}{n}$ (open on the left, closed on the
-# right; use the edges `np.linspace(0, 1, n_bins + 1)`). Then
+# index, as `np.argmax`). Split $[0, 1]$ into $M$ = `n_bins` equal-width bins
+# $B_1, \dots, B_M$; bin $B_m$ holds the confidences $c$ with $\frac{m-1}{M} < c \le \frac{m}{M}$
+# (open on the left, closed on the right; use the edges `np.linspace(0, 1, n_bins + 1)`). Then
 #
-# $$\mathrm{ECE} = \sum_{k} \frac{|B_k|}{N}\,\bigl|\mathrm{acc}(B_k) - \mathrm{conf}(B_k)\bigr|,$$
+# $$\mathrm{ECE} = \sum_{m=1}^{M} \frac{|B_m|}{N}\,\bigl|\mathrm{acc}(B_m) - \mathrm{conf}(B_m)\bigr|,$$
 #
-# where $\mathrm{acc}(B_k)$ and $\mathrm{conf}(B_k)$ are the fraction of correct predictions
-# and the mean confidence in bin $k$; empty bins add nothing.
+# where $\mathrm{acc}(B_m)$ and $\mathrm{conf}(B_m)$ are the fraction of correct predictions
+# and the mean confidence in bin $B_m$; empty bins add nothing.
 #
 # * Return a Python `float` in $[0, 1]$.
 # * Every row must be a probability distribution: entries in $[0, 1]$, summing to 1 within
@@ -271,7 +271,8 @@ check_raises(ValueError, expected_calibration_error, np.ones(3) / 3, [0], match=
 # \mathrm{softmax}(\mathbf{s}_n/T)\bigr) + (1 - \alpha)\, \mathrm{CE}(\mathbf{s}, y),$$
 #
 # with $\mathbf{s}$ the student's and $\mathbf{t}$ the teacher's logits (shape `(N, C)`),
-# the KL summed over classes and averaged over the batch, and CE the usual mean
+# the KL (the divergence of the student's softened distribution from the teacher's) summed
+# over classes and averaged over the batch, and CE the usual mean
 # cross-entropy of the student's logits at temperature 1.
 #
 # * Return a 0-d tensor with the dtype and device of `student_logits`, differentiable with
@@ -505,8 +506,9 @@ assert _cold["test_confidence"] > 0.9, f"T = 0.1 confidence {_cold['test_confide
 # (c) Compare the two runs printed above: the final losses, the test accuracies and the
 # mean confidences. Which of the three does the temperature change a lot, and which hardly?
 # Use the NormFace floor to explain why the loss with $T = 1$ stops where it does, and say
-# what a reader of the training log from $T = 1$ alone would wrongly conclude. Write your
-# answer in the cell below (2 points, graded by hand).
+# what a reader of the training log from $T = 1$ alone would wrongly conclude (look at where
+# the loss starts and where it stops). Write your answer in the cell below (2 points, graded
+# by hand).
 
 # %% [markdown] nbgrader={"grade": true, "grade_id": "answer_bounded", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
 # With T = 1 the loss stops at about 1.38, the NormFace floor
@@ -515,8 +517,9 @@ assert _cold["test_confidence"] > 0.9, f"T = 0.1 confidence {_cold['test_confide
 # scale is 10, the floor is about 1e-4, and the loss falls close to 0. Accuracy on the
 # digits is about the same for both, because the argmax of the cosines does not depend on
 # T; the confidence changes a lot (about 0.25 against about 0.97). Someone reading only the
-# T = 1 log sees a loss stuck far above 0 and would conclude that the network is not
-# learning, when it is the logit scale, not the features, that is at fault.
+# T = 1 log sees the loss fall from about ln 10 = 2.30 to 1.38 and stop: it is learning,
+# but not converging, and they would go looking for a bug in the data or the network, when
+# it is the logit scale, not the features, that stops the loss.
 #
 # Mark scheme: 1 point for reading the three numbers right (loss and confidence change,
 # accuracy hardly), 1 point for the floor argument and the wrong conclusion.
