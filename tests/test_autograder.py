@@ -294,7 +294,8 @@ def test_judge_spec_is_not_released():
     assert not list(EXERCISES.rglob("*.py"))
 
 
-JUDGED = ["ps02_divergence", "ps03_ce_vs_mse", "ps04_stability", "ps05_temperature", "ps06_lenet"]
+JUDGED = ["ps02_divergence", "ps03_ce_vs_mse", "ps04_stability", "ps05_temperature", "ps06_lenet",
+          "ps07_distillation"]
 JUDGED = ["ps01_information", *JUDGED]   # the corpus grades ps01; this checks every cell
 
 
@@ -446,6 +447,36 @@ MISTAKES = {
             "softmax_regression_objective": ("J = float(np.mean(lse - z[np.arange(n), y])",
                                              "J = float(np.sum(lse - z[np.arange(n), y])")},
             {"test_objective"}, "ok"),
+    },
+    "ps07_distillation": {
+        "soft_targets_no_max_shift": ({     # overflows at logits of 1e4; digits logits are fine
+            "soft_targets": ("torch.exp(z - z.max(dim=1, keepdim=True).values)", "torch.exp(z)")},
+            {"test_soft_targets"}, "ok"),
+        "no_T2_factor": ({
+            "train_student": ("alpha * T**2 * kl", "alpha * kl")},
+            {"test_train_student"}, "ok"),
+        "softening_only_the_student": ({   # teacher's targets taken at T = 1
+            "train_student": ("p = soft_targets(teacher_logits.to(device), T)",
+                              "p = soft_targets(teacher_logits.to(device), 1.0)")},
+            {"test_train_student"}, "ok"),
+        "kl_direction_reversed": ({         # KL(student || teacher)
+            "train_student": ("kl = (p * (log_p - F.log_softmax(z / T, dim=1))).sum(dim=1).mean()",
+                              "log_q = F.log_softmax(z / T, dim=1)\n"
+                              "        kl = (log_q.exp() * (log_q - log_p)).sum(dim=1).mean()")},
+            {"test_train_student"}, "ok"),
+    },
+    "ps05_temperature": {
+        "brier_mean_over_classes": ({       # divided by C: the mean over every entry
+            "brier_score": ("((p - onehot) ** 2).sum(axis=1).mean()",
+                            "((p - onehot) ** 2).mean()")},
+            {"test_brier_score"}, "ok"),
+        "ece_equal_width_bins": ({          # task 2's bins where equal-mass ones were asked
+            "ece_equal_mass": ("edges = np.quantile(conf, np.linspace(0.0, 1.0, n_bins + 1))",
+                               "edges = np.linspace(0.0, 1.0, n_bins + 1)")},
+            {"test_ece_equal_mass"}, "ok"),
+        "ece_unweighted_bins": ({           # 1/M per bin: right only when the bins are equal
+            "ece_equal_mass": ("total += in_bin.mean() * abs(", "total += 1 / n_bins * abs(")},
+            {"test_ece_equal_mass"}, "ok"),
     },
 }
 
