@@ -428,6 +428,25 @@ MISTAKES = {
             "focal_loss": ("loss = -torch.exp(gamma * log_not_q) * log_q_y",
                            "loss = -torch.exp(gamma * log_q_y) * log_q_y")},
             {"test_focal_loss"}, "ok"),
+        # issue 12 (tasks 5 and 6): the likelihood view, the objective, convexity
+        "variance_as_sigma_and_second_difference_over_h": ({
+            "gaussian_nll": ("(t - mu) ** 2 / (2 * sigma**2)", "(t - mu) ** 2 / (2 * sigma)"),
+            "second_differences": ("/ h**2", "/ h")},
+            {"test_gaussian_nll", "test_second_differences"}, "ok"),
+        "objective_regularises_the_bias": ({
+            "softmax_regression_objective": ("lam / 2 * np.sum(W**2))",
+                                             "lam / 2 * (np.sum(W**2) + np.sum(b**2)))"),
+            "softmax_regression_objective ": ("r.mean(axis=0)\n", "r.mean(axis=0) + lam * b\n")},
+            {"test_objective"}, "ok"),
+        "objective_lam_not_half_and_mse_without_half": ({
+            "softmax_regression_objective": ("lam / 2 * np.sum(W**2)", "lam * np.sum(W**2)"),
+            "cost_along_line": ("np.mean(0.5 * np.sum(r**2, axis=1))",
+                                "np.mean(np.sum(r**2, axis=1))")},
+            {"test_objective", "test_cost_along_line"}, "ok"),
+        "objective_sum_not_mean": ({
+            "softmax_regression_objective": ("J = float(np.mean(lse - z[np.arange(n), y])",
+                                             "J = float(np.sum(lse - z[np.arange(n), y])")},
+            {"test_objective"}, "ok"),
     },
     "ps07_distillation": {
         "soft_targets_no_max_shift": ({     # overflows at logits of 1e4; digits logits are fine
