@@ -465,6 +465,27 @@ MISTAKES = {
                               "        kl = (log_q.exp() * (log_q - log_p)).sum(dim=1).mean()")},
             {"test_train_student"}, "ok"),
     },
+    "ps04_stability": {
+        "ce_computed_in_16_bits": ({        # bfloat16 keeps 2-3 digits; float16 overflows
+            "ce_low_precision": ("return F.cross_entropy(logits.float(), targets.long())",
+                                 "return F.cross_entropy(logits, targets.long()).float()")},
+            {"test_ce_low_precision"}, "ok"),
+        "ce_returns_input_dtype": ({        # a bfloat16 loss for bfloat16 logits
+            "ce_low_precision": ("return F.cross_entropy(logits.float(), targets.long())",
+                                 "return F.cross_entropy(logits.float(), "
+                                 "targets.long()).to(logits.dtype)")},
+            {"test_ce_low_precision"}, "ok"),
+        "upcast_after_softmax_unscale_in_half": ({   # log(0) = -inf; 2^-k * g underflows again
+            "ce_low_precision": ("return F.cross_entropy(logits.float(), targets.long())",
+                                 "return F.nll_loss(torch.log(torch.softmax(logits, dim=1)"
+                                 ".float()), targets.long())"),
+            "loss_scaled_grad": ("return grad.float() / scale", "return (grad / scale).float()")},
+            {"test_ce_low_precision", "test_loss_scaled_grad"}, "ok"),
+        "no_skip_on_overflow": ({           # returns inf gradients instead of None
+            "loss_scaled_grad": ("    if not bool(torch.isfinite(grad).all()):\n"
+                                 "        return None\n", "")},
+            {"test_loss_scaled_grad"}, "ok"),
+    },
     "ps05_temperature": {
         "brier_mean_over_classes": ({       # divided by C: the mean over every entry
             "brier_score": ("((p - onehot) ** 2).sum(axis=1).mean()",
