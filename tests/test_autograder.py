@@ -153,7 +153,8 @@ def test_export_csv_and_report(graded):
                                                   "max_score", "status"]
     assert {"test_entropy", "answer_ink"} <= set(next(iter(rows.values())))
     assert rows["os_exit"]["status"] == "crashed" and rows["empty"]["status"] == "malformed"
-    assert rows["correct"]["score"] == "18" and rows["correct"]["max_score"] == "20"
+    assert float(rows["correct"]["score"]) == C.FULL                 # every autograded point
+    assert float(rows["correct"]["max_score"]) == C.FULL + 2         # + the hand-graded answer
     assert rows["untouched"]["test_entropy"] == "0" and rows["correct"]["answer_ink"] == ""
     log = out.with_suffix(".log").read_text()
     assert re.search(r"input_transformer\t\S+\ttamper_suspected\t", log)
@@ -202,7 +203,7 @@ def test_fallback_without_sandbox_warns_and_still_grades(tmp_path):
                *LIMITS)
     assert "WITHOUT a sandbox" in proc.stderr
     rows = {r["student"]: r for r in results(f"sqlite:///{tmp_path / 'c' / 'gradebook.db'}")}
-    assert rows["correct"]["score"] == 18 and rows["untouched"]["score"] == 0
+    assert rows["correct"]["score"] == C.FULL and rows["untouched"]["score"] == 0
     assert any("WITHOUT" in r for r in rows["correct"]["payload"]["reasons"])
 
 
