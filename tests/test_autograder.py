@@ -298,6 +298,7 @@ def test_judge_spec_is_not_released():
 JUDGED = ["ps02_divergence", "ps03_ce_vs_mse", "ps04_stability", "ps05_temperature", "ps06_lenet",
           "ps07_distillation"]
 JUDGED = ["ps01_information", *JUDGED]   # the corpus grades ps01; this checks every cell
+JUDGED = [*JUDGED, "ps08_sampling"]
 
 
 def autograded_cells(assignment: str) -> set[str]:
@@ -365,6 +366,22 @@ def _filled(assignment: str, edits: dict[str, tuple[str, str]]) -> bytes:
 NEUTERED = ("\nimport infoloss.testing as _t\n"     # not a name the static scan knows
             "_t.check_close.__code__ = (lambda *a, **k: None).__code__\n")
 MISTAKES = {
+    "ps08_sampling": {
+        "temperature_on_probabilities": ({   # softmax(z) / T renormalised: T has no effect
+            "sampling_distribution": ("s = rows / T\n", "s = rows\n")},
+            {"test_sampling_distribution", "test_sample_with_temperature"}, "ok"),
+        "top_p_drops_crossing_symbol": ({    # keeps only the symbols whose cumsum is below p
+            "sampling_distribution": ("before = np.cumsum(ranked, axis=1) - ranked",
+                                      "before = np.cumsum(ranked, axis=1)")},
+            {"test_sampling_distribution", "test_sample_with_temperature"}, "ok"),
+        "sampler_ignores_truncation": ({
+            "sample_with_temperature": ("q = sampling_distribution(logits, T, top_k, top_p)",
+                                        "q = sampling_distribution(logits, T)")},
+            {"test_sample_with_temperature"}, "ok"),
+        "perplexity_base_2_of_nats": ({
+            "perplexity": ("return math.exp(ce)", "return 2.0 ** ce")},
+            {"test_perplexity"}, "ok"),
+    },
     "ps01_information": {
         "conditions_on_y": ({           # divides by p(y) instead of p(x): H(X|Y)
             "conditional_entropy": ("p_x = joint.sum(axis=1, keepdims=True)",
