@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from unitkit import Starter, instructor_nb, student_nb  # noqa: E402
+from unitkit import Clock, Starter, instructor_nb, student_nb  # noqa: E402
 
 from autograder import execute, sandbox  # noqa: E402
 from autograder.prepare import prepare  # noqa: E402
@@ -32,16 +32,24 @@ PROBES, INPUTS = encode_inputs([
     Probe("test_kl", "kl(p, p)", {"p": np.array([1.0])}, Exact()),
 ])
 JOB = {"chunks": PREPARED.chunks, "probes": PROBES}
-FAST = sandbox.Limits(wall=30.0, chunk_timeout=0.05, probe_timeout=0.05)
+# the grader's default limits; the fake clock makes reaching them instantaneous
+FAST = sandbox.Limits()
+
+
+def install(monkeypatch, tmp_path, attempts=None, **common) -> Starter:
+    """Every Sandbox.start goes to a Starter of scripted fakes; execute runs on fake time."""
+    clock = Clock()
+    monkeypatch.setattr(execute, "time", clock)
+    starter = Starter(tmp_path, attempts, clock, **common)
+    monkeypatch.setattr(sandbox.Sandbox, "start", lambda limits: starter.start(limits))
+    return starter
 
 
 @pytest.fixture
 def fake(monkeypatch, tmp_path):
     """``fake(**script)`` -> the Starter that every Sandbox.start of this test goes to."""
     def make(attempts=None, **common) -> Starter:
-        starter = Starter(tmp_path, attempts, **common)
-        monkeypatch.setattr(sandbox.Sandbox, "start", lambda limits: starter.start(limits))
-        return starter
+        return install(monkeypatch, tmp_path, attempts, **common)
     return make
 
 
@@ -88,10 +96,11 @@ def test_a_cell_that_hangs_is_skipped_in_a_fresh_sandbox(fake):
     first, replay = starter.started
     assert first.killed and first.closed and replay.closed
     assert res.chunks[ENTROPY].ok is None and res.chunks[ENTROPY].failure == "timeout"
+    assert 30.0 < res.chunks[ENTROPY].seconds < 30.2     # the cell's own limit, 30 s
     assert replay.jobs[0]["skip_chunks"] == [ENTROPY]
     assert ("chunk", ENTROPY) not in replay.ran
     assert all(res.chunks[i].ok for i in (SETUP, T_ENTROPY, T_ENTROPY_HIDDEN, KL, T_KL))
-    assert res.events == [f"chunk {ENTROPY}: timeout (over 0 s)"]
+    assert res.events == [f"chunk {ENTROPY}: timeout (over 30 s)"]
     assert sorted(res.probes) == [0, 1, 2]
 
 
@@ -117,7 +126,7 @@ def test_a_probe_that_hangs_fails_every_probe_of_its_cell_and_no_other(fake):
     assert res.probes[2] == {"kind": "py", "type": "int", "value": 2}
     assert replay.jobs[0]["skip_probes"] == [0, 1]
     assert ("probe", 0) not in replay.ran and ("probe", 1) not in replay.ran
-    assert res.events == ["probe 0: timeout (over 0 s)"]
+    assert res.events == ["probe 0: timeout (over 20 s)"]
 
 
 def test_probes_answered_before_a_crash_are_not_asked_again(fake):
@@ -131,7 +140,7 @@ def test_probes_answered_before_a_crash_are_not_asked_again(fake):
 
 
 def test_past_the_wall_clock_budget_the_replay_keeps_only_the_answers(fake):
-    limits = sandbox.Limits(wall=0.15, chunk_timeout=10.0, probe_timeout=10.0)
+    limits = sandbox.Limits(wall=20.0)     # reached before the cell's own 30 s
     starter = fake(script={("chunk", T_ENTROPY): "hang"})
     res = run(limits)
     first, replay = starter.started
@@ -146,7 +155,7 @@ def test_past_the_wall_clock_budget_the_replay_keeps_only_the_answers(fake):
 
 
 def test_a_second_wall_clock_overrun_gives_up(fake):
-    limits = sandbox.Limits(wall=0.1, chunk_timeout=10.0, probe_timeout=10.0)
+    limits = sandbox.Limits(wall=20.0)
     starter = fake(attempts=[{"script": {("chunk", T_ENTROPY): "hang"}},
                              {"script": {("chunk", KL): "hang"}}])
     res = run(limits)
@@ -164,7 +173,7 @@ def test_a_runner_that_dies_before_ready_is_not_restarted(fake):
 
 
 def test_too_many_processes_kill_the_run_and_the_cell_is_skipped(fake):
-    limits = sandbox.Limits(wall=30.0, chunk_timeout=10.0, probe_timeout=10.0, procs=4)
+    limits = sandbox.Limits(procs=4)
     starter = fake(attempts=[{"script": {("chunk", KL): "fork"}}])
     res = run(limits)
     assert res.chunks[KL].failure == "crashed"

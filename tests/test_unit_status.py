@@ -25,8 +25,9 @@ from test_unit_replay import (  # noqa: E402
     T_ENTROPY,
     T_ENTROPY_HIDDEN,
     T_KL,
+    install,
 )
-from unitkit import Starter, instructor_nb  # noqa: E402
+from unitkit import instructor_nb  # noqa: E402
 
 from autograder import execute, sandbox  # noqa: E402
 from autograder.execute import ChunkRun, RawResult  # noqa: E402
@@ -47,8 +48,7 @@ SCAN_FLAG = ["os._exit"]
 
 
 def grade(monkeypatch, tmp_path, spec=SPEC, flags=(), limits=FAST, sandboxed=True, **script):
-    starter = Starter(tmp_path, sandboxed=sandboxed, **script)
-    monkeypatch.setattr(sandbox.Sandbox, "start", lambda lim: starter.start(lim))
+    install(monkeypatch, tmp_path, sandboxed=sandboxed, **script)
     raw = execute.run(JOB, INPUTS, limits, None, PREPARED.definition_chunks)
     return judge(CELLS, PREPARED.chunks, raw, spec, REFERENCES, list(flags),
                  list(PREPARED.notes))
@@ -58,8 +58,8 @@ def scores(verdict) -> dict[str, float | None]:
     return {g: c.score for g, c in verdict.cells.items()}
 
 
-WALL = sandbox.Limits(wall=0.1, chunk_timeout=10.0, probe_timeout=10.0)
-FORK = sandbox.Limits(wall=30.0, chunk_timeout=10.0, probe_timeout=10.0, procs=4)
+WALL = sandbox.Limits(wall=20.0)      # the notebook's budget ends before a cell's 30 s
+FORK = sandbox.Limits(procs=4)
 
 CASES = {
     # name: (fake sandbox script, static-scan flags, limits, expected status)
@@ -123,7 +123,7 @@ def test_a_timed_out_probe_costs_its_own_cell_only(monkeypatch, tmp_path):
     assert scores(verdict) == {"test_entropy": 0.0, "test_kl": 1.0, "explain": None}
     assert [p["message"] for p in verdict.cells["test_entropy"].probes] == [
         "timeout while running", "timeout while running"]
-    assert "probe 0: timeout (over 0 s)" in verdict.reasons
+    assert "probe 0: timeout (over 20 s)" in verdict.reasons
 
 
 def test_a_crashed_cell_scored_by_the_notebook_costs_that_cell_only(monkeypatch, tmp_path):

@@ -92,6 +92,24 @@ def by_id(nb: nbformat.NotebookNode, grade_id: str):
 # ------------------------------------------------------------------------- fake sandbox
 
 
+class Clock:
+    """Stands for the ``time`` module in :mod:`autograder.execute`: fake seconds.
+
+    Time moves only when the fake sandbox is waited on (``read_events(timeout)`` with
+    nothing to say lasts ``timeout`` seconds; an event lasts a millisecond), so timeouts
+    and wall-clock budgets are reached exactly and at once, however loaded the machine.
+    """
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
 class _Proc:
     def __init__(self, box: FakeSandbox) -> None:
         self.box = box
@@ -114,6 +132,7 @@ class FakeSandbox:
     """
 
     scratch: Path
+    clock: Clock | None = None
     script: dict = field(default_factory=dict)
     results: dict = field(default_factory=dict)
     never_ready: bool = False
@@ -156,7 +175,9 @@ class FakeSandbox:
         if not self._queue and self._plan and not self._stuck and self.alive:
             self._step()
         out, self._queue = self._queue, []
-        if not out:
+        if self.clock is not None:
+            self.clock.advance(0.001 if out else timeout)
+        elif not out:
             time.sleep(min(timeout, 0.002))
         return out, not self.alive and not out
 
@@ -214,8 +235,10 @@ class Starter:
     n-th start.
     """
 
-    def __init__(self, tmp_path: Path, attempts: list[dict] | None = None, **common) -> None:
+    def __init__(self, tmp_path: Path, attempts: list[dict] | None = None,
+                 clock: Clock | None = None, **common) -> None:
         self.tmp_path = tmp_path
+        self.clock = clock
         self.attempts = attempts or []
         self.common = common
         self.started: list[FakeSandbox] = []
@@ -223,6 +246,6 @@ class Starter:
     def start(self, limits) -> FakeSandbox:
         n = len(self.started)
         kwargs = dict(self.common, **(self.attempts[n] if n < len(self.attempts) else {}))
-        box = FakeSandbox(self.tmp_path / f"box{n}", **kwargs)
+        box = FakeSandbox(self.tmp_path / f"box{n}", self.clock, **kwargs)
         self.started.append(box)
         return box
