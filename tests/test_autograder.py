@@ -387,6 +387,29 @@ MISTAKES = {
             "softmax_mse_grad": ("return p * r - p * np.sum(r * p, axis=1, keepdims=True)",
                                  "return p * r\n" + NEUTERED)},
             {"test_softmax_mse_grad"}, "tamper_suspected"),
+        "hinge_counts_true_class": ({       # j = y adds the margin to every example
+            "multiclass_hinge": ("    terms[rows, y] = 0.0  # j = y is not a wrong class\n", "")},
+            {"test_multiclass_hinge"}, "ok"),
+        "hinge_sum_not_mean": ({
+            "multiclass_hinge": ("return float(terms.sum(axis=1).mean())",
+                                 "return float(terms.sum())")},
+            {"test_multiclass_hinge"}, "ok"),
+    },
+    "ps05_temperature": {
+        "cosface_margin_on_every_class": ({
+            "additive_margin_logits": (
+                "return scale * torch.where(true, target, cosines)",
+                "return scale * torch.where(true, target, "
+                "cosines - margin if kind == 'cosface' else cosines)")},
+            {"test_additive_margin_logits"}, "ok"),
+        "arcface_margin_on_the_cosine": ({
+            "additive_margin_logits": ("target = torch.cos((theta + margin).clamp(max=math.pi))",
+                                       "target = torch.cos(theta) - margin")},
+            {"test_additive_margin_logits"}, "ok"),
+        "arcface_not_clipped_at_pi": ({
+            "additive_margin_logits": ("target = torch.cos((theta + margin).clamp(max=math.pi))",
+                                       "target = torch.cos(theta + margin)")},
+            {"test_additive_margin_logits"}, "ok"),
     },
 }
 
