@@ -1,11 +1,12 @@
 """MNIST-shaped data made from scikit-learn's digits, for the C LeNet-5 of chapter 9.
 
-LeNet-5 expects 28x28 grey images with values 0-255, like MNIST. MNIST cannot be
-downloaded here, so the course's digits split (1,437 train / 360 test, stratified,
-``random_state=0``) is turned into that shape: 0-16 scaled to 0-255, upsampled
-bilinearly from 8x8 to 20x20 (MNIST digits sit in a 20x20 box) and centred in a 28x28
-canvas. An optional MNIST-sized training set (60,000 images) is made from the training
-split only by random shifts, rotations and elastic distortions, for speed work.
+LeNet-5 expects 28x28 grey images with values 0-255, like MNIST. The course runs
+offline, with data that ships inside a Python package, so instead of MNIST it uses its
+digits split (1,437 train / 360 test, stratified, ``random_state=0``) turned into that
+shape: 0-16 scaled to 0-255, upsampled bilinearly from 8x8 to 20x20 (MNIST digits sit in
+a 20x20 box) and centred in a 28x28 canvas. An optional MNIST-sized training set (60,000
+images) is made from the training split only by random shifts, rotations and elastic
+distortions, for speed work.
 Real MNIST IDX files that a reader already has can be used instead (:class:`MnistFiles`).
 """
 

@@ -16,7 +16,7 @@ import nbformat
 from autograder import EXERCISES, SOLUTIONS
 
 A = "ps01_information"
-FULL = 18.0
+FULL = 26.0
 
 
 def released() -> nbformat.NotebookNode:
@@ -165,7 +165,7 @@ def corpus(db_path: str, marker: str) -> dict[str, tuple[bytes, float, str]]:
         "    logs = np.log(np.where(p > 0, p, 1.0))")
     assert noisy != answers()["entropy"]
     c["warns_on_stderr"] = (_bytes(build({"entropy": noisy})), FULL, "ok")
-    c["unstable"] = (_bytes(build({"bernoulli_entropy": UNSTABLE})), 14.0, "ok")
+    c["unstable"] = (_bytes(build({"bernoulli_entropy": UNSTABLE})), FULL - 4, "ok")
     c["input_transformer"] = (_bytes(build({"self_information": TRANSFORMER}, solved=False)),
                               0.0, "tamper_suspected")
     c["ast_transformer"] = (_bytes(build({"self_information": AST_ATTACK}, solved=False)),
@@ -187,8 +187,9 @@ def corpus(db_path: str, marker: str) -> dict[str, tuple[bytes, float, str]]:
                         "needs_manual_grading")
     c["detached_gradebook"] = (_bytes(build(extra_after={"imports": [detached(db_path, marker)]})),
                                FULL, "needs_manual_grading")
-    c["infinite_loop"] = (_bytes(build({"entropy": LOOP_ENTROPY})), 9.0, "timeout")
-    c["sigint_loop"] = (_bytes(build({"bernoulli_entropy": SIGINT_LOOP})), 14.0, "timeout")
+    c["infinite_loop"] = (_bytes(build({"entropy": LOOP_ENTROPY})), FULL - 9, "timeout")
+    c["sigint_loop"] = (_bytes(build({"bernoulli_entropy": SIGINT_LOOP})), FULL - 4,
+                       "timeout")
     c["os_exit"] = (_bytes(build(extra_after={"real_data": ["import os\nos._exit(3)"]})), FULL,
                     "crashed")
     c["big_alloc"] = (_bytes(build(extra_after={"imports": ["big = bytearray(3 * 2**30)"]})),

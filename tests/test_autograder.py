@@ -88,7 +88,8 @@ def test_gradebook_is_intact_and_untouched_after_grading(graded):
     per_cell = scores(graded["db"], A)
     assert per_cell["correct"] == {"test_self_information": 5, "test_entropy": 6,
                                    "test_bernoulli_entropy": 4, "test_real_data": 3,
-                                   "answer_ink": None}
+                                   "test_conditional_entropy": 4,
+                                   "test_mutual_information": 4, "answer_ink": None}
     assert per_cell["unstable"]["test_bernoulli_entropy"] == 0
 
 
@@ -294,6 +295,7 @@ def test_judge_spec_is_not_released():
 
 
 JUDGED = ["ps02_divergence", "ps03_ce_vs_mse", "ps04_stability", "ps05_temperature", "ps06_lenet"]
+JUDGED = ["ps01_information", *JUDGED]   # the corpus grades ps01; this checks every cell
 
 
 def autograded_cells(assignment: str) -> set[str]:
@@ -361,6 +363,27 @@ def _filled(assignment: str, edits: dict[str, tuple[str, str]]) -> bytes:
 NEUTERED = ("\nimport infoloss.testing as _t\n"     # not a name the static scan knows
             "_t.check_close.__code__ = (lambda *a, **k: None).__code__\n")
 MISTAKES = {
+    "ps01_information": {
+        "conditions_on_y": ({           # divides by p(y) instead of p(x): H(X|Y)
+            "conditional_entropy": ("p_x = joint.sum(axis=1, keepdims=True)",
+                                    "p_x = joint.sum(axis=0, keepdims=True)")},
+            {"test_conditional_entropy"}, "ok"),
+        "nats_not_bits": ({             # forgets to divide by log(base)
+            "conditional_entropy": ("-np.sum(joint * np.log(ratio)) / np.log(base) + 0.0",
+                                    "-np.sum(joint * np.log(ratio)) + 0.0")},
+            {"test_conditional_entropy"}, "ok"),
+        "mi_as_h_x_minus_h_y_given_x": ({
+            "mutual_information": (
+                "    mi = np.sum(joint * np.log(ratio)) / np.log(base)\n",
+                "    p_x = joint.sum(axis=1)\n"
+                "    h_x = -np.sum(p_x[p_x > 0] * np.log(p_x[p_x > 0]))\n"
+                "    r = np.where(inside, joint, 1.0) / np.where(inside, p_x[:, None], 1.0)\n"
+                "    mi = (h_x + np.sum(joint * np.log(r))) / np.log(base)\n")},
+            {"test_mutual_information"}, "ok"),
+        "mi_not_clipped": ({            # rounding leaves -1e-16 for independent X and Y
+            "mutual_information": ("np.float64(max(mi, 0.0))", "np.float64(mi)")},
+            {"test_mutual_information"}, "ok"),
+    },
     "ps02_divergence": {
         "log_of_softmax_no_eval": ({
             "soft_cross_entropy": ("torch.log_softmax(logits, dim=1)",       # nan at +-1e4

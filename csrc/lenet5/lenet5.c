@@ -2,7 +2,7 @@
  * lenet5.c - the course's LeNet-5 in plain C99, double precision.
  *
  * Written for the course "Information theory behind classification losses" from the
- * public description of LeNet-5 and of the C program in the case study (chapter 8).
+ * public description of LeNet-5 and of the C program in the case study (chapter 9).
  * It keeps the two features that make that case study interesting:
  *
  *   1. the weights are updated with a PLUS:  w += (ALPHA / batch) * delta_sum,
@@ -25,6 +25,10 @@
  *               [--eval-train] [--quiet]
  * The log is JSON lines: one "init" record, one "update" record per weight update
  * (batch loss, parameter norm) and one "epoch" record per epoch (test accuracy, ...).
+ * The init and epoch records also describe the network on the test set: how many units
+ * of each ReLU layer are positive for at least one test image ("alive"), the share of
+ * test images whose ten outputs are all exactly 0 or contain a NaN, the largest spread
+ * of an output over the test images, and how many test images are predicted as each class.
  */
 #define _POSIX_C_SOURCE 199309L
 #include <math.h>
@@ -411,20 +415,66 @@ static int predict(const double out[OUTPUT])
     return best;
 }
 
-static void evaluate(const Params *p, const Dataset *d, Acts *a, double *acc, double *ce)
+/* What the network does on a data set, beyond accuracy and loss (see the header). */
+typedef struct {
+    int alive_c1, alive_c3, alive_c5, alive_out; /* maps / units positive on some image */
+    double out_zero, out_nan, out_spread;        /* shares of images; max - min of an output */
+    int pred_counts[OUTPUT];
+} Stats;
+
+static void evaluate(const Params *p, const Dataset *d, Acts *a, double *acc, double *ce,
+                     Stats *st)
 {
-    int right = 0;
-    double ce_sum = 0;
+    int right = 0, zero = 0, nan = 0;
+    double ce_sum = 0, lo[OUTPUT], hi[OUTPUT];
+    int pos1[N1] = {0}, pos3[N3] = {0}, pos5[N5] = {0}, pos6[OUTPUT] = {0};
+    for (int j = 0; j < OUTPUT; ++j) {
+        lo[j] = INFINITY;
+        hi[j] = -INFINITY;
+    }
+    if (st) memset(st, 0, sizeof(*st));
     for (int k = 0; k < d->n; ++k) {
         load_input(d, k, a->x);
         forward(p, a);
         double c, s;
         losses(a->out, d->labels[k], &c, &s);
         ce_sum += c;
-        right += predict(a->out) == d->labels[k];
+        int guess = predict(a->out);
+        right += guess == d->labels[k];
+        if (!st) continue;
+        st->pred_counts[guess] += 1;
+        int all_zero = 1, any_nan = 0;
+        for (int j = 0; j < OUTPUT; ++j) {
+            double v = a->out[j];
+            all_zero &= v == 0;
+            any_nan |= isnan(v);
+            pos6[j] |= v > 0;
+            if (v < lo[j]) lo[j] = v;
+            if (v > hi[j]) hi[j] = v;
+        }
+        zero += all_zero;
+        nan += any_nan;
+        for (int m = 0; m < N1; ++m)
+            for (int q = 0; q < S1 * S1 && !pos1[m]; ++q) pos1[m] |= (&a->c1[m][0][0])[q] > 0;
+        for (int m = 0; m < N3; ++m)
+            for (int q = 0; q < S3 * S3 && !pos3[m]; ++q) pos3[m] |= (&a->c3[m][0][0])[q] > 0;
+        for (int o = 0; o < N5; ++o) pos5[o] |= a->c5[o] > 0;
     }
     *acc = d->n ? (double)right / d->n : 0;
     *ce = d->n ? ce_sum / d->n : 0;
+    if (!st) return;
+    for (int m = 0; m < N1; ++m) st->alive_c1 += pos1[m];
+    for (int m = 0; m < N3; ++m) st->alive_c3 += pos3[m];
+    for (int o = 0; o < N5; ++o) st->alive_c5 += pos5[o];
+    for (int j = 0; j < OUTPUT; ++j) {
+        st->alive_out += pos6[j];
+        /* lo > hi when an output was NaN on every image (comparisons with NaN are false);
+         * the spread is then NaN, and stays NaN */
+        double spread = lo[j] <= hi[j] ? hi[j] - lo[j] : NAN;
+        if (isnan(spread) || spread > st->out_spread) st->out_spread = spread;
+    }
+    st->out_zero = d->n ? (double)zero / d->n : 0;
+    st->out_nan = d->n ? (double)nan / d->n : 0;
 }
 
 static void json_num(FILE *f, const char *key, double v)
@@ -432,6 +482,20 @@ static void json_num(FILE *f, const char *key, double v)
     if (isnan(v)) fprintf(f, "\"%s\": NaN", key);
     else if (isinf(v)) fprintf(f, "\"%s\": %sInfinity", key, v < 0 ? "-" : "");
     else fprintf(f, "\"%s\": %.10g", key, v);
+}
+
+static void json_stats(FILE *f, const Stats *st)
+{
+    fprintf(f, ", \"alive_c1\": %d, \"alive_c3\": %d, \"alive_c5\": %d, \"alive_out\": %d, ",
+            st->alive_c1, st->alive_c3, st->alive_c5, st->alive_out);
+    json_num(f, "out_zero", st->out_zero);
+    fprintf(f, ", ");
+    json_num(f, "out_nan", st->out_nan);
+    fprintf(f, ", ");
+    json_num(f, "out_spread", st->out_spread);
+    fprintf(f, ", \"pred_counts\": [");
+    for (int j = 0; j < OUTPUT; ++j) fprintf(f, "%s%d", j ? ", " : "", st->pred_counts[j]);
+    fprintf(f, "]");
 }
 
 static double now(void)
@@ -509,7 +573,8 @@ int main(int argc, char **argv)
     for (int k = 0; k < train.n; ++k) order[k] = k;
 
     double acc, ce;
-    evaluate(p, &test, a, &acc, &ce);
+    Stats st;
+    evaluate(p, &test, a, &acc, &ce, &st);
     fprintf(log, "{\"kind\": \"init\", \"delta\": \"%s\", \"output_relu\": %d, ", delta_name(),
             OUTPUT_RELU);
     json_num(log, "alpha", alpha);
@@ -521,6 +586,7 @@ int main(int argc, char **argv)
     json_num(log, "test_acc", acc);
     fprintf(log, ", ");
     json_num(log, "test_ce", ce);
+    json_stats(log, &st);
     fprintf(log, "}\n");
 
     int updates_per_epoch = train.n / batch, update = 0;
@@ -563,7 +629,7 @@ int main(int argc, char **argv)
             fprintf(log, "}\n");
         }
         double seconds = now() - t0;
-        evaluate(p, &test, a, &acc, &ce);
+        evaluate(p, &test, a, &acc, &ce, &st);
         fprintf(log, "{\"kind\": \"epoch\", \"epoch\": %d, \"update\": %d, ", ep, update);
         json_num(log, "test_acc", acc);
         fprintf(log, ", ");
@@ -572,9 +638,10 @@ int main(int argc, char **argv)
         json_num(log, "param_norm", param_norm(p));
         fprintf(log, ", ");
         json_num(log, "train_seconds", seconds);
+        json_stats(log, &st);
         if (eval_train) {
             double tacc, tce;
-            evaluate(p, &train, a, &tacc, &tce);
+            evaluate(p, &train, a, &tacc, &tce, NULL);
             fprintf(log, ", ");
             json_num(log, "train_acc", tacc);
             fprintf(log, ", ");

@@ -117,9 +117,136 @@ def _real_data():
                 Close(rtol=1e-9), hint="the test split")
 
 
+class NonNegative(Close):
+    """Close to the solution's numbers, and none of them below zero."""
+
+    def __call__(self, got, ref):
+        ok, message = super().__call__(got, ref)
+        if ok and np.any(np.asarray(got) < 0):
+            return False, "a mutual information below zero"
+        return ok, message
+
+
+def _tables(seed):
+    """The random tables of a hidden test: shape -> table, and the table with gaps."""
+    rng = np.random.default_rng(seed)
+    tables = {}
+    for shape in [(3, 4), (6, 2), (1, 5), (5, 1), (7, 7)]:
+        tables[shape] = rng.dirichlet(np.full(shape[0] * shape[1], 0.4)).reshape(shape)
+    gaps = rng.dirichlet(np.ones(20)).reshape(4, 5)
+    gaps[1] = 0.0
+    gaps[:, 3] = 0.0
+    gaps[2, 0] = 0.0
+    gaps /= gaps.sum()
+    return rng, tables, gaps
+
+
+def _digits_pixel_joint():
+    split = load_digits_split()
+    level = split.X_train[:, 3, 4].astype(np.int64) // 5
+    joint = np.zeros((4, 10))
+    np.add.at(joint, (level, split.y_train), 1.0)
+    return joint / joint.sum()
+
+
+EXAMPLE = np.array([[0.5, 0.0], [0.25, 0.25]])
+T32 = np.array([[0.1, 0.2], [0.3, 0.4]], dtype=np.float32)
+
+
+def _conditional_entropy():
+    c = "test_conditional_entropy"
+    f = "conditional_entropy"
+    yield Probe(c, f"{f}(np.full((2, 2), 0.25))", hint="independent fair coins")
+    yield Probe(c, f"{f}([[0.5, 0.0], [0.0, 0.5]])", hint="Y = X")
+    yield Probe(c, f"{f}(t)", {"t": EXAMPLE}, hint="rows are X, columns Y")
+    yield Probe(c, f"{f}(t, base=np.e)", {"t": EXAMPLE}, hint="nats (base e)")
+    yield Probe(c, f"{f}([0.5, 0.5])", compare=Raises(ValueError, "2-d|two|dim"),
+                hint="rejects a 1-D table")
+    _, tables, gaps = _tables(2024)
+    loose = Close(rtol=1e-9, atol=1e-15, dtype="float64")
+    for shape, table in tables.items():
+        yield Probe(c, f"{f}(t)", {"t": table}, loose, hint=f"a random {shape} table")
+        yield Probe(c, f"{f}(t, base=np.e)", {"t": table}, loose,
+                    hint=f"a random {shape} table in nats")
+    yield Probe(c, f"{f}(t)", {"t": gaps}, hint="a value of X that never occurs (empty row)")
+    yield Probe(c, f"{f}(t.T)", {"t": gaps}, hint="the transposed table with an empty column")
+    yield Probe(c, f"{f}([[1.0]])", hint="a 1x1 table")
+    yield Probe(c, f"{f}(np.full((1, 8), 1 / 8))", compare=Close(rtol=1e-12),
+                hint="a single value of X")
+    yield Probe(c, f"{f}([[1e-300, 1e-300], [0.0, 1.0]])", hint="a row of tiny probabilities")
+    yield Probe(c, f"{f}(t)", {"t": T32}, Close(rtol=1e-6, dtype="float64"),
+                hint="a float32 table, float64 result")
+    yield Probe(c, f"{f}(np.full((10, 10), 0.01), base=10)", compare=Close(rtol=1e-12),
+                hint="base 10")
+    yield Probe(c, f"{f}(t)", {"t": _digits_pixel_joint()}, hint="a pixel of the digits")
+    yield Probe(c, f"{f}(np.full((2, 2, 2), 0.125))", compare=Raises(ValueError, "2-d|two|dim"),
+                hint="rejects a 3-D table")
+    yield Probe(c, f"{f}(np.zeros((0, 3)))", compare=Raises(ValueError, "empty|size|rows|columns"),
+                hint="rejects an empty table")
+    yield Probe(c, f"{f}([[0.5, 0.6], [-0.1, 0.0]])", compare=Raises(ValueError, "negative"),
+                hint="rejects a negative entry")
+    yield Probe(c, f"{f}([[0.5, np.nan], [0.25, 0.25]])", compare=Raises(ValueError, "nan"),
+                hint="rejects NaN")
+    yield Probe(c, f"{f}([[1.0, 2.0], [3.0, 4.0]])", compare=Raises(ValueError, "sum"),
+                hint="rejects a table of counts")
+    yield Probe(c, f"{f}([[0.5, 0.5 + 2e-6]])", compare=Raises(ValueError, "sum"),
+                hint="rejects a table that misses 1 by more than 1e-6")
+    yield Probe(c, f"{f}([[0.5, 0.5 + 5e-7]])", compare=Close(rtol=1e-5),
+                hint="accepts a table that sums to 1 within 1e-6")
+    yield Probe(c, f"{f}(t, base=1)", {"t": EXAMPLE}, Raises(ValueError, "base"),
+                hint="rejects base 1")
+    yield Probe(c, f"{f}(t, base=-2.0)", {"t": EXAMPLE}, Raises(ValueError, "base"),
+                hint="rejects a negative base")
+
+
+def _mutual_information():
+    c = "test_mutual_information"
+    f = "mutual_information"
+    zero = NonNegative(rtol=1e-9, atol=1e-12)
+    yield Probe(c, f"{f}(np.full((2, 2), 0.25))", compare=zero, hint="independent fair coins")
+    yield Probe(c, f"{f}([[0.5, 0.0], [0.0, 0.5]])", hint="Y = X")
+    yield Probe(c, f"{f}(t)", {"t": EXAMPLE}, hint="H(Y) - H(Y|X)")
+    yield Probe(c, f"{f}(t.T)", {"t": EXAMPLE}, hint="the transposed table: I(X;Y) = I(Y;X)")
+    yield Probe(c, f"{f}([[0.5, 0.6]])", compare=Raises(ValueError, "sum"),
+                hint="rejects a table that does not sum to 1")
+    rng, tables, gaps = _tables(2025)
+    loose = NonNegative(rtol=1e-9, atol=1e-13, dtype="float64")
+    for shape, table in tables.items():
+        yield Probe(c, f"{f}(t)", {"t": table}, loose, hint=f"a random {shape} table")
+        yield Probe(c, f"{f}(t, base=np.e)", {"t": table}, loose,
+                    hint=f"a random {shape} table in nats")
+    yield Probe(c, f"{f}(t)", {"t": gaps}, hint="an empty row and an empty column")
+    independent = np.einsum("ni,nj->nij", rng.dirichlet(np.ones(4), size=20),
+                            rng.dirichlet(np.ones(5), size=20))
+    yield Probe(c, f"np.array([{f}(t) for t in tables])", {"tables": independent},
+                NonNegative(atol=1e-12), hint="independent X and Y: zero, never negative")
+    yield Probe(c, f"{f}(np.eye(8) / 8)", compare=Close(rtol=1e-12), hint="X determines Y")
+    yield Probe(c, f"{f}(np.full((1, 8), 1 / 8))", compare=zero, hint="a single value of X")
+    yield Probe(c, f"{f}(t)", {"t": T32}, Close(rtol=1e-6, dtype="float64"),
+                hint="a float32 table, float64 result")
+    yield Probe(c, f"{f}(np.eye(10) / 10, base=10)", compare=Close(rtol=1e-12), hint="base 10")
+    yield Probe(c, f"{f}(t)", {"t": _digits_pixel_joint()}, hint="a pixel of the digits")
+    yield Probe(c, f"{f}([0.25, 0.75])", compare=Raises(ValueError, "2-d|two|dim"),
+                hint="rejects a 1-D table")
+    yield Probe(c, f"{f}(np.zeros((3, 0)))", compare=Raises(ValueError, "empty|size|rows|columns"),
+                hint="rejects an empty table")
+    yield Probe(c, f"{f}([[0.5, 0.6], [-0.1, 0.0]])", compare=Raises(ValueError, "negative"),
+                hint="rejects a negative entry")
+    yield Probe(c, f"{f}([[np.nan, 0.5], [0.25, 0.25]])", compare=Raises(ValueError, "nan"),
+                hint="rejects NaN")
+    yield Probe(c, f"{f}([[1.0, 2.0], [3.0, 4.0]])", compare=Raises(ValueError, "sum"),
+                hint="rejects a table of counts")
+    yield Probe(c, f"{f}(t, base=0)", {"t": EXAMPLE}, Raises(ValueError, "base"),
+                hint="rejects base 0")
+    yield Probe(c, f"{f}(t, base=np.inf)", {"t": EXAMPLE}, Raises(ValueError, "base"),
+                hint="rejects an infinite base")
+
+
 def probes():
     """Every probe, in notebook order."""
     yield from _self_information()
     yield from _entropy()
     yield from _bernoulli()
     yield from _real_data()
+    yield from _conditional_entropy()
+    yield from _mutual_information()

@@ -14,7 +14,7 @@
 # %% [markdown] nbgrader={"grade": false, "grade_id": "intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # # Problem set 1: self-information and entropy
 #
-# Chapters 1 and 2 of the book. You will implement three functions in NumPy and use them
+# Chapters 1 and 2 of the book. You will implement information measures in NumPy and use them
 # on real data.
 #
 # * Replace every `raise NotImplementedError()` with your code. Do not rename the functions.
@@ -23,7 +23,7 @@
 #   a guarantee.
 # * Restart the kernel and run all cells before you submit.
 #
-# Points: 20 in all (18 autograded, 2 graded by hand).
+# Points: 28 in all (26 autograded, 2 graded by hand).
 
 # %% nbgrader={"grade": false, "grade_id": "imports", "locked": true, "schema_version": 3, "solution": false, "task": false}
 import numpy as np
@@ -276,3 +276,213 @@ check_close(ink_entropies(split.X_test, split.y_test), _ref, rtol=1e-9,
 # Mark scheme: 1 point for the two digits with a correct reading of low vs high entropy
 # (stroke extent and/or variation between writers), 1 point for the argument about blank
 # border pixels (any equivalent argument).
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "task5", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## 5. Conditional entropy and mutual information (8 points)
+#
+# Chapter 2's last section describes a pair of discrete random variables, a feature $X$
+# and a label $Y$, by a **joint table**: a 2-D array `joint` whose entry `joint[x, y]`
+# is $P(X = x, Y = y)$. **Rows are values of $X$, columns are values of $Y$.** The row
+# sums are $p(x)$, the column sums $p(y)$.
+#
+# (a) Implement `conditional_entropy(joint, base=2)`: the conditional entropy of $Y$
+# given $X$,
+# $$H(Y \mid X) = -\sum_{x, y} p(x, y) \log_b \frac{p(x, y)}{p(x)},$$
+# the label's remaining uncertainty once the feature is known (the floor of the
+# cross-entropy of any classifier that sees only $X$).
+#
+# (b) Implement `mutual_information(joint, base=2)`: $I(X; Y) = H(Y) - H(Y \mid X)$, how
+# much knowing $X$ lowers the uncertainty about $Y$.
+#
+# For both functions:
+#
+# * Use $0 \log 0 = 0$; a row with $p(x) = 0$ (a feature value that never occurs)
+#   contributes nothing (no `nan`).
+# * Compute in float64 (also for float32 tables) and return a float64 number (a NumPy
+#   float or a 0-d array), in bits by default and in nats with `base=np.e`.
+# * `mutual_information` is never negative: where rounding would make your formula give
+#   a tiny negative number (for an $X$ and $Y$ that are independent), return 0.0.
+# * Raise `ValueError` with a message that names the problem when `joint` is not 2-D, is
+#   empty (no rows or no columns), has a negative or NaN entry, or does not sum to 1
+#   (within `1e-6`), or when `base` is not a positive number other than 1.
+
+# %% nbgrader={"grade": false, "grade_id": "conditional_entropy", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def conditional_entropy(joint, base=2):
+    """H(Y | X) of the joint table joint[x, y] (rows X, columns Y), as float64."""
+    ### BEGIN SOLUTION
+    joint = np.asarray(joint, dtype=np.float64)
+    base = float(base)
+    if not np.isfinite(base) or base <= 0 or base == 1:
+        raise ValueError(f"base must be a positive number other than 1, got {base!r}")
+    if joint.ndim != 2:
+        raise ValueError(f"the joint table must be 2-D (rows X, columns Y); got {joint.ndim}-D")
+    if joint.size == 0:
+        raise ValueError(f"the joint table is empty (shape {joint.shape})")
+    if np.any(np.isnan(joint)):
+        raise ValueError("the joint table must not contain NaN")
+    if np.any(joint < 0):
+        raise ValueError("the joint table must not have negative entries")
+    if abs(joint.sum() - 1.0) > 1e-6:
+        raise ValueError(f"the joint table must sum to 1; got a sum of {joint.sum()!r}")
+    p_x = joint.sum(axis=1, keepdims=True)
+    inside = joint > 0                      # then p(x) > 0 too
+    ratio = np.where(inside, joint, 1.0) / np.where(inside, p_x, 1.0)
+    return np.float64(-np.sum(joint * np.log(ratio)) / np.log(base) + 0.0)
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_conditional_entropy", "locked": true, "points": 4, "schema_version": 3, "solution": false, "task": false}
+# Independent fair coins: knowing X says nothing, one bit of Y remains.
+check_close(conditional_entropy(np.full((2, 2), 0.25)), 1.0, what="H(Y|X), independent coins")
+# Y = X: nothing remains once X is known.
+check_close(conditional_entropy([[0.5, 0.0], [0.0, 0.5]]), 0.0, what="H(Y|X) when Y = X")
+# Rows are X: here X = 0 settles Y, X = 1 leaves a fair coin, so H(Y|X) = 1/2 * 1 bit,
+# while the other way round H(X|Y) is about 0.689 bits.
+example = np.array([[0.5, 0.0], [0.25, 0.25]])
+check_close(conditional_entropy(example), 0.5, what="H(Y|X) of rows [0.5, 0] and [0.25, 0.25]")
+check_close(conditional_entropy(example, base=np.e), 0.5 * np.log(2), what="H(Y|X) in nats")
+check_dtype(conditional_entropy(example), np.float64, what="conditional_entropy(...)")
+check_raises(ValueError, conditional_entropy, [0.5, 0.5], match="2-d|two|dim")
+### BEGIN HIDDEN TESTS
+import scipy.stats
+
+rng = np.random.default_rng(2024)
+for shape in [(3, 4), (6, 2), (1, 5), (5, 1), (7, 7)]:
+    table = rng.dirichlet(np.full(shape[0] * shape[1], 0.4)).reshape(shape)
+    ref = (scipy.stats.entropy(table.ravel(), base=2)
+           - scipy.stats.entropy(table.sum(axis=1), base=2))
+    check_close(conditional_entropy(table), ref, rtol=1e-9, atol=1e-15,
+                what=f"H(Y|X) of a random {shape} table")
+    check_close(conditional_entropy(table, base=np.e), ref * np.log(2), rtol=1e-9, atol=1e-15,
+                what=f"H(Y|X) in nats of a random {shape} table")
+gaps = rng.dirichlet(np.ones(20)).reshape(4, 5)
+gaps[1] = 0.0                     # a value of X that never occurs
+gaps[:, 3] = 0.0                  # a value of Y that never occurs
+gaps[2, 0] = 0.0
+gaps /= gaps.sum()
+ref = scipy.stats.entropy(gaps.ravel(), base=2) - scipy.stats.entropy(gaps.sum(axis=1), base=2)
+check_close(conditional_entropy(gaps), ref, rtol=1e-9, what="H(Y|X) with an empty row")
+check_close(conditional_entropy(gaps.T), scipy.stats.entropy(gaps.ravel(), base=2)
+            - scipy.stats.entropy(gaps.sum(axis=0), base=2), rtol=1e-9,
+            what="H(X|Y) = conditional_entropy of the transposed table")
+check_close(conditional_entropy([[1.0]]), 0.0, what="H(Y|X) of a 1x1 table")
+check_close(conditional_entropy(np.full((1, 8), 1 / 8)), 3.0, rtol=1e-12,
+            what="H(Y|X) with a single value of X is H(Y)")
+check_close(conditional_entropy([[1e-300, 1e-300], [0.0, 1.0]]), 2e-300, rtol=1e-9,
+            what="H(Y|X) with a row of tiny probabilities")
+t32 = np.array([[0.1, 0.2], [0.3, 0.4]], dtype=np.float32)
+got = conditional_entropy(t32)
+check_dtype(got, np.float64, what="conditional_entropy(float32 table)")
+t64 = t32.astype(np.float64)
+check_close(got, -np.sum(t64 * np.log2(t64 / t64.sum(axis=1, keepdims=True))), rtol=1e-6,
+            what="conditional_entropy(float32 table)")
+check_close(conditional_entropy(np.full((10, 10), 0.01), base=10), 1.0, rtol=1e-12,
+            what="H(Y|X) in base 10")
+check_raises(ValueError, conditional_entropy, np.full((2, 2, 2), 0.125), match="2-d|two|dim")
+check_raises(ValueError, conditional_entropy, np.zeros((0, 3)), match="empty|size|rows|columns")
+check_raises(ValueError, conditional_entropy, [[0.5, 0.6], [-0.1, 0.0]], match="negative")
+check_raises(ValueError, conditional_entropy, [[0.5, np.nan], [0.25, 0.25]], match="nan")
+check_raises(ValueError, conditional_entropy, [[1.0, 2.0], [3.0, 4.0]], match="sum")
+check_raises(ValueError, conditional_entropy, [[0.5, 0.5 + 2e-6]], match="sum")
+check_close(conditional_entropy([[0.5, 0.5 + 5e-7]]), 1.0, rtol=1e-5,
+            what="H(Y|X) of a table that sums to 1 within 1e-6")
+check_raises(ValueError, conditional_entropy, example, base=1, match="base")
+check_raises(ValueError, conditional_entropy, example, base=-2.0, match="base")
+### END HIDDEN TESTS
+
+# %% nbgrader={"grade": false, "grade_id": "mutual_information", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def mutual_information(joint, base=2):
+    """I(X; Y) of the joint table joint[x, y] (rows X, columns Y), as float64, never negative."""
+    ### BEGIN SOLUTION
+    joint = np.asarray(joint, dtype=np.float64)
+    base = float(base)
+    if not np.isfinite(base) or base <= 0 or base == 1:
+        raise ValueError(f"base must be a positive number other than 1, got {base!r}")
+    if joint.ndim != 2:
+        raise ValueError(f"the joint table must be 2-D (rows X, columns Y); got {joint.ndim}-D")
+    if joint.size == 0:
+        raise ValueError(f"the joint table is empty (shape {joint.shape})")
+    if np.any(np.isnan(joint)):
+        raise ValueError("the joint table must not contain NaN")
+    if np.any(joint < 0):
+        raise ValueError("the joint table must not have negative entries")
+    if abs(joint.sum() - 1.0) > 1e-6:
+        raise ValueError(f"the joint table must sum to 1; got a sum of {joint.sum()!r}")
+    # I(X; Y) = sum p(x, y) log [p(x, y) / (p(x) p(y))], the KL form of chapter 3
+    outer = joint.sum(axis=1, keepdims=True) * joint.sum(axis=0, keepdims=True)
+    inside = joint > 0
+    ratio = np.where(inside, joint, 1.0) / np.where(inside, outer, 1.0)
+    mi = np.sum(joint * np.log(ratio)) / np.log(base)
+    return np.float64(max(mi, 0.0))
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_mutual_information", "locked": true, "points": 4, "schema_version": 3, "solution": false, "task": false}
+check_close(mutual_information(np.full((2, 2), 0.25)), 0.0, atol=1e-12,
+            what="I(X;Y), independent coins")
+check_close(mutual_information([[0.5, 0.0], [0.0, 0.5]]), 1.0, what="I(X;Y) when Y = X")
+# H(Y) = H(0.75, 0.25) = 0.811 bits, and H(Y|X) = 0.5 bits (the example of part (a)).
+example = np.array([[0.5, 0.0], [0.25, 0.25]])
+check_close(mutual_information(example), 0.8112781244591328 - 0.5, rtol=1e-9,
+            what="I(X;Y) of rows [0.5, 0] and [0.25, 0.25]")
+check_close(mutual_information(example.T), mutual_information(example), rtol=1e-9,
+            what="I(X;Y) = I(Y;X)")
+check_dtype(mutual_information(example), np.float64, what="mutual_information(...)")
+check_raises(ValueError, mutual_information, [[0.5, 0.6]], match="sum")
+### BEGIN HIDDEN TESTS
+import scipy.stats
+
+rng = np.random.default_rng(2025)
+for shape in [(3, 4), (6, 2), (1, 5), (5, 1), (7, 7)]:
+    table = rng.dirichlet(np.full(shape[0] * shape[1], 0.4)).reshape(shape)
+    ref = (scipy.stats.entropy(table.sum(axis=0), base=2)
+           + scipy.stats.entropy(table.sum(axis=1), base=2)
+           - scipy.stats.entropy(table.ravel(), base=2))
+    check_close(mutual_information(table), max(ref, 0.0), rtol=1e-9, atol=1e-13,
+                what=f"I(X;Y) of a random {shape} table")
+    check_close(mutual_information(table, base=np.e), max(ref, 0.0) * np.log(2), rtol=1e-9,
+                atol=1e-13, what=f"I(X;Y) in nats of a random {shape} table")
+gaps = rng.dirichlet(np.ones(20)).reshape(4, 5)
+gaps[1] = 0.0
+gaps[:, 3] = 0.0
+gaps[2, 0] = 0.0
+gaps /= gaps.sum()
+ref = (scipy.stats.entropy(gaps.sum(axis=0), base=2) + scipy.stats.entropy(gaps.sum(axis=1), base=2)
+       - scipy.stats.entropy(gaps.ravel(), base=2))
+check_close(mutual_information(gaps), ref, rtol=1e-9, what="I(X;Y) with an empty row and column")
+independent = np.einsum("ni,nj->nij", rng.dirichlet(np.ones(4), size=20),
+                        rng.dirichlet(np.ones(5), size=20))
+got = np.array([mutual_information(t) for t in independent])
+check_close(got, np.zeros(20), atol=1e-12, what="I(X;Y) of independent X and Y")
+assert np.all(got >= 0), f"I(X;Y) must never be negative; got {got.min()!r}"
+check_close(mutual_information(np.eye(8) / 8), 3.0, rtol=1e-12,
+            what="I(X;Y) when X determines Y, 8 equally likely values")
+check_close(mutual_information(np.full((1, 8), 1 / 8)), 0.0, atol=1e-12,
+            what="I(X;Y) with a single value of X")
+t32 = np.array([[0.1, 0.2], [0.3, 0.4]], dtype=np.float32)
+got32 = mutual_information(t32)
+check_dtype(got32, np.float64, what="mutual_information(float32 table)")
+t64 = t32.astype(np.float64)
+check_close(got32, np.sum(t64 * np.log2(t64 / np.outer(t64.sum(axis=1), t64.sum(axis=0)))),
+            rtol=1e-6, what="mutual_information(float32 table)")
+check_close(mutual_information(np.eye(10) / 10, base=10), 1.0, rtol=1e-12,
+            what="I(X;Y) in base 10")
+check_raises(ValueError, mutual_information, [0.25, 0.75], match="2-d|two|dim")
+check_raises(ValueError, mutual_information, np.zeros((3, 0)), match="empty|size|rows|columns")
+check_raises(ValueError, mutual_information, [[0.5, 0.6], [-0.1, 0.0]], match="negative")
+check_raises(ValueError, mutual_information, [[np.nan, 0.5], [0.25, 0.25]], match="nan")
+check_raises(ValueError, mutual_information, [[1.0, 2.0], [3.0, 4.0]], match="sum")
+check_raises(ValueError, mutual_information, example, base=0, match="base")
+check_raises(ValueError, mutual_information, example, base=np.inf, match="base")
+### END HIDDEN TESTS
+
+# %% nbgrader={"grade": false, "grade_id": "show_information_digits", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# The intensity level (0-3) of the pixel in row 3, column 4 against the digit label,
+# on the training split: the joint table, then how much the pixel says about the label.
+level = split.X_train[:, 3, 4].astype(np.int64) // 5
+pixel_joint = np.zeros((4, 10))
+np.add.at(pixel_joint, (level, split.y_train), 1.0)
+pixel_joint /= pixel_joint.sum()
+print(f"H(Y) = {entropy(pixel_joint.sum(axis=0)):.3f} bits, "
+      f"H(Y|X) = {conditional_entropy(pixel_joint):.3f} bits, "
+      f"I(X;Y) = {mutual_information(pixel_joint):.3f} bits")

@@ -364,17 +364,19 @@ assert z.min() < 0 or z.max() > 0, "forward should return raw logits"
 ### END HIDDEN TESTS
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "question_alpha", "locked": true, "schema_version": 3, "solution": false, "task": false}
-# (b) With the sign fixed, the C program still fails on most seeds at ALPHA 0.5 but
-# the original MSE delta is happy there. Using your two deltas from tasks 1 and 2,
+# (b) With the sign fixed, the C program still fails at ALPHA 0.5 (on every seed of
+# chapter 9) but the original MSE delta is happy there. Using your two deltas from tasks 1 and 2,
 # explain why in two or three sentences. (1 point, graded by hand.)
 
 # %% [markdown] nbgrader={"grade": true, "grade_id": "answer_alpha", "locked": false, "points": 1, "schema_version": 3, "solution": true, "task": false}
-# Every entry of the MSE delta carries a factor $q_i$ (and its size is at most about
-# 1/2), so its steps are small and shrink further when the softmax is confident; the CE
-# delta `onehot - q` has entries of size up to 1 whatever the prediction. At the same
-# ALPHA the CE steps are several times larger, big enough at 0.5 to push ReLU units
-# into the dead region, after which the outputs stop depending on the input and the
-# loss stalls at ln 10. ALPHA 0.1 gives CE a step of the size that suits it.
+# Every entry of the MSE delta carries a factor $q_i$, so its steps are small and
+# vanish when the softmax is unsure or confidently wrong; the CE delta `onehot - q` has
+# entries of size up to 1 whatever the prediction (at the uniform start it is exactly
+# $C = 10$ times longer than the MSE delta). At the same ALPHA the CE steps are therefore
+# much larger, big enough at 0.5 to push ReLU units into the dead region (in chapter 9's
+# runs, the maps of the second convolution stop being positive for any image), after
+# which the outputs barely depend on the input and the loss stalls near ln 10. ALPHA 0.1
+# gives CE a step of the size that suits it.
 #
 # Mark scheme: 1 point for "MSE delta scaled by q, CE delta is not, so 0.5 is too large
 # for CE" (any equivalent argument).
