@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from .mnistlike import MnistFiles, write_mnist_like
+from .progress import progress
 
 SOURCE = Path(__file__).resolve().parents[1] / "csrc" / "lenet5" / "lenet5.c"
 DELTAS = ("mse", "ce_textbook", "ce_fixed")
@@ -203,7 +204,8 @@ def train_many(configs: list[dict[str, Any]], workers: int | None = None) -> lis
         build(cfg.get("delta", "mse"), body=cfg.get("body"), flags=cfg.get("flags", ("-O2",)))
     default_data()
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(lambda cfg: train(**cfg), configs))
+        return list(progress(pool.map(lambda cfg: train(**cfg), configs),
+                             desc="C LeNet-5 runs", total=len(configs)))
 
 
 # The four behaviours of the case study (plus the slow MSE run at ALPHA 0.1).

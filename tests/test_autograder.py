@@ -397,6 +397,14 @@ MISTAKES = {
             "smoothed_targets ": ("1.0 - eps + eps / num_classes, axis=-1)\n    return out",
                                   "1.0 - eps, axis=-1)\n    return out\n" + NEUTERED)},
             {"test_smoothed_targets"}, "tamper_suspected"),
+        "multilabel_with_softmax_ce": ({     # one softmax over the attributes: they compete
+            "multilabel": ("loss_fn = nn.BCEWithLogitsLoss()",
+                           "loss_fn = lambda z, a: F.cross_entropy(z, a)")},
+            {"test_multilabel"}, "ok"),
+        "attributes_four_has_a_loop": ({
+            "digit_attributes": ("loop = (y == 0) | (y == 6)",
+                                 "loop = (y == 0) | (y == 4) | (y == 6)")},
+            {"test_digit_attributes"}, "ok"),
     },
     "ps03_ce_vs_mse": {
         "no_max_shift": ({                  # overflow at large logits; the MSE gradient uses it
@@ -410,6 +418,15 @@ MISTAKES = {
             "softmax_mse_grad": ("return p * r - p * np.sum(r * p, axis=1, keepdims=True)",
                                  "return p * r\n" + NEUTERED)},
             {"test_softmax_mse_grad"}, "tamper_suspected"),
+        "focal_naive_sigmoid": ({           # log of a rounded sigmoid: inf / nan at large logits
+            "focal_loss": ("log_p, log_not_p = F.logsigmoid(logits), F.logsigmoid(-logits)",
+                           "log_p = torch.log(torch.sigmoid(logits))\n"
+                           "        log_not_p = torch.log(1 - torch.sigmoid(logits))")},
+            {"test_focal_loss"}, "ok"),
+        "focal_gamma_on_q": ({              # (q_y)^gamma instead of (1 - q_y)^gamma
+            "focal_loss": ("loss = -torch.exp(gamma * log_not_q) * log_q_y",
+                           "loss = -torch.exp(gamma * log_q_y) * log_q_y")},
+            {"test_focal_loss"}, "ok"),
         "hinge_counts_true_class": ({       # j = y adds the margin to every example
             "multiclass_hinge": ("    terms[rows, y] = 0.0  # j = y is not a wrong class\n", "")},
             {"test_multiclass_hinge"}, "ok"),
@@ -419,6 +436,17 @@ MISTAKES = {
             {"test_multiclass_hinge"}, "ok"),
     },
     "ps05_temperature": {
+        "brier_mean_over_classes": ({       # divided by C: the mean over every entry
+            "brier_score": ("((p - onehot) ** 2).sum(axis=1).mean()",
+                            "((p - onehot) ** 2).mean()")},
+            {"test_brier_score"}, "ok"),
+        "ece_equal_width_bins": ({          # task 2's bins where equal-mass ones were asked
+            "ece_equal_mass": ("edges = np.quantile(conf, np.linspace(0.0, 1.0, n_bins + 1))",
+                               "edges = np.linspace(0.0, 1.0, n_bins + 1)")},
+            {"test_ece_equal_mass"}, "ok"),
+        "ece_unweighted_bins": ({           # 1/M per bin: right only when the bins are equal
+            "ece_equal_mass": ("total += in_bin.mean() * abs(", "total += 1 / n_bins * abs(")},
+            {"test_ece_equal_mass"}, "ok"),
         "cosface_margin_on_every_class": ({
             "additive_margin_logits": (
                 "return scale * torch.where(true, target, cosines)",

@@ -17,7 +17,7 @@
 # Chapters 3, 4 and 5 of the book. You will implement the KL divergence and the
 # cross-entropy in NumPy, build label-smoothed targets, write a cross-entropy for soft
 # targets in PyTorch, reproduce the "soft cross-entropy" of a blog post, and train a small
-# digits classifier with three losses.
+# digits classifier with three losses, and a multi-label model of three digit attributes.
 #
 # * Replace every `raise NotImplementedError()` with your code. Do not rename the functions.
 # * The test cells under each task check your work as you go; more tests, hidden here,
@@ -28,7 +28,7 @@
 # * Restart the kernel and run all cells before you submit. The whole notebook runs in
 #   well under a minute on a laptop CPU; it uses a GPU when PyTorch sees one.
 #
-# Points: 30 in all (27 autograded, 3 graded by hand).
+# Points: 36 in all (33 autograded, 3 graded by hand).
 
 # %% nbgrader={"grade": false, "grade_id": "imports", "locked": true, "schema_version": 3, "solution": false, "task": false}
 import math
@@ -599,3 +599,162 @@ plt.show()
 # Mark scheme: 1 point for eps = 1/2 with the target (1/2) e_y + (1/2) u, 1 point for the
 # accuracy argument (same arg max), 1 point for the per-example optimum 0.55 (against CE
 # and eps = 0.1) and for saying that it is an optimum single images can exceed, not a cap.
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "task6", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## 6. Multi-label attributes of the digits (6 points)
+#
+# Chapter 4, "Several yes/no questions at once", trains one sigmoid per label with
+# `BCEWithLogitsLoss`. Here each digit gets three yes/no **attributes**: *even*,
+# *greater than 4*, and *has a closed loop*. The loop digits are 0, 6, 8 and 9; a 4 counts
+# as **open** (many people write it open, and the digits data set has both kinds, so one
+# convention has to be chosen). A 6 is even, greater than 4 and has a loop: one image can
+# carry several labels at once, which a softmax over three classes cannot express.
+#
+# (a) Implement `digit_attributes(y)`: for an integer tensor of digit labels `y` of shape
+# `(N,)`, the float32 tensor of shape `(N, 3)` whose columns are 1.0 or 0.0 for *even*,
+# *greater than 4* and *closed loop*, on `y`'s device. Raise `ValueError` (saying what is
+# wrong) when `y` is not a 1-D integer tensor or holds a label outside `0 .. 9`.
+#
+# (b) Implement `train_multilabel(X, A, *, epochs=20, batch_size=64, lr=0.01, seed=0)`:
+# train `make_attribute_model(seed)` (below: 64 pixels, 64 hidden units, 3 logits) on
+# images `X` `(N, 64)` and multi-hot targets `A` `(N, 3)` with `nn.BCEWithLogitsLoss()`
+# (one independent sigmoid per attribute, the mean over examples and attributes),
+# `torch.optim.Adam(model.parameters(), lr=lr)` and mini-batches of `batch_size`
+# examples in a fresh random order each epoch, drawn from a `torch.Generator` seeded with
+# `seed` (as in task 5). Train on `X`'s device; return the trained model.
+#
+# (c) Implement `predict_attributes(model, X)`: the model's yes/no answers, an int64
+# tensor `(N, 3)` of 0s and 1s, where 1 means $\sigma(z) > \tfrac12$, that is a logit
+# $z > 0$. Put the model in evaluation mode and do not track gradients.
+#
+# Graded: the held-out accuracy **of each attribute** after the default 20 epochs must be
+# at least 0.93 for every seed the grader tries (the reference solution's worst attribute
+# over 20 seeds is well above that, see the hidden tests), and the rules of (a)-(c) above.
+
+# %% nbgrader={"grade": false, "grade_id": "digit_attributes", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def digit_attributes(y):
+    """Multi-hot float32 (N, 3): even, greater than 4, closed loop (0, 6, 8, 9; 4 is open)."""
+    ### BEGIN SOLUTION
+    if not torch.is_tensor(y) or y.ndim != 1 or y.is_floating_point() or y.is_complex() \
+            or y.dtype == torch.bool:
+        raise ValueError("y must be a 1-D tensor of integer digit labels")
+    if len(y) and (y.min() < 0 or y.max() > 9):
+        raise ValueError("digit labels must lie in 0 .. 9")
+    loop = (y == 0) | (y == 6) | (y == 8) | (y == 9)
+    return torch.stack([y % 2 == 0, y > 4, loop], dim=1).to(torch.float32)
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_digit_attributes", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+check_close(digit_attributes(torch.tensor([6, 3])), [[1.0, 1.0, 1.0], [0.0, 0.0, 0.0]],
+            what="a 6 is even, > 4 and has a loop; a 3 is none of them")
+assert digit_attributes(torch.tensor([4])).tolist() == [[1.0, 0.0, 0.0]], "a 4 counts as open"
+check_raises(ValueError, digit_attributes, torch.tensor([10]))
+### BEGIN HIDDEN TESTS
+_ml_all = digit_attributes(torch.arange(10))
+assert _ml_all.dtype == torch.float32 and _ml_all.shape == (10, 3), f"expected (10, 3) float32, got {_ml_all}"
+check_close(_ml_all, [[1, 0, 1], [0, 0, 0], [1, 0, 0], [0, 0, 0], [1, 0, 0],
+                   [0, 1, 0], [1, 1, 1], [0, 1, 0], [1, 1, 1], [0, 1, 1]],
+            what="the attributes of the ten digits")
+check_close(digit_attributes(torch.tensor([9, 9, 0], dtype=torch.int32)),
+            [[0, 1, 1], [0, 1, 1], [1, 0, 1]], what="int32 labels")
+check_raises(ValueError, digit_attributes, torch.tensor([-1, 2]))
+check_raises(ValueError, digit_attributes, torch.tensor([1.0, 2.0]))
+check_raises(ValueError, digit_attributes, torch.tensor([[1, 2]]))
+### END HIDDEN TESTS
+
+# %% nbgrader={"grade": false, "grade_id": "make_attribute_model", "locked": true, "schema_version": 3, "solution": false, "task": false}
+def make_attribute_model(seed=0):
+    """A small MLP for 8x8 digits: 64 pixels -> 64 hidden units -> 3 attribute logits."""
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 3))
+
+
+# %% nbgrader={"grade": false, "grade_id": "multilabel", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def train_multilabel(X, A, *, epochs=20, batch_size=64, lr=0.01, seed=0):
+    """Train make_attribute_model(seed) on (X, A) with BCEWithLogitsLoss and Adam."""
+    ### BEGIN SOLUTION
+    seed_everything(seed)
+    model = make_attribute_model(seed).to(device=X.device, dtype=X.dtype)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    loss_fn = nn.BCEWithLogitsLoss()
+    order_gen = torch.Generator().manual_seed(seed)
+    model.train()
+    for _ in range(epochs):
+        order = torch.randperm(len(X), generator=order_gen).to(X.device)
+        for start in range(0, len(X), batch_size):
+            idx = order[start:start + batch_size]
+            loss = loss_fn(model(X[idx]), A[idx])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    return model
+    ### END SOLUTION
+
+
+def predict_attributes(model, X):
+    """Yes/no answers of the model, int64 (N, 3): 1 where the logit is > 0."""
+    ### BEGIN SOLUTION
+    model.eval()
+    with torch.no_grad():
+        return (model(X) > 0).to(torch.int64)
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_multilabel", "locked": true, "points": 4, "schema_version": 3, "solution": false, "task": false}
+_A_train, _A_test = digit_attributes(y_train), digit_attributes(y_test)
+_ml_m = train_multilabel(X_train, _A_train, epochs=2)
+_ml_pred = predict_attributes(_ml_m, X_test)
+assert _ml_pred.shape == (len(X_test), 3) and _ml_pred.dtype == torch.int64, (
+    f"predict_attributes should return an int64 tensor ({len(X_test)}, 3), got {_ml_pred.dtype} "
+    f"{tuple(_ml_pred.shape)}")
+assert set(_ml_pred.unique().tolist()) <= {0, 1}, "answers are 0 or 1"
+print("after 2 epochs, accuracy of each attribute:",
+      (_ml_pred == _A_test).float().mean(dim=0).cpu().numpy().round(3))
+### BEGIN HIDDEN TESTS
+# Targets built here (so that task (a) is not graded twice). The reference solution's
+# held-out accuracy per attribute over seeds 0-19: worst 0.956, the bar is 0.93.
+def _ml_ref_attr(t):
+    return torch.stack([t % 2 == 0, t > 4, (t == 0) | (t == 6) | (t == 8) | (t == 9)], 1).float()
+
+_RA_train, _RA_test = _ml_ref_attr(y_train), _ml_ref_attr(y_test)
+for _ml_seed in (1, 3):
+    _ml_m = train_multilabel(X_train, _RA_train, seed=_ml_seed)
+    assert next(_ml_m.parameters()).device.type == X_train.device.type, "train on X's device"
+    _ml_acc = (predict_attributes(_ml_m, X_test) == _RA_test).float().mean(dim=0)
+    assert torch.all(_ml_acc >= 0.93), (
+        f"seed {_ml_seed}: held-out accuracy per attribute {_ml_acc.cpu().numpy().round(3)}; "
+        "expected >= 0.93 for each (one sigmoid per attribute, BCE with logits)")
+# predictions: logit > 0, evaluation mode, no gradients
+_ml_lin = nn.Sequential(nn.Dropout(0.9), nn.Linear(3, 3, bias=False))
+with torch.no_grad():
+    _ml_lin[1].weight.copy_(torch.eye(3))
+_ml_lin.train()
+_Xp = torch.tensor([[0.5, -0.5, 0.0], [-2.0, 3.0, 1e-3]], requires_grad=True)
+_ml_got = predict_attributes(_ml_lin, _Xp)
+assert _ml_got.tolist() == [[1, 0, 0], [0, 1, 1]], f"1 where the logit is > 0, in eval mode; got {_ml_got}"
+assert not _ml_got.requires_grad and _ml_got.dtype == torch.int64
+# repeatable with a seed, and every mini-batch counts (a last, smaller one too)
+_ml_a = train_multilabel(X_train[:150], _RA_train[:150], epochs=1, batch_size=40, seed=4)
+_ml_b = train_multilabel(X_train[:150], _RA_train[:150], epochs=1, batch_size=40, seed=4)
+check_close(_ml_a[2].weight, _ml_b[2].weight, rtol=0, what="two runs with the same seed")
+_ml_c = train_multilabel(X_train[:150], _RA_train[:150], epochs=1, batch_size=40, seed=4, lr=0.0)
+check_close(_ml_c[2].weight, make_attribute_model(4)[2].weight.to(X_train.device), rtol=0,
+            what="with lr = 0 the weights do not move")
+### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "multilabel_intro", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# The cell below trains the attribute model with five seeds and prints the held-out
+# accuracy of each attribute, and how often the model says yes to an impossible
+# combination (odd and with a loop and not greater than 4: no digit is all three).
+
+# %% nbgrader={"grade": false, "grade_id": "multilabel_compare", "locked": true, "schema_version": 3, "solution": false, "task": false}
+from infoloss.progress import progress
+
+_A_train, _A_test = digit_attributes(y_train), digit_attributes(y_test)
+for _ml_seed in progress(range(5), desc="attribute models", total=5):
+    _ml_pred = predict_attributes(train_multilabel(X_train, _A_train, seed=_ml_seed), X_test)
+    _ml_acc = (_ml_pred == _A_test).float().mean(dim=0).cpu().numpy()
+    _ml_odd_loop_small = ((_ml_pred[:, 0] == 0) & (_ml_pred[:, 1] == 0) & (_ml_pred[:, 2] == 1)).float().mean()
+    print(f"seed {_ml_seed}: accuracy even {_ml_acc[0]:.3f}, > 4 {_ml_acc[1]:.3f}, loop {_ml_acc[2]:.3f}; "
+          f"impossible answers {100 * _ml_odd_loop_small:.1f}%")

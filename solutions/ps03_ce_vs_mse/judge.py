@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from autograder.spec import Close, Probe, Raises, SAYS_WHY
+from autograder.spec import Close, Exact, Probe, Raises, SAYS_WHY
 from infoloss.data import load_digits_split
 
 WARM = ["numpy", "torch", "sklearn.datasets", "sklearn.model_selection", "infoloss.data",
@@ -209,6 +209,102 @@ def _ce_beats_mse(X, labels):
                 hint="MSE from a nearly uniform start, another seed")
 
 
+FOCAL = "focal_loss_with_logits(torch.from_numpy(z), torch.from_numpy(t){args})"
+FOCAL_GRAD = ("(lambda z: torch.autograd.grad(focal_loss_with_logits(z, torch.from_numpy(t){args})"
+              ".sum(), z)[0])(torch.tensor(z, requires_grad=True))")
+FOCAL_FINITE_GRAD = ("bool(torch.isfinite((lambda z: torch.autograd.grad(focal_loss_with_logits("
+                     "z, torch.from_numpy(t){args}).sum(), z)[0])(torch.tensor(z, "
+                     "requires_grad=True))).all())")
+
+
+def _focal_loss():
+    c = "test_focal_loss"
+    tol = {"float32": 1e-5, "float64": 1e-12}
+    rng = np.random.default_rng(341)
+    for dt in ("float32", "float64"):
+        close = Close(rtol=tol[dt], atol=1e-30, dtype=dt)
+        zb = (4 * rng.normal(size=16)).astype(dt)
+        tb = np.r_[rng.integers(0, 2, size=11), rng.uniform(size=5)].astype(dt)
+        case = {"z": zb, "t": tb}
+        for args, hint in ((", gamma=0.0", "gamma = 0 is the binary cross-entropy (mean)"),
+                           (", gamma=0.5, reduction='none'", "binary, soft targets, gamma 0.5"),
+                           (", gamma=2.0, alpha=0.25, reduction='none'", "binary, gamma 2, alpha"),
+                           (", gamma=5.0, alpha=0.8, reduction='sum'", "binary, reduction 'sum'"),
+                           (", alpha=0.3", "binary, default gamma, mean over N")):
+            yield Probe(c, FOCAL.format(args=args), case, close, hint=f"{hint} ({dt})")
+        zm = (3 * rng.normal(size=(9, 6))).astype(dt)
+        ym = rng.integers(0, 6, size=9)
+        case = {"z": zm, "t": ym, "a": rng.uniform(0.2, 2.0, size=6).astype(dt)}
+        for args, hint in ((", gamma=0.0", "gamma = 0 is the cross-entropy"),
+                           (", gamma=1.0, reduction='none'", "multi-class, gamma 1"),
+                           (", gamma=2.0, alpha=torch.from_numpy(a), reduction='none'",
+                            "multi-class, gamma 2, class weights"),
+                           (", gamma=0.0, alpha=torch.from_numpy(a)",
+                            "gamma 0 with class weights: the weighted sum over N"),
+                           (", gamma=5.0, reduction='sum'", "multi-class, reduction 'sum'")):
+            yield Probe(c, FOCAL.format(args=args), case, close, hint=f"{hint} ({dt})")
+        for big in (1e4, 1e30):
+            case = {"z": np.array([big, -big, big, -big, 0.0, 3.0], dtype=dt),
+                    "t": np.array([1.0, 1.0, 0.0, 0.0, 1.0, 0.5], dtype=dt)}
+            for g in (0.0, 0.5, 2.0):
+                args = f", gamma={g}, reduction='none'"
+                yield Probe(c, FOCAL.format(args=args), case, close,
+                            hint=f"binary logits of +-{big:g} ({dt}), gamma {g}")
+                yield Probe(c, FOCAL_FINITE_GRAD.format(args=args), case, Exact(),
+                            hint=f"a finite gradient at binary logits of +-{big:g} ({dt})")
+            case = {"z": np.array([[big, 0.0, -big], [-big, big, 0.0], [0.0, -big, 0.0]], dtype=dt),
+                    "t": np.array([0, 0, 1])}
+            for g in (0.0, 0.5, 2.0):
+                args = f", gamma={g}, reduction='none'"
+                yield Probe(c, FOCAL.format(args=args), case, close,
+                            hint=f"multi-class logits of +-{big:g} ({dt}), gamma {g}")
+                yield Probe(c, FOCAL_FINITE_GRAD.format(args=args), case, Exact(),
+                            hint=f"a finite gradient at multi-class logits of +-{big:g} ({dt})")
+    yield Probe(c, FOCAL.format(args=", reduction='none'"),
+                {"z": np.array([36.0, -30.0]), "t": np.array([1.0, 0.0])},
+                Close(rtol=1e-10, dtype="float64"),
+                hint="easy examples: tiny losses, computed from log-sigmoids")
+    zg = rng.normal(size=(6, 5))
+    yield Probe(c, FOCAL_GRAD.format(args=", gamma=2.0"),
+                {"z": zg, "t": np.array([0, 4, 1, 1, 2, 3], dtype=np.int32)},
+                Close(rtol=1e-9, atol=1e-15, dtype="float64"),
+                hint="the multi-class gradient, int32 targets")
+    zb = rng.normal(size=7)
+    yield Probe(c, FOCAL_GRAD.format(args=", gamma=3.0, alpha=0.6"),
+                {"z": zb, "t": np.array([0.0, 1.0, 1.0, 0.0, 0.2, 0.9, 1.0])},
+                Close(rtol=1e-9, atol=1e-15, dtype="float64"), hint="the binary gradient")
+    bad = Raises(ValueError, SAYS_WHY)
+    z4, t4 = np.zeros(4), np.array([0.0, 1.0, 1.0, 0.0])
+    for expr, case, hint in (
+            (FOCAL.format(args=", gamma=-1.0"), {"z": z4, "t": t4}, "rejects a negative gamma"),
+            (FOCAL.format(args=", gamma=float('nan')"), {"z": z4, "t": t4}, "rejects gamma NaN"),
+            (FOCAL.format(args=", reduction='avg'"), {"z": z4, "t": t4},
+             "rejects an unknown reduction"),
+            (FOCAL.format(args=""), {"z": z4, "t": t4[:2]}, "rejects binary targets of another shape"),
+            (FOCAL.format(args=""), {"z": z4, "t": np.array([0.0, 1.0, -0.5, 1.0])},
+             "rejects binary targets outside [0, 1]"),
+            (FOCAL.format(args=""), {"z": z4, "t": np.array([0.0, np.nan, 1.0, 1.0])},
+             "rejects NaN targets"),
+            (FOCAL.format(args=", alpha=-0.2"), {"z": z4, "t": t4}, "rejects alpha outside [0, 1]"),
+            (FOCAL.format(args=""), {"z": np.zeros((2, 3, 2)), "t": np.array([0, 1])},
+             "rejects 3-D logits"),
+            (FOCAL.format(args=""), {"z": np.zeros((4, 1)), "t": np.zeros(4, dtype=np.int64)},
+             "rejects one class"),
+            (FOCAL.format(args=""), {"z": np.arange(4), "t": t4}, "rejects integer logits"),
+            (FOCAL.format(args=""), {"z": np.zeros((4, 3)), "t": t4}, "rejects float class indices"),
+            (FOCAL.format(args=""), {"z": np.zeros((4, 3)), "t": np.array([0, 1, 2])},
+             "rejects too few class indices"),
+            (FOCAL.format(args=""), {"z": np.zeros((3, 3)), "t": np.array([0, 3, 1])},
+             "rejects a class index out of range"),
+            (FOCAL.format(args=""), {"z": np.zeros((3, 3)), "t": np.array([0, -1, 1])},
+             "rejects a negative class index"),
+            (FOCAL.format(args=", alpha=torch.ones(2)"), {"z": np.zeros((3, 3)),
+             "t": np.array([0, 1, 2])}, "rejects class weights of the wrong length"),
+            (FOCAL.format(args=", alpha=torch.tensor([1.0, -1.0, 1.0])"),
+             {"z": np.zeros((3, 3)), "t": np.array([0, 1, 2])}, "rejects negative class weights")):
+        yield Probe(c, expr, case, bad, hint=hint)
+
+
 HINGE = Close(rtol=1e-12, atol=1e-14, dtype="float64")
 
 
@@ -280,4 +376,5 @@ def probes():
     yield from _softmax_mse_grad()
     yield from _training(X, split.y_test)
     yield from _ce_beats_mse(X, split.y_test)
+    yield from _focal_loss()
     yield from _multiclass_hinge()

@@ -27,7 +27,7 @@
 #   takes well under a minute on a CPU.
 # * Restart the kernel and run all cells before you submit.
 #
-# Points: 27 in all (24 autograded, 3 graded by hand).
+# Points: 33 in all (30 autograded, 3 graded by hand).
 
 # %% nbgrader={"grade": false, "grade_id": "imports", "locked": true, "schema_version": 3, "solution": false, "task": false}
 import numpy as np
@@ -379,8 +379,243 @@ assert _mse_ok["test_acc"][-1] >= 0.9, (
 # 1 point for explaining why the uniform start is fine for both (the MSE gradient is
 # exactly 1/C of the CE gradient there: slower by a constant factor, not stalled).
 
+# %% [markdown] nbgrader={"grade": false, "grade_id": "task_focal", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## 4. A numerically stable focal loss (6 points)
+#
+# Chapter 6, "Focal loss", derives the loss $\ell_{\mathrm{FL}} = -\alpha_t (1 - q_t)^{\gamma}
+# \log q_t$, where $q_t$ is the probability the model gives the true outcome. Implement
+# `focal_loss_with_logits(logits, targets, gamma=2.0, alpha=None, reduction="mean")`
+# **in PyTorch** (differentiable by autograd). It has two modes, chosen by the shape of
+# `logits`:
+#
+# * **Binary**: `logits` has shape `(N,)` (one logit $z$ per example) and `targets` is a
+#   float tensor of the same shape with values in $[0, 1]$: hard labels 0 and 1, or
+#   probabilities $t$. The per-example loss is
+#   $-\big[\,\alpha\, t\,(1 - \sigma(z))^{\gamma} \log \sigma(z)
+#   + (1 - \alpha)(1 - t)\,\sigma(z)^{\gamma} \log(1 - \sigma(z))\big]$, with
+#   $\alpha$ = `alpha`, a float in $[0, 1]$; `alpha=None` means no weights (both factors
+#   are 1, not $\tfrac12$). For a hard label this is $-\alpha_t (1 - q_t)^{\gamma} \log q_t$.
+# * **Multi-class**: `logits` has shape `(N, C)` with $C \ge 2$ and `targets` holds `N`
+#   integer class indices $y$ in `0 .. C-1` (any integer dtype). The per-example loss is
+#   $-\alpha_{y} (1 - q_y)^{\gamma} \log q_y$ with $\mathbf q = \mathrm{softmax}(\mathbf z)$;
+#   `alpha` is `None` or a 1-D tensor of `C` non-negative class weights.
+#
+# `reduction`: `"none"` returns the `N` per-example losses, `"sum"` their sum, `"mean"`
+# their plain mean (divided by `N`, **not** by the sum of the weights as in
+# `CrossEntropyLoss(weight=...)`). The result has the logits' dtype (float32 or float64).
+#
+# Numerics (the heart of the task): compute everything from `F.logsigmoid` or
+# `torch.log_softmax`, never the log of a probability. Use $1 - \sigma(z) = \sigma(-z)$,
+# so $(1 - \sigma(z))^{\gamma} = \exp(\gamma \log\sigma(-z))$, and with $C$ classes
+# $\log(1 - q_y) = \operatorname{logsumexp}_{k \ne y} z_k - \operatorname{logsumexp}_k z_k$.
+# Then the loss and its gradient are finite and correct for logits as large as
+# $\pm 10^{30}$ in float32 and float64, and `gamma=0` gives exactly the binary
+# cross-entropy with logits (multi-class: the cross-entropy; with `alpha`, the weighted
+# *sum* divided by `N`).
+#
+# Raise `ValueError` with a message that names the problem when: `logits` is not 1-D or
+# 2-D or not a floating tensor; `gamma` is negative or NaN; `reduction` is not one of the
+# three; in binary mode the shapes differ, or a target is outside $[0, 1]$ or NaN, or
+# `alpha` is not in $[0, 1]$; in multi-class mode $C < 2$, the targets are not integers,
+# not `N` of them, or out of range, or `alpha` is not `C` non-negative numbers.
+# (Empty batches, `N = 0`, are not graded.)
+
+# %% nbgrader={"grade": false, "grade_id": "focal_loss", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def focal_loss_with_logits(logits, targets, gamma=2.0, alpha=None, reduction="mean"):
+    """Focal loss -alpha_t (1 - q_t)^gamma log q_t from logits, binary (N,) or multi-class (N, C)."""
+    ### BEGIN SOLUTION
+    if not torch.is_tensor(logits) or not logits.is_floating_point():
+        raise ValueError("logits must be a floating-point torch tensor")
+    gamma = float(gamma)
+    if not gamma >= 0.0:  # also rejects NaN
+        raise ValueError(f"gamma must be >= 0, got {gamma}")
+    if reduction not in ("none", "mean", "sum"):
+        raise ValueError(f"reduction must be 'none', 'mean' or 'sum', got {reduction!r}")
+    if logits.ndim == 1:
+        t = torch.as_tensor(targets)
+        if t.shape != logits.shape:
+            raise ValueError(f"binary targets must have the logits' shape {tuple(logits.shape)}, "
+                             f"got {tuple(t.shape)}")
+        t = t.to(logits.dtype)
+        if torch.any(torch.isnan(t)) or torch.any((t < 0) | (t > 1)):
+            raise ValueError("binary targets must be probabilities in [0, 1]")
+        if alpha is None:
+            a_pos = a_neg = 1.0
+        else:
+            a_pos = float(alpha)
+            if not 0.0 <= a_pos <= 1.0:
+                raise ValueError(f"binary alpha must be a number in [0, 1], got {alpha}")
+            a_neg = 1.0 - a_pos
+        log_p, log_not_p = F.logsigmoid(logits), F.logsigmoid(-logits)
+        loss = -(a_pos * t * torch.exp(gamma * log_not_p) * log_p
+                 + a_neg * (1 - t) * torch.exp(gamma * log_p) * log_not_p)
+    elif logits.ndim == 2:
+        n, c = logits.shape
+        if c < 2:
+            raise ValueError(f"multi-class logits need C >= 2 classes, got {c}")
+        y = torch.as_tensor(targets)
+        if y.is_floating_point() or y.is_complex() or y.dtype == torch.bool:
+            raise ValueError(f"multi-class targets must be integer class indices, got {y.dtype}")
+        if y.shape != (n,):
+            raise ValueError(f"need one class index per row of the logits: shape ({n},), "
+                             f"got {tuple(y.shape)}")
+        if n and (y.min() < 0 or y.max() >= c):
+            raise ValueError(f"class indices must lie in 0 .. {c - 1}")
+        y = y.to(device=logits.device, dtype=torch.long)
+        rows = torch.arange(n, device=logits.device)
+        log_q_y = torch.log_softmax(logits, dim=1)[rows, y]
+        others = logits.masked_fill(F.one_hot(y, c).bool(), float("-inf"))
+        log_not_q = torch.logsumexp(others, dim=1) - torch.logsumexp(logits, dim=1)
+        loss = -torch.exp(gamma * log_not_q) * log_q_y
+        if alpha is not None:
+            a = torch.as_tensor(alpha, dtype=logits.dtype, device=logits.device)
+            if a.shape != (c,) or torch.any(torch.isnan(a)) or torch.any(a < 0):
+                raise ValueError(f"multi-class alpha must be {c} non-negative class weights")
+            loss = a[y] * loss
+    else:
+        raise ValueError(f"logits must have shape (N,) or (N, C); got {tuple(logits.shape)}")
+    if reduction == "none":
+        return loss
+    return loss.sum() if reduction == "sum" else loss.mean()
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_focal_loss", "locked": true, "points": 6, "schema_version": 3, "solution": false, "task": false}
+# gamma = 0 is the binary cross-entropy with logits
+_fz = torch.tensor([-2.0, 0.0, 1.5, 3.0])
+_ft = torch.tensor([0.0, 1.0, 1.0, 0.0])
+check_close(focal_loss_with_logits(_fz, _ft, gamma=0.0),
+            F.binary_cross_entropy_with_logits(_fz, _ft), rtol=1e-6, what="gamma = 0 is BCE")
+# one easy example (q_t = sigmoid(3)) and gamma = 2: the loss is (1 - q_t)^2 times its BCE
+_fq = 1 / (1 + np.exp(-3.0))
+check_close(focal_loss_with_logits(torch.tensor([3.0]), torch.tensor([1.0]), reduction="none"),
+            [(1 - _fq) ** 2 * -np.log(_fq)], rtol=1e-5, what="focal loss of an easy example")
+# multi-class, gamma = 0: the cross-entropy
+_fzc = torch.tensor([[2.0, 0.0, -1.0], [0.0, 0.5, 0.5]])
+check_close(focal_loss_with_logits(_fzc, torch.tensor([0, 2]), gamma=0.0),
+            F.cross_entropy(_fzc, torch.tensor([0, 2])), rtol=1e-6, what="gamma = 0 is CE")
+# huge logits stay finite
+assert torch.isfinite(focal_loss_with_logits(torch.tensor([1e4, -1e4]), torch.tensor([0.0, 1.0]))), \
+    "the focal loss must stay finite at logits of +-1e4"
+_ = check_raises(ValueError, focal_loss_with_logits, _fz, _ft, gamma=-1.0)
+### BEGIN HIDDEN TESTS
+import mpmath as _fmp
+
+def _ref_binary(z, t, gamma, alpha):
+    """Stable float64 NumPy reference: log sigma(z) = -logaddexp(0, -z)."""
+    z, t = np.asarray(z, dtype=np.float64), np.asarray(t, dtype=np.float64)
+    lp, lnp = -np.logaddexp(0.0, -z), -np.logaddexp(0.0, z)
+    ap, an = (1.0, 1.0) if alpha is None else (alpha, 1.0 - alpha)
+    return -(ap * t * np.exp(gamma * lnp) * lp + an * (1 - t) * np.exp(gamma * lp) * lnp)
+
+def _ref_multi(z, y, gamma, alpha):
+    z = np.asarray(z, dtype=np.float64)
+    out = []
+    for row, k in zip(z, y, strict=True):
+        lse = scipy.special.logsumexp(row)
+        lq = row[k] - lse
+        lnq = scipy.special.logsumexp(np.delete(row, k)) - lse
+        out.append(-(1.0 if alpha is None else alpha[k]) * np.exp(gamma * lnq) * lq)
+    return np.array(out)
+
+import scipy.special
+
+_frng = np.random.default_rng(41)
+for _fdt, _ftol in ((torch.float32, 1e-5), (torch.float64, 1e-12)):
+    # binary: hard and soft targets, several gamma and alpha, every reduction
+    _fzb = 4 * _frng.normal(size=20)
+    _ftb = np.r_[_frng.integers(0, 2, size=14), _frng.uniform(size=6)]
+    for _fg, _fa in ((0.0, None), (0.5, None), (2.0, 0.25), (5.0, 0.9)):
+        _fzt = torch.tensor(_fzb, dtype=_fdt)
+        _fref = _ref_binary(_fzt.double().numpy(), _ftb, _fg, _fa)
+        _fgot = focal_loss_with_logits(_fzt, torch.tensor(_ftb, dtype=_fdt), gamma=_fg, alpha=_fa,
+                                      reduction="none")
+        assert _fgot.dtype == _fdt and _fgot.shape == (20,), f"expected (20,) {_fdt}, got {_fgot}"
+        check_close(_fgot, _fref, rtol=_ftol, atol=1e-30, what=f"binary focal, gamma {_fg}, alpha {_fa}")
+        check_close(focal_loss_with_logits(_fzt, torch.tensor(_ftb, dtype=_fdt), _fg, _fa), _fref.mean(),
+                    rtol=_ftol, what="reduction='mean' (divided by N)")
+        check_close(focal_loss_with_logits(_fzt, torch.tensor(_ftb, dtype=_fdt), _fg, _fa, "sum"),
+                    _fref.sum(), rtol=_ftol, what="reduction='sum'")
+    _fzt = torch.tensor(_fzb, dtype=_fdt)
+    check_close(focal_loss_with_logits(_fzt, torch.tensor(_ftb, dtype=_fdt), gamma=0.0),
+                F.binary_cross_entropy_with_logits(_fzt, torch.tensor(_ftb, dtype=_fdt)),
+                rtol=_ftol, what=f"gamma = 0 is BCE with logits ({_fdt})")
+    # multi-class
+    _fzm = 3 * _frng.normal(size=(12, 7))
+    _fym = _frng.integers(0, 7, size=12)
+    _fal = _frng.uniform(0.1, 2.0, size=7)
+    for _fg, _fa in ((0.0, None), (1.0, None), (2.0, _fal), (5.0, None)):
+        _fzt = torch.tensor(_fzm, dtype=_fdt)
+        _fgot = focal_loss_with_logits(_fzt, torch.from_numpy(_fym), gamma=_fg,
+                                      alpha=None if _fa is None else torch.tensor(_fa, dtype=_fdt),
+                                      reduction="none")
+        assert _fgot.dtype == _fdt and _fgot.shape == (12,), f"expected (12,) {_fdt}, got {_fgot}"
+        check_close(_fgot, _ref_multi(_fzt.double().numpy(), _fym, _fg, _fa), rtol=_ftol, atol=1e-30,
+                    what=f"multi-class focal, gamma {_fg}")
+    _fzt = torch.tensor(_fzm, dtype=_fdt)
+    check_close(focal_loss_with_logits(_fzt, torch.from_numpy(_fym), gamma=0.0),
+                F.cross_entropy(_fzt, torch.from_numpy(_fym)), rtol=_ftol, what="gamma = 0 is CE")
+    _fw = torch.tensor(_fal, dtype=_fdt)
+    check_close(focal_loss_with_logits(_fzt, torch.from_numpy(_fym), 0.0, _fw),
+                F.cross_entropy(_fzt, torch.from_numpy(_fym), weight=_fw, reduction="sum") / 12,
+                rtol=_ftol, what="gamma = 0 with alpha: the weighted sum over N")
+    # huge logits: values against the reference, finite gradients
+    for _fbig in (1e4, 1e30):
+        _fzh = torch.tensor([_fbig, -_fbig, _fbig, -_fbig, 0.0], dtype=_fdt, requires_grad=True)
+        _fth = torch.tensor([1.0, 1.0, 0.0, 0.0, 1.0], dtype=_fdt)
+        for _fg in (0.0, 0.5, 2.0):
+            _fgot = focal_loss_with_logits(_fzh, _fth, gamma=_fg, reduction="none")
+            check_close(_fgot.detach(), _ref_binary(_fzh.detach().double().numpy(), _fth.numpy(), _fg, None),
+                        rtol=_ftol, atol=1e-30, what=f"binary focal at logits +-{_fbig:g} ({_fdt})")
+            _fgr, = torch.autograd.grad(_fgot.sum(), _fzh)
+            assert torch.all(torch.isfinite(_fgr)), f"gradient must be finite at +-{_fbig:g}"
+        _fzh2 = torch.tensor([[_fbig, 0.0, -_fbig], [-_fbig, _fbig, 0.0], [0.0, 0.0, 0.0]], dtype=_fdt,
+                            requires_grad=True)
+        _fyh = torch.tensor([0, 0, 2])
+        for _fg in (0.0, 0.5, 2.0):
+            _fgot = focal_loss_with_logits(_fzh2, _fyh, gamma=_fg, reduction="none")
+            check_close(_fgot.detach(), _ref_multi(_fzh2.detach().double().numpy(), _fyh.numpy(), _fg, None),
+                        rtol=_ftol, atol=1e-30, what=f"multi-class focal at logits +-{_fbig:g}")
+            _fgr, = torch.autograd.grad(_fgot.sum(), _fzh2)
+            assert torch.all(torch.isfinite(_fgr)), f"gradient must be finite at +-{_fbig:g}"
+# an easy example's loss is tiny, not 0 or nan: 1 - q_t = sigmoid(-40) ~ 4e-18 (mpmath reference)
+_fmp.mp.dps = 50
+_fexact = float(-(1 / (1 + _fmp.e ** 40)) ** 2 * _fmp.log(1 / (1 + _fmp.e ** -40)))
+check_close(focal_loss_with_logits(torch.tensor([40.0], dtype=torch.float64),
+                                   torch.tensor([1.0], dtype=torch.float64), reduction="sum"),
+            _fexact, rtol=1e-10, what="an easy example's tiny loss (logit 40)")
+_fzc3 = torch.tensor([[40.0, 0.0, 0.0]], dtype=torch.float64)
+_fexact = float(-(2 / (_fmp.e ** 40 + 2)) ** 2 * _fmp.log(_fmp.e ** 40 / (_fmp.e ** 40 + 2)))
+# (log_softmax rounds log q_y to 0 here, so only "about 0, not nan" is asked)
+check_close(focal_loss_with_logits(_fzc3, torch.tensor([0])), _fexact, atol=1e-40,
+            what="an easy multi-class example's tiny loss")
+# the gradient against autograd of the reference formula, and int32 targets
+_fzg = torch.tensor(_frng.normal(size=(5, 4)), requires_grad=True)
+_fyg = torch.tensor([0, 3, 1, 1, 2], dtype=torch.int32)
+_fg1, = torch.autograd.grad(focal_loss_with_logits(_fzg, _fyg, gamma=2.0), _fzg)
+_flq = torch.log_softmax(_fzg, 1)[torch.arange(5), _fyg.long()]
+_fg2, = torch.autograd.grad((-(1 - _flq.exp()) ** 2 * _flq).mean(), _fzg)
+check_close(_fg1, _fg2, rtol=1e-9, atol=1e-15, what="multi-class gradient")
+# invalid input
+_fz2 = torch.zeros(3, 4)
+for _fargs, _fkw in (((_fz, _ft), {"gamma": -0.5}), ((_fz, _ft), {"gamma": float("nan")}),
+                   ((_fz, _ft), {"reduction": "average"}), ((_fz, _ft[:3]), {}),
+                   ((_fz, torch.tensor([0.0, 1.0, 1.5, 0.0])), {}),
+                   ((_fz, torch.tensor([0.0, float("nan"), 1.0, 0.0])), {}),
+                   ((_fz, _ft), {"alpha": 1.5}),
+                   ((torch.zeros(2, 2, 2), torch.tensor([0, 1])), {}),
+                   ((torch.zeros(3, 1), torch.tensor([0, 0, 0])), {}),
+                   ((torch.tensor([1, 2, 3]), torch.tensor([0.0, 1.0, 1.0])), {}),
+                   ((_fz2, torch.tensor([0.0, 1.0, 2.0])), {}),
+                   ((_fz2, torch.tensor([0, 1])), {}), ((_fz2, torch.tensor([0, 4, 1])), {}),
+                   ((_fz2, torch.tensor([0, -1, 1])), {}),
+                   ((_fz2, torch.tensor([0, 1, 2])), {"alpha": torch.ones(3)}),
+                   ((_fz2, torch.tensor([0, 1, 2])), {"alpha": torch.tensor([1.0, -1.0, 1.0, 1.0])})):
+    check_raises(ValueError, focal_loss_with_logits, *_fargs, **_fkw)
+### END HIDDEN TESTS
+
 # %% [markdown] nbgrader={"grade": false, "grade_id": "task4_hinge", "locked": true, "schema_version": 3, "solution": false, "task": false}
-# ## 4. The multiclass hinge loss (5 points)
+# ## 5. The multiclass hinge loss (5 points)
 #
 # Chapter 6, "Margins": the multiclass hinge (SVM) loss of one example with logits
 # $\mathbf z$ and label $y$ is
@@ -432,9 +667,9 @@ def multiclass_hinge(logits, labels, margin=1.0):
 
 # %% nbgrader={"grade": true, "grade_id": "test_multiclass_hinge", "locked": true, "points": 5, "schema_version": 3, "solution": false, "task": false}
 # One example: margins 0.5 (class 1) and 3 (class 2) against the true class 0.
-_h = multiclass_hinge(np.array([[3.0, 2.5, 0.0]]), np.array([0]))
-assert isinstance(_h, float), f"multiclass_hinge should return a Python float, got {type(_h)}"
-check_close(_h, 0.5, rtol=1e-12, what="hinge: only class 1 violates the margin 1")
+_hg_h = multiclass_hinge(np.array([[3.0, 2.5, 0.0]]), np.array([0]))
+assert isinstance(_hg_h, float), f"multiclass_hinge should return a Python float, got {type(_hg_h)}"
+check_close(_hg_h, 0.5, rtol=1e-12, what="hinge: only class 1 violates the margin 1")
 # Every wrong logit at least 1 below the true one: exactly zero (cross-entropy never is).
 check_close(multiclass_hinge(np.array([[2.0, 1.0, -4.0]]), np.array([0])), 0.0, atol=0,
             what="hinge of an example with margin exactly 1")
@@ -443,7 +678,7 @@ check_close(multiclass_hinge(np.zeros((2, 4)), np.array([0, 3]), margin=2.0), 6.
             rtol=1e-12, what="hinge at equal logits, margin 2 (mean over 2 examples)")
 check_raises(ValueError, multiclass_hinge, np.zeros(3), np.array([0]), match="shape")
 ### BEGIN HIDDEN TESTS
-def _ref_hinge(z, y, delta):
+def _hg_ref_hinge(z, y, delta):
     z = np.asarray(z, dtype=np.float64)
     total = 0.0
     for row, label in zip(z, y, strict=True):
@@ -451,20 +686,20 @@ def _ref_hinge(z, y, delta):
     return total / len(z)
 
 
-_rng = np.random.default_rng(41)
-for _n, _c, _scale, _delta in ((7, 10, 1.0, 1.0), (5, 3, 10.0, 0.5), (4, 13, 1e3, 1.0),
+_hg_rng = np.random.default_rng(41)
+for _hg_n, _hg_c, _hg_scale, _hg_delta in ((7, 10, 1.0, 1.0), (5, 3, 10.0, 0.5), (4, 13, 1e3, 1.0),
                                (1, 2, 0.1, 1.0), (9, 5, 2.0, 0.0), (3, 6, 1.0, 7.5)):
-    _z = _rng.normal(scale=_scale, size=(_n, _c))
-    _y = _rng.integers(0, _c, size=_n)
-    _got = multiclass_hinge(_z, _y, margin=_delta)
-    assert isinstance(_got, float), f"multiclass_hinge should return a float, got {type(_got)}"
-    check_close(_got, _ref_hinge(_z, _y, _delta), rtol=1e-12, atol=1e-14,
-                what=f"hinge of a {_n}x{_c} batch at logit scale {_scale:g}, margin {_delta:g}")
+    _hg_z = _hg_rng.normal(scale=_hg_scale, size=(_hg_n, _hg_c))
+    _hg_y = _hg_rng.integers(0, _hg_c, size=_hg_n)
+    _hg_got = multiclass_hinge(_hg_z, _hg_y, margin=_hg_delta)
+    assert isinstance(_hg_got, float), f"multiclass_hinge should return a float, got {type(_hg_got)}"
+    check_close(_hg_got, _hg_ref_hinge(_hg_z, _hg_y, _hg_delta), rtol=1e-12, atol=1e-14,
+                what=f"hinge of a {_hg_n}x{_hg_c} batch at logit scale {_hg_scale:g}, margin {_hg_delta:g}")
 # the default margin is 1, and it is a mean over examples, not a sum
-_z = _rng.normal(size=(6, 4))
-_y = _rng.integers(0, 4, size=6)
-check_close(multiclass_hinge(_z, _y), _ref_hinge(_z, _y, 1.0), rtol=1e-12, what="default margin")
-check_close(multiclass_hinge(np.tile(_z, (3, 1)), np.tile(_y, 3)), multiclass_hinge(_z, _y),
+_hg_z = _hg_rng.normal(size=(6, 4))
+_hg_y = _hg_rng.integers(0, 4, size=6)
+check_close(multiclass_hinge(_hg_z, _hg_y), _hg_ref_hinge(_hg_z, _hg_y, 1.0), rtol=1e-12, what="default margin")
+check_close(multiclass_hinge(np.tile(_hg_z, (3, 1)), np.tile(_hg_y, 3)), multiclass_hinge(_hg_z, _hg_y),
             rtol=1e-12, what="the mean does not change when the batch is repeated")
 # the true class adds nothing: a confidently right example has zero loss at any scale
 check_close(multiclass_hinge(np.array([[100.0, 0.0, 0.0, -5.0]]), np.array([0])), 0.0, atol=0,
@@ -480,14 +715,14 @@ check_close(multiclass_hinge(np.array([[3.0], [-1.0]]), np.array([0, 0])), 0.0, 
 check_close(multiclass_hinge(np.array([[1.0, 1.0, 0.5]]), np.array([0]), margin=0.0), 0.0,
             atol=0, what="hinge with margin 0 and a tie")
 # dtypes and array-likes
-_z32 = _rng.normal(size=(5, 3)).astype(np.float32)
-_y32 = np.array([0, 2, 1, 1, 0])
-check_close(multiclass_hinge(_z32, _y32), _ref_hinge(_z32.astype(np.float64), _y32, 1.0),
+_hg_z32 = _hg_rng.normal(size=(5, 3)).astype(np.float32)
+_hg_y32 = np.array([0, 2, 1, 1, 0])
+check_close(multiclass_hinge(_hg_z32, _hg_y32), _hg_ref_hinge(_hg_z32.astype(np.float64), _hg_y32, 1.0),
             rtol=1e-12, what="float32 logits (computed in float64)")
 check_close(multiclass_hinge([[1, 3], [2, 0]], [0, 0]), 1.5, rtol=1e-12,
             what="integer logits given as lists")
-check_close(multiclass_hinge(_z, _y.astype(np.int32), margin=np.float64(0.5)),
-            _ref_hinge(_z, _y, 0.5), rtol=1e-12, what="int32 labels, numpy margin")
+check_close(multiclass_hinge(_hg_z, _hg_y.astype(np.int32), margin=np.float64(0.5)),
+            _hg_ref_hinge(_hg_z, _hg_y, 0.5), rtol=1e-12, what="int32 labels, numpy margin")
 check_close(multiclass_hinge(np.array([[1e4, -1e4, 0.0]]), np.array([1])), 2e4 + 1e4 + 2,
             rtol=1e-12, what="hinge at logits of 1e4 (no softmax, no overflow)")
 check_raises(ValueError, multiclass_hinge, np.zeros((2, 3, 1)), np.array([0, 1]), match="shape")

@@ -277,6 +277,126 @@ def _bounded_classifier():
                 hint="training at T = 0.1, another seed: loss, accuracy, confidence")
 
 
+def _brier_score():
+    c = "test_brier_score"
+    exact = Close(rtol=1e-12, dtype="float64")
+    yield Probe(c, "brier_score(np.array([[0.0, 1.0], [1.0, 0.0], [0.0, 1.0]]), "
+                   "np.array([1, 1, 1]))", compare=exact,
+                hint="sure forecasts, right twice and wrong once")
+    yield Probe(c, "brier_score(np.full((3, 8), 0.125), np.array([0, 7, 3]))", compare=exact,
+                hint="the uniform forecast scores 1 - 1/C: summed over classes, not averaged")
+    rng = np.random.default_rng(60)
+    for n, k, a in ((1, 3, 1.0), (9, 4, 0.4), (400, 10, 0.5), (50, 60, 0.1)):
+        case = {"pb": rng.dirichlet(np.full(k, a), size=n), "yb": rng.integers(0, k, size=n)}
+        yield Probe(c, "brier_score(pb, yb)", case, exact,
+                    hint=f"{n} forecasts over {k} classes")
+    q1 = rng.random(40)
+    two = {"q2": np.stack([1 - q1, q1], 1), "y2": (rng.random(40) < 0.4).astype(int)}
+    yield Probe(c, "brier_score(q2, y2)", two, exact,
+                hint="two classes: twice the binary Brier score")
+    truth = {"pt": np.array([0.5, 0.25, 0.25]), "qf": np.array([0.7, 0.2, 0.1])}
+    yield Probe(c, "sum(pt[k] * brier_score(qf[None], np.array([k])) for k in range(3))", truth,
+                exact, hint="the expected score under the truth: ||p - q||^2 + 1 - ||p||^2")
+    yield Probe(c, "sum(pt[k] * brier_score(pt[None], np.array([k])) for k in range(3))", truth,
+                exact, hint="the honest forecast's expected score, 1 - ||p||^2")
+    f32 = {"pf": rng.dirichlet(np.ones(5), size=25).astype(np.float32),
+           "yf": rng.integers(0, 5, size=25)}
+    yield Probe(c, "brier_score(pf, yf)", f32, exact, hint="float32 probs, computed in float64")
+    yield Probe(c, "brier_score(pf.tolist(), yf.tolist())", f32, exact, hint="lists")
+    yield Probe(c, "brier_score(np.array([[0.5, 0.0, 0.5]]), np.array([1], dtype=np.int16))",
+                compare=exact, hint="a zero probability on the label")
+    yield Probe(c, "brier_score([[0.5, 0.7]], [0])", compare=Raises(ValueError, "sum"),
+                hint="rejects a row that does not sum to 1")
+    yield Probe(c, "brier_score([[0.0, 0.0, 0.0]], [2])", compare=Raises(ValueError, "sum"),
+                hint="rejects a row of zeros")
+    yield Probe(c, "brier_score(np.array([0.5, 0.5]), [0])", compare=Raises(ValueError, "shape"),
+                hint="rejects 1-D probabilities")
+    yield Probe(c, "brier_score(np.zeros((0, 2)), np.zeros(0, dtype=int))",
+                compare=Raises(ValueError, "shape"), hint="rejects empty probabilities")
+    yield Probe(c, "brier_score([[-0.25, 1.25]], [1])", compare=Raises(ValueError, "probabilit"),
+                hint="rejects entries outside [0, 1]")
+    yield Probe(c, "brier_score([[0.5, np.nan]], [0])", compare=Raises(ValueError, "probabilit"),
+                hint="rejects NaN")
+    yield Probe(c, "brier_score(pf, yf[:-2])", f32, Raises(ValueError, "shape"),
+                hint="rejects labels of the wrong shape")
+    yield Probe(c, "brier_score(pf, yf + 5)", f32, Raises(ValueError, "label"),
+                hint="rejects labels out of range")
+    yield Probe(c, "brier_score(pf, yf - 5)", f32, Raises(ValueError, "label"),
+                hint="rejects negative labels")
+    yield Probe(c, "brier_score(pf, yf.astype(np.float64))", f32, Raises(ValueError, "label"),
+                hint="rejects float labels")
+    yield Probe(c, "brier_score(pf[:2], np.array([False, True]))", f32,
+                Raises(ValueError, "label"), hint="rejects boolean labels")
+
+
+def _ece_equal_mass():
+    c = "test_ece_equal_mass"
+    exact = Close(rtol=1e-12, dtype="float64")
+    six = {"pm": np.array([[0.4, 0.6], [0.3, 0.7], [0.25, 0.75], [0.2, 0.8], [0.1, 0.9],
+                           [0.05, 0.95]]), "ym": np.array([1, 0, 1, 1, 0, 1])}
+    yield Probe(c, "ece_equal_mass(pm, ym, n_bins=2)", six, exact,
+                hint="two equal-mass bins of three forecasts")
+    yield Probe(c, "ece_equal_mass(pm, ym, n_bins=0)", six, Raises(ValueError, "n_bins"),
+                hint="rejects n_bins = 0")
+    # N = 5 and M = 4, N = 9 and M = 4 or 8: edges fall exactly on confidences, (lo, hi] decides
+    five = {"p5": np.array([[0.35, 0.65], [0.85, 0.15], [0.6, 0.4], [0.25, 0.75], [0.5, 0.5]]),
+            "y5": np.array([1, 0, 1, 1, 0])}
+    yield Probe(c, "ece_equal_mass(p5, y5, n_bins=4)", five, exact,
+                hint="edges exactly on the confidences: B_1 = [b_0, b_1], then (lo, hi]")
+    nine = {"p9": np.array([[c_, 1 - c_] for c_ in (0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85,
+                                                     0.9)]), "y9": np.array([0, 1, 1, 0, 0, 1,
+                                                                             0, 0, 1])}
+    for n in (4, 8, 2):
+        yield Probe(c, f"ece_equal_mass(p9, y9, n_bins={n})", nine, exact,
+                    hint=f"edges on the confidences ({n} bins of nine forecasts)")
+    ties = {"pt": np.array([[0.6, 0.4]] * 5 + [[0.1, 0.9]] * 3), "yt": np.array(
+        [0, 1, 0, 1, 1, 1, 1, 0])}
+    yield Probe(c, "ece_equal_mass(pt, yt, n_bins=4)", ties, exact,
+                hint="tied confidences share one bin; the others are empty")
+    yield Probe(c, "ece_equal_mass(pt, yt, n_bins=2)", ties, exact,
+                hint="bins of unequal size are weighted by |B_m| / N")
+    yield Probe(c, "ece_equal_mass(np.full((6, 3), 1 / 3), np.array([0, 1, 2, 0, 0, 1]))",
+                compare=Close(atol=1e-15), hint="a constant forecast: all edges equal")
+    yield Probe(c, "ece_equal_mass(np.array([[0.4, 0.4, 0.2], [0.5, 0.5, 0.0]]), "
+                   "np.array([1, 1]), n_bins=2)", compare=exact,
+                hint="a tie in a row predicts the lowest index")
+    rng = np.random.default_rng(61)
+    pr = rng.dirichlet(np.full(8, 0.3), size=1200)
+    yr = np.where(rng.random(1200) < 0.65, pr.argmax(1), rng.integers(0, 8, 1200))
+    model = {"pr": pr, "yr": yr}
+    for n in (15, 12, 5, 1, 33):
+        yield Probe(c, f"ece_equal_mass(pr, yr, n_bins={n})", model, Close(rtol=1e-10),
+                    hint=f"model outputs with {n} bins")
+    yield Probe(c, "ece_equal_mass(pr, yr)", model, Close(rtol=1e-10),
+                hint="model outputs with the default n_bins")
+    yield Probe(c, "ece_equal_mass(pr[:5], yr[:5], n_bins=12)", model, Close(rtol=1e-10),
+                hint="more bins than forecasts")
+    pc = rng.dirichlet(np.ones(4), size=40_000)
+    yc = (rng.random(40_000)[:, None] > np.cumsum(pc, axis=1)).sum(axis=1)
+    yield Probe(c, "ece_equal_mass(pc, yc)", {"pc": pc, "yc": yc}, Close(rtol=1e-10),
+                hint="a calibrated model (near 0)")
+    yield Probe(c, "ece_equal_mass(pr.astype(np.float32), yr)", model, Close(rtol=1e-6),
+                hint="float32 probabilities")
+    yield Probe(c, "ece_equal_mass(pr[:10].tolist(), yr[:10].tolist(), n_bins=4)", model,
+                Close(rtol=1e-10), hint="lists")
+    yield Probe(c, "ece_equal_mass(pr, yr[:-4])", model, Raises(ValueError, "shape"),
+                hint="rejects labels of the wrong shape")
+    yield Probe(c, "ece_equal_mass(pr, yr + 8)", model, Raises(ValueError, "label"),
+                hint="rejects labels out of range")
+    yield Probe(c, "ece_equal_mass([[-0.1, 1.1]], [0])", compare=Raises(ValueError, "probabilit"),
+                hint="rejects entries outside [0, 1]")
+    yield Probe(c, "ece_equal_mass([[0.2, 0.2]], [0])", compare=Raises(ValueError, "sum"),
+                hint="rejects a row that does not sum to 1")
+    yield Probe(c, "ece_equal_mass(np.array([0.3, 0.7]), [1])",
+                compare=Raises(ValueError, "shape"), hint="rejects 1-D probabilities")
+    yield Probe(c, "ece_equal_mass(pr, yr, n_bins=-4)", model, Raises(ValueError, "n_bins"),
+                hint="rejects a negative n_bins")
+    yield Probe(c, "ece_equal_mass(pr, yr, n_bins=3.5)", model, Raises(ValueError, "n_bins"),
+                hint="rejects a fractional n_bins")
+    yield Probe(c, "ece_equal_mass(pr, yr, n_bins=True)", model, Raises(ValueError, "n_bins"),
+                hint="rejects a boolean n_bins")
+
+
 AM = ("additive_margin_logits(torch.from_numpy(c), torch.from_numpy(y), {s}, {m}, "
       "kind={kind!r})")
 
@@ -359,4 +479,6 @@ def probes():
     yield from _expected_calibration_error()
     yield from _distillation_loss()
     yield from _bounded_classifier()
+    yield from _brier_score()
+    yield from _ece_equal_mass()
     yield from _additive_margin_logits()

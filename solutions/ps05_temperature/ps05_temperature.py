@@ -16,7 +16,8 @@
 #
 # Chapter 8 of the book. You will fit a temperature for calibration, measure calibration
 # with the expected calibration error, write the distillation loss in PyTorch, and train a
-# classifier with bounded logits with and without a temperature.
+# classifier with bounded logits with and without a temperature. Task 5 adds a proper
+# scoring rule, the Brier score, and an ECE with equal-mass bins.
 #
 # * Replace every `raise NotImplementedError()` with your code. Do not rename the functions.
 # * The test cells under each task check your work as you go; more tests, hidden here,
@@ -26,7 +27,7 @@
 #   (`infoloss.device.pick_device()`); the whole notebook runs in well under a minute on a CPU.
 # * Restart the kernel and run all cells before you submit.
 #
-# Points: 32 in all (30 autograded, 2 graded by hand).
+# Points: 40 in all (38 autograded, 2 graded by hand).
 
 # %% nbgrader={"grade": false, "grade_id": "imports", "locked": true, "schema_version": 3, "solution": false, "task": false}
 import math
@@ -524,8 +525,232 @@ assert _cold["test_confidence"] > 0.9, f"T = 0.1 confidence {_cold['test_confide
 # Mark scheme: 1 point for reading the three numbers right (loss and confidence change,
 # accuracy hardly), 1 point for the floor argument and the wrong conclusion.
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "task5_margins", "locked": true, "schema_version": 3, "solution": false, "task": false}
-# ## 5. Additive-margin logits: CosFace and ArcFace (6 points)
+# %% [markdown] nbgrader={"grade": false, "grade_id": "task5", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## 5. A proper score and a better calibration error (8 points)
+#
+# (a) Implement `brier_score(probs, labels)`, the multi-class Brier score
+#
+# $$\mathrm{BS} = \frac1N \sum_{n=1}^{N} \sum_{k=1}^{C} \bigl(q_{n,k} - [k = y_n]\bigr)^2,$$
+#
+# the mean over the examples of the squared distance between the forecast $q_n$ (row $n$
+# of `probs`) and the one-hot vector of its label: twice chapter 6's $\ell_{\mathrm{MSE}}$.
+# It is summed over the classes and **not** divided by $C$, so it lies in $[0, 2]$.
+#
+# * `probs`: array-like of shape `(N, C)`, each row a distribution: entries in $[0, 1]$,
+#   summing to 1 within `1e-6`. `labels`: integers of shape `(N,)` in `0..C-1` (a float or
+#   boolean array is not accepted). Lists are accepted too.
+# * Compute in float64 (also for float32 `probs`) and return a Python `float`.
+# * Raise `ValueError` with a message that names the problem: `probs` not 2-D or empty
+#   ("shape"), an entry outside $[0, 1]$ or NaN ("probabilit..."), a row that does not sum
+#   to 1 ("sum"), labels of the wrong shape ("shape"), labels that are not integers or out
+#   of range ("label").
+
+# %% nbgrader={"grade": false, "grade_id": "brier_score", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def brier_score(probs, labels):
+    """Mean over rows of sum over classes of (q_k - [k = y])^2 (not divided by C)."""
+    ### BEGIN SOLUTION
+    p, y = _checked_distributions(probs, labels)
+    onehot = np.zeros_like(p)
+    onehot[np.arange(len(y)), y] = 1.0
+    return float(((p - onehot) ** 2).sum(axis=1).mean())
+
+
+def _checked_distributions(probs, labels):
+    """probs as float64 (N, C) rows of distributions and labels as integers in range."""
+    p = np.asarray(probs, dtype=np.float64)
+    y = np.asarray(labels)
+    if p.ndim != 2 or p.shape[0] == 0 or p.shape[1] == 0:
+        raise ValueError(f"probs must have shape (N, C) with N, C >= 1; got shape {p.shape}")
+    if np.any(np.isnan(p)) or np.any(p < 0) or np.any(p > 1):
+        raise ValueError("probabilities must lie in [0, 1] (no NaN)")
+    if np.any(np.abs(p.sum(axis=1) - 1.0) > 1e-6):
+        raise ValueError("each row of probs must sum to 1 (a distribution over the classes)")
+    if y.shape != (p.shape[0],):
+        raise ValueError(f"labels must have shape ({p.shape[0]},) to match probs; got {y.shape}")
+    if not np.issubdtype(y.dtype, np.integer) or np.any(y < 0) or np.any(y >= p.shape[1]):
+        raise ValueError(f"labels must be integers in 0..{p.shape[1] - 1}")
+    return p, y
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_brier_score", "locked": true, "points": 4, "schema_version": 3, "solution": false, "task": false}
+# A sure and right forecast costs 0; a sure and wrong one 2 (1 on the label, 1 elsewhere).
+_bs = brier_score(np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]), np.array([0, 2]))
+assert isinstance(_bs, float), f"brier_score should return a float, got {type(_bs)}"
+check_close(_bs, 1.0, rtol=1e-12, what="mean of 0 (sure, right) and 2 (sure, wrong)")
+# The uniform forecast over C classes scores 1 - 1/C whatever the label: summed, not averaged.
+check_close(brier_score(np.full((4, 5), 0.2), np.array([0, 1, 4, 4])), 0.8, rtol=1e-12,
+            what="uniform forecast over 5 classes (1 - 1/C, not divided by C)")
+check_raises(ValueError, brier_score, [[0.5, 0.6]], [0], match="sum")
+### BEGIN HIDDEN TESTS
+def _ref_brier(p, y):
+    p = np.asarray(p, dtype=np.float64)
+    return float(np.mean([sum((p[n, k] - (k == y[n])) ** 2 for k in range(p.shape[1]))
+                          for n in range(len(p))]))
+
+
+_r = np.random.default_rng(21)
+for _n, _c, _a in ((1, 2, 1.0), (7, 3, 0.3), (500, 10, 0.5), (64, 100, 0.1)):
+    _pb = _r.dirichlet(np.full(_c, _a), size=_n)
+    _yb = _r.integers(0, _c, size=_n)
+    check_close(brier_score(_pb, _yb), _ref_brier(_pb, _yb), rtol=1e-12,
+                what=f"Brier score of {_n} forecasts over {_c} classes")
+# Two classes: twice the binary Brier score (q - y)^2 of class 1.
+_q1 = _r.random(50)
+_y1 = (_r.random(50) < 0.5).astype(int)
+check_close(brier_score(np.stack([1 - _q1, _q1], 1), _y1), 2 * np.mean((_q1 - _y1) ** 2),
+            rtol=1e-12, what="two classes: twice the binary Brier score")
+# Proper: the expected score under the truth p is lowest at q = p, ||p - q||^2 + 1 - ||p||^2.
+_pt = np.array([0.6, 0.3, 0.1])
+for _qf in (np.array([0.6, 0.3, 0.1]), np.array([1.0, 0, 0]), np.array([0.5, 0.3, 0.2])):
+    _exp = sum(_pt[k] * brier_score(_qf[None], np.array([k])) for k in range(3))
+    check_close(_exp, ((_pt - _qf) ** 2).sum() + 1 - (_pt ** 2).sum(), rtol=1e-12,
+                what="expected Brier score = ||p - q||^2 + 1 - ||p||^2")
+# float32, lists, a zero probability on the label, labels of another integer dtype.
+_pf = _r.dirichlet(np.ones(4), size=30).astype(np.float32)
+_yf = _r.integers(0, 4, size=30)
+check_close(brier_score(_pf, _yf), _ref_brier(_pf.astype(np.float64), _yf), rtol=1e-12,
+            what="float32 probs, computed in float64")
+check_close(brier_score(_pf.tolist(), _yf.tolist()), _ref_brier(_pf.astype(np.float64), _yf),
+            rtol=1e-12, what="lists")
+check_close(brier_score(np.array([[0.0, 0.25, 0.75]]), np.array([0], dtype=np.uint8)),
+            1 + 0.25 ** 2 + 0.75 ** 2, rtol=1e-12, what="zero probability on the label")
+check_raises(ValueError, brier_score, np.full(3, 1 / 3), [0], match="shape")
+check_raises(ValueError, brier_score, np.zeros((0, 3)), np.zeros(0, dtype=int), match="shape")
+check_raises(ValueError, brier_score, [[1.5, -0.5]], [0], match="probabilit")
+check_raises(ValueError, brier_score, [[np.nan, 1.0]], [1], match="probabilit")
+check_raises(ValueError, brier_score, [[0.0, 0.0]], [1], match="sum")
+check_raises(ValueError, brier_score, _pf, _yf[:-1], match="shape")
+check_raises(ValueError, brier_score, _pf, _yf + 4, match="label")
+check_raises(ValueError, brier_score, _pf, -1 - _yf, match="label")
+check_raises(ValueError, brier_score, _pf, _yf.astype(float), match="label")
+check_raises(ValueError, brier_score, [[0.5, 0.5], [1.0, 0.0]], np.array([True, False]),
+             match="label")
+### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "task5b", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# (b) Implement `ece_equal_mass(probs, labels, n_bins=15)`: the expected calibration error
+# of task 2 with **equal-mass** bins instead of equal-width ones. Confidence and prediction
+# are as in task 2 (largest probability; ties to the lowest index). With $c_1, \dots, c_N$
+# the confidences and $M$ = `n_bins`, the bin edges are
+#
+# ```python
+# edges = np.quantile(conf, np.linspace(0, 1, n_bins + 1))   # NumPy's default "linear" method
+# ```
+#
+# $b_0 \le b_1 \le \dots \le b_M$, and the bins are $B_1 = [b_0, b_1]$ (closed on both
+# sides) and $B_m = (b_{m-1}, b_m]$ for $m = 2, \dots, M$ (open on the left, closed on the
+# right). So tied confidences always share a bin, some bins can be empty (when edges
+# coincide), and every confidence lands in exactly one bin. The ECE is the formula of task 2,
+# $\sum_m \frac{|B_m|}{N}\,|\mathrm{acc}(B_m) - \mathrm{conf}(B_m)|$, over the non-empty
+# bins; empty bins add nothing.
+#
+# * Return a Python `float` in $[0, 1]$, computed in float64.
+# * Raise `ValueError` for the same problems as task 2 (and with the same words in the
+#   message: "shape", "probabilit...", "sum", "label", "n_bins").
+
+# %% nbgrader={"grade": false, "grade_id": "ece_equal_mass", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def ece_equal_mass(probs, labels, n_bins=15):
+    """ECE with bin edges at the quantiles of the confidences: [e0, e1], then (lo, hi]."""
+    ### BEGIN SOLUTION
+    if isinstance(n_bins, bool) or not isinstance(n_bins, (int, np.integer)) or n_bins < 1:
+        raise ValueError(f"n_bins must be a positive integer; got {n_bins!r}")
+    p, y = _checked_distributions(probs, labels)
+    conf = p.max(axis=1)
+    correct = (p.argmax(axis=1) == y).astype(np.float64)
+    edges = np.quantile(conf, np.linspace(0.0, 1.0, n_bins + 1))
+    total = 0.0
+    for m in range(n_bins):
+        lower = conf >= edges[0] if m == 0 else conf > edges[m]
+        in_bin = lower & (conf <= edges[m + 1])
+        if in_bin.any():
+            total += in_bin.mean() * abs(correct[in_bin].mean() - conf[in_bin].mean())
+    return float(total)
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_ece_equal_mass", "locked": true, "points": 4, "schema_version": 3, "solution": false, "task": false}
+# Six forecasts, two bins of three: edges at the confidences' quantiles 0.6, 0.75 and 0.9.
+_pm = np.array([[0.6, 0.4], [0.65, 0.35], [0.7, 0.3], [0.8, 0.2], [0.85, 0.15], [0.9, 0.1]])
+_ym = np.array([1, 1, 0, 0, 0, 0])
+_em = ece_equal_mass(_pm, _ym, n_bins=2)
+assert isinstance(_em, float), f"ece_equal_mass should return a float, got {type(_em)}"
+# B_1 = [0.6, 0.75]: confidence 0.65, accuracy 1/3; B_2 = (0.75, 0.9]: confidence 0.85, accuracy 1.
+check_close(_em, 0.5 * abs(1 / 3 - 0.65) + 0.5 * abs(1.0 - 0.85), rtol=1e-12,
+            what="two equal-mass bins of three forecasts")
+# Two equal-width bins would put all six into (0.5, 1]: |4/6 - 0.75|, a different answer.
+assert abs(_em - abs(4 / 6 - 0.75)) > 0.1, "equal-mass bins, not equal-width ones"
+check_raises(ValueError, ece_equal_mass, _pm, _ym, n_bins=0, match="n_bins")
+### BEGIN HIDDEN TESTS
+def _ref_ece_em(p, y, n):
+    p = np.asarray(p, dtype=np.float64)
+    conf, pred = p.max(1), p.argmax(1)
+    e = np.quantile(conf, np.linspace(0, 1, n + 1))
+    out = 0.0
+    for m in range(n):
+        lo_ok = (conf >= e[0]) if m == 0 else (conf > e[m])
+        sel = lo_ok & (conf <= e[m + 1])
+        if sel.any():
+            out += sel.sum() / len(p) * abs((pred[sel] == y[sel]).mean() - conf[sel].mean())
+    return out
+
+
+# Edges on the confidences: N = 5, M = 4 puts the edges exactly at the sorted confidences,
+# so (lo, hi] decides where each one goes (a closed-open rule gives another answer).
+_p5 = np.array([[0.9, 0.1], [0.55, 0.45], [0.7, 0.3], [0.6, 0.4], [0.8, 0.2]])
+_y5 = np.array([0, 1, 0, 1, 1])
+check_close(ece_equal_mass(_p5, _y5, n_bins=4), _ref_ece_em(_p5, _y5, 4), rtol=1e-12,
+            what="edges exactly on the confidences (N = 5, 4 bins)")
+# B_1 = [0.55, 0.6] holds two wrong forecasts; 0.7 (right), 0.8 (wrong), 0.9 (right) one each.
+check_close(ece_equal_mass(_p5, _y5, n_bins=4), 0.4 * 0.575 + 0.2 * 0.3 + 0.2 * 0.8 + 0.2 * 0.1,
+            rtol=1e-12, what="(N = 5, 4 bins) by hand")
+# Ties share a bin: four equal confidences, right twice; the bins they would split are empty.
+_pt4 = np.array([[0.7, 0.3]] * 4 + [[0.95, 0.05]] * 2)
+_yt4 = np.array([0, 0, 1, 1, 0, 0])
+check_close(ece_equal_mass(_pt4, _yt4, n_bins=3), (4 * abs(0.5 - 0.7) + 2 * abs(1 - 0.95)) / 6,
+            rtol=1e-12, what="tied confidences share one bin")
+# All confidences equal: one bin holds everything.
+check_close(ece_equal_mass(np.full((8, 4), 0.25), np.arange(8) % 4, n_bins=5), 0.0, atol=1e-15,
+            what="a constant forecast (all edges equal)")
+# A tie in a row predicts the lowest index.
+check_close(ece_equal_mass(np.array([[0.5, 0.5]]), np.array([1]), n_bins=2), 0.5, rtol=1e-12,
+            what="a tie predicts the lowest index")
+# Model outputs against the reference: several n_bins, more bins than forecasts, the default.
+_r = np.random.default_rng(22)
+_pr = _r.dirichlet(np.full(10, 0.2), size=1500)
+_yr = np.where(_r.random(1500) < 0.7, _pr.argmax(1), _r.integers(0, 10, 1500))
+for _n in (15, 10, 7, 1, 40):
+    check_close(ece_equal_mass(_pr, _yr, n_bins=_n), _ref_ece_em(_pr, _yr, _n), rtol=1e-10,
+                what=f"equal-mass ECE with {_n} bins")
+check_close(ece_equal_mass(_pr, _yr), _ref_ece_em(_pr, _yr, 15), rtol=1e-10,
+            what="equal-mass ECE with the default n_bins")
+check_close(ece_equal_mass(_pr[:6], _yr[:6], n_bins=20), _ref_ece_em(_pr[:6], _yr[:6], 20),
+            rtol=1e-10, what="more bins than forecasts")
+# Weighted by the bins' sizes: with unequal bins an unweighted mean differs.
+_pu = np.array([[0.6, 0.4]] * 5 + [[0.9, 0.1], [0.95, 0.05]])
+_yu = np.array([0, 0, 0, 1, 1, 0, 0])
+check_close(ece_equal_mass(_pu, _yu, n_bins=2), _ref_ece_em(_pu, _yu, 2), rtol=1e-12,
+            what="bins of unequal size are weighted by |B_m| / N")
+# Calibrated forecasts give a small value; float32 and lists are accepted.
+_pc = _r.dirichlet(np.ones(3), size=50_000)
+_yc = (_r.random(50_000)[:, None] > np.cumsum(_pc, axis=1)).sum(axis=1)
+assert ece_equal_mass(_pc, _yc) < 0.01, "a calibrated model should have equal-mass ECE < 0.01"
+check_close(ece_equal_mass(_pr.astype(np.float32), _yr), _ref_ece_em(
+    _pr.astype(np.float32).astype(np.float64), _yr, 15), rtol=1e-6, what="float32 probs")
+check_close(ece_equal_mass(_pr[:9].tolist(), _yr[:9].tolist(), n_bins=3),
+            _ref_ece_em(_pr[:9], _yr[:9], 3), rtol=1e-10, what="lists")
+check_raises(ValueError, ece_equal_mass, _pr, _yr[:-1], match="shape")
+check_raises(ValueError, ece_equal_mass, _pr, _yr + 10, match="label")
+check_raises(ValueError, ece_equal_mass, [[1.2, -0.2]], [0], match="probabilit")
+check_raises(ValueError, ece_equal_mass, [[0.3, 0.3, 0.3]], [0], match="sum")
+check_raises(ValueError, ece_equal_mass, np.ones(3) / 3, [0], match="shape")
+check_raises(ValueError, ece_equal_mass, _pr, _yr, n_bins=-2, match="n_bins")
+check_raises(ValueError, ece_equal_mass, _pr, _yr, n_bins=2.5, match="n_bins")
+check_raises(ValueError, ece_equal_mass, _pr, _yr, n_bins=True, match="n_bins")
+### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "task6_margins", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## 6. Additive-margin logits: CosFace and ArcFace (6 points)
 #
 # Chapter 8, "Margins on the sphere". From the cosines $\cos\theta_c$ of a cosine
 # classifier, a scale $s$ and a margin $m$, the margin-based losses build logits that are
@@ -583,20 +808,20 @@ def additive_margin_logits(cosines, labels, scale, margin, kind="cosface"):
 
 
 # %% nbgrader={"grade": true, "grade_id": "test_additive_margin_logits", "locked": true, "points": 6, "schema_version": 3, "solution": false, "task": false}
-_cos = torch.tensor([[0.8, 0.6, -0.2], [0.0, 0.5, 1.0]], dtype=torch.float64)
-_lab = torch.tensor([0, 2])
-_cf = additive_margin_logits(_cos, _lab, scale=10.0, margin=0.3, kind="cosface")
-check_close(_cf, [[5.0, 6.0, -2.0], [0.0, 5.0, 7.0]], rtol=1e-12,
+_am_cos = torch.tensor([[0.8, 0.6, -0.2], [0.0, 0.5, 1.0]], dtype=torch.float64)
+_am_lab = torch.tensor([0, 2])
+_am_cf = additive_margin_logits(_am_cos, _am_lab, scale=10.0, margin=0.3, kind="cosface")
+check_close(_am_cf, [[5.0, 6.0, -2.0], [0.0, 5.0, 7.0]], rtol=1e-12,
             what="CosFace: s (cos - m) on the true class, s cos elsewhere")
-_af = additive_margin_logits(_cos, _lab, scale=10.0, margin=0.3, kind="arcface")
-check_close(_af, [[10 * math.cos(math.acos(0.8) + 0.3), 6.0, -2.0], [0.0, 5.0, 10 * math.cos(0.3)]],
+_am_af = additive_margin_logits(_am_cos, _am_lab, scale=10.0, margin=0.3, kind="arcface")
+check_close(_am_af, [[10 * math.cos(math.acos(0.8) + 0.3), 6.0, -2.0], [0.0, 5.0, 10 * math.cos(0.3)]],
             rtol=1e-12, what="ArcFace: s cos(theta + m) on the true class")
-check_close(additive_margin_logits(_cos, _lab, 4.0, 0.0, kind="arcface"), 4 * _cos, rtol=1e-12,
+check_close(additive_margin_logits(_am_cos, _am_lab, 4.0, 0.0, kind="arcface"), 4 * _am_cos, rtol=1e-12,
             what="margin 0 gives scale * cosines")
-check_raises(ValueError, additive_margin_logits, _cos, _lab, 10.0, 0.3, kind="sphereface",
+check_raises(ValueError, additive_margin_logits, _am_cos, _am_lab, 10.0, 0.3, kind="sphereface",
              match="kind")
 ### BEGIN HIDDEN TESTS
-def _ref_margin(c, y, s, m, kind):
+def _am_ref_margin(c, y, s, m, kind):
     c = c.detach().double().cpu().numpy()
     out = s * c.copy()
     for i, label in enumerate(y.tolist()):
@@ -608,63 +833,63 @@ def _ref_margin(c, y, s, m, kind):
     return out
 
 
-_g = torch.Generator().manual_seed(51)
-for _kind in ("cosface", "arcface"):
-    for _n, _c, _s, _m in ((8, 10, 10.0, 0.35), (5, 3, 30.0, 0.5), (1, 2, 1.0, 0.1), (6, 7, 64.0, 1.2)):
-        _x = (torch.rand(_n, _c, generator=_g, dtype=torch.float64) * 1.98 - 0.99)
-        _y = torch.randint(0, _c, (_n,), generator=_g)
-        _before = _x.clone()
-        _got = additive_margin_logits(_x, _y, _s, _m, kind=_kind)
-        assert _got.dtype == torch.float64 and _got.shape == (_n, _c), (
-            f"{_kind}: expected float64 of shape {(_n, _c)}, got {_got.dtype} {tuple(_got.shape)}")
-        check_close(_got, _ref_margin(_x, _y, _s, _m, _kind), rtol=1e-10, atol=1e-12,
-                    what=f"{_kind} logits, {_n}x{_c}, s = {_s:g}, m = {_m:g}")
-        assert torch.equal(_x, _before), f"{_kind}: cosines must not be modified in place"
+_am_g = torch.Generator().manual_seed(51)
+for _am_kind in ("cosface", "arcface"):
+    for _am_n, _am_c, _am_s, _am_m in ((8, 10, 10.0, 0.35), (5, 3, 30.0, 0.5), (1, 2, 1.0, 0.1), (6, 7, 64.0, 1.2)):
+        _am_x = (torch.rand(_am_n, _am_c, generator=_am_g, dtype=torch.float64) * 1.98 - 0.99)
+        _am_y = torch.randint(0, _am_c, (_am_n,), generator=_am_g)
+        _am_before = _am_x.clone()
+        _am_got = additive_margin_logits(_am_x, _am_y, _am_s, _am_m, kind=_am_kind)
+        assert _am_got.dtype == torch.float64 and _am_got.shape == (_am_n, _am_c), (
+            f"{_am_kind}: expected float64 of shape {(_am_n, _am_c)}, got {_am_got.dtype} {tuple(_am_got.shape)}")
+        check_close(_am_got, _am_ref_margin(_am_x, _am_y, _am_s, _am_m, _am_kind), rtol=1e-10, atol=1e-12,
+                    what=f"{_am_kind} logits, {_am_n}x{_am_c}, s = {_am_s:g}, m = {_am_m:g}")
+        assert torch.equal(_am_x, _am_before), f"{_am_kind}: cosines must not be modified in place"
     # gradient with respect to the cosines, checked against autograd of the reference formula
-    _x = (torch.rand(4, 5, generator=_g, dtype=torch.float64) * 1.6 - 0.8).requires_grad_(True)
-    _y = torch.tensor([0, 4, 2, 2])
-    (_gg,) = torch.autograd.grad(additive_margin_logits(_x, _y, 8.0, 0.4, kind=_kind).pow(2).sum(), _x)
-    _x2 = _x.detach().clone().requires_grad_(True)
-    _t = F.one_hot(_y, 5).bool()
-    _tgt = _x2 - 0.4 if _kind == "cosface" else torch.cos(torch.acos(_x2) + 0.4)
-    (_gw,) = torch.autograd.grad((8.0 * torch.where(_t, _tgt, _x2)).pow(2).sum(), _x2)
-    check_close(_gg, _gw, rtol=1e-9, atol=1e-12, what=f"{_kind}: gradient w.r.t. the cosines")
+    _am_x = (torch.rand(4, 5, generator=_am_g, dtype=torch.float64) * 1.6 - 0.8).requires_grad_(True)
+    _am_y = torch.tensor([0, 4, 2, 2])
+    (_am_gg,) = torch.autograd.grad(additive_margin_logits(_am_x, _am_y, 8.0, 0.4, kind=_am_kind).pow(2).sum(), _am_x)
+    _am_x2 = _am_x.detach().clone().requires_grad_(True)
+    _am_t = F.one_hot(_am_y, 5).bool()
+    _am_tgt = _am_x2 - 0.4 if _am_kind == "cosface" else torch.cos(torch.acos(_am_x2) + 0.4)
+    (_am_gw,) = torch.autograd.grad((8.0 * torch.where(_am_t, _am_tgt, _am_x2)).pow(2).sum(), _am_x2)
+    check_close(_am_gg, _am_gw, rtol=1e-9, atol=1e-12, what=f"{_am_kind}: gradient w.r.t. the cosines")
     # dtype and margin 0
-    _x32 = torch.rand(3, 4, generator=_g) * 2 - 1
-    _y32 = torch.tensor([3, 0, 1])
-    _o32 = additive_margin_logits(_x32, _y32, 5.0, 0.2, kind=_kind)
-    assert _o32.dtype == torch.float32, f"{_kind}: float32 cosines give float32 logits, got {_o32.dtype}"
-    check_close(_o32, _ref_margin(_x32, _y32, 5.0, 0.2, _kind), rtol=1e-5, atol=1e-5,
-                what=f"{_kind}: float32 cosines")
-    check_close(additive_margin_logits(_x32, _y32, 3, 0, kind=_kind), 3 * _x32, rtol=1e-5, atol=1e-6,
-                what=f"{_kind}: margin 0 (integers accepted as scale and margin)")
+    _am_x32 = torch.rand(3, 4, generator=_am_g) * 2 - 1
+    _am_y32 = torch.tensor([3, 0, 1])
+    _am_o32 = additive_margin_logits(_am_x32, _am_y32, 5.0, 0.2, kind=_am_kind)
+    assert _am_o32.dtype == torch.float32, f"{_am_kind}: float32 cosines give float32 logits, got {_am_o32.dtype}"
+    check_close(_am_o32, _am_ref_margin(_am_x32, _am_y32, 5.0, 0.2, _am_kind), rtol=1e-5, atol=1e-5,
+                what=f"{_am_kind}: float32 cosines")
+    check_close(additive_margin_logits(_am_x32, _am_y32, 3, 0, kind=_am_kind), 3 * _am_x32, rtol=1e-5, atol=1e-6,
+                what=f"{_am_kind}: margin 0 (integers accepted as scale and margin)")
 # ArcFace's clamp and clip
-_edge = torch.tensor([[1.0 + 1e-9, 0.0], [-1.0 - 1e-9, 0.5], [-0.95, 0.1], [math.cos(2.0), 0.0]],
+_am_edge = torch.tensor([[1.0 + 1e-9, 0.0], [-1.0 - 1e-9, 0.5], [-0.95, 0.1], [math.cos(2.0), 0.0]],
                      dtype=torch.float64)
-_ye = torch.tensor([0, 0, 0, 0])
-_ae = additive_margin_logits(_edge, _ye, 10.0, 0.5, kind="arcface")
-assert torch.isfinite(_ae).all(), f"ArcFace must clamp the cosines before arccos, got {_ae}"
-check_close(_ae[:, 0], [10 * math.cos(0.5), -10.0, -10.0, 10 * math.cos(2.5)], rtol=1e-9,
+_am_ye = torch.tensor([0, 0, 0, 0])
+_am_ae = additive_margin_logits(_am_edge, _am_ye, 10.0, 0.5, kind="arcface")
+assert torch.isfinite(_am_ae).all(), f"ArcFace must clamp the cosines before arccos, got {_am_ae}"
+check_close(_am_ae[:, 0], [10 * math.cos(0.5), -10.0, -10.0, 10 * math.cos(2.5)], rtol=1e-9,
             atol=1e-12, what="ArcFace: cosine clamped to [-1, 1], theta + m clipped at pi")
-check_close(additive_margin_logits(_edge[2:3], _ye[:1], 10.0, 2 * math.pi, kind="arcface")[0, 0], -10.0,
+check_close(additive_margin_logits(_am_edge[2:3], _am_ye[:1], 10.0, 2 * math.pi, kind="arcface")[0, 0], -10.0,
             rtol=1e-12, what="ArcFace with a margin larger than pi: the logit is -s")
 # the default kind is CosFace; the margin touches the true class only
-check_close(additive_margin_logits(_cos, _lab, 10.0, 0.3), _cf, rtol=1e-12, what="default kind")
-check_close(additive_margin_logits(_cos, torch.tensor([1, 1]), 2.0, 0.5),
+check_close(additive_margin_logits(_am_cos, _am_lab, 10.0, 0.3), _am_cf, rtol=1e-12, what="default kind")
+check_close(additive_margin_logits(_am_cos, torch.tensor([1, 1]), 2.0, 0.5),
             [[1.6, 0.2, -0.4], [0.0, 0.0, 2.0]], rtol=1e-12, atol=1e-15,
             what="CosFace with other labels")
-_bad = [((_cos.numpy(), _lab, 10.0, 0.3), "cosines"), ((_cos[0], _lab[:1], 10.0, 0.3), "cosines"),
+_am_bad = [((_am_cos.numpy(), _am_lab, 10.0, 0.3), "cosines"), ((_am_cos[0], _am_lab[:1], 10.0, 0.3), "cosines"),
         ((torch.zeros(0, 3), torch.zeros(0, dtype=torch.long), 1.0, 0.1), "cosines"),
         ((torch.tensor([[0, 1]]), torch.tensor([0]), 1.0, 0.1), "cosines"),
         ((torch.tensor([[0.1, float("nan")]]), torch.tensor([0]), 1.0, 0.1), "finite"),
-        ((_cos, torch.tensor([0, 3]), 10.0, 0.3), "label"),
-        ((_cos, torch.tensor([0, -1]), 10.0, 0.3), "label"),
-        ((_cos, torch.tensor([0.0, 1.0]), 10.0, 0.3), "label"),
-        ((_cos, torch.tensor([0]), 10.0, 0.3), "label"),
-        ((_cos, _lab, 0.0, 0.3), "scale"), ((_cos, _lab, -2.0, 0.3), "scale"),
-        ((_cos, _lab, float("inf"), 0.3), "scale"), ((_cos, _lab, 10.0, -0.1), "margin"),
-        ((_cos, _lab, 10.0, float("nan")), "margin"), ((_cos, _lab, 10.0, True), "margin")]
-for _args, _match in _bad:
-    for _kind in ("cosface", "arcface"):
-        check_raises(ValueError, additive_margin_logits, *_args, kind=_kind, match=_match)
+        ((_am_cos, torch.tensor([0, 3]), 10.0, 0.3), "label"),
+        ((_am_cos, torch.tensor([0, -1]), 10.0, 0.3), "label"),
+        ((_am_cos, torch.tensor([0.0, 1.0]), 10.0, 0.3), "label"),
+        ((_am_cos, torch.tensor([0]), 10.0, 0.3), "label"),
+        ((_am_cos, _am_lab, 0.0, 0.3), "scale"), ((_am_cos, _am_lab, -2.0, 0.3), "scale"),
+        ((_am_cos, _am_lab, float("inf"), 0.3), "scale"), ((_am_cos, _am_lab, 10.0, -0.1), "margin"),
+        ((_am_cos, _am_lab, 10.0, float("nan")), "margin"), ((_am_cos, _am_lab, 10.0, True), "margin")]
+for _am_args, _am_match in _am_bad:
+    for _am_kind in ("cosface", "arcface"):
+        check_raises(ValueError, additive_margin_logits, *_am_args, kind=_am_kind, match=_am_match)
 ### END HIDDEN TESTS
