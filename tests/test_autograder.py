@@ -294,7 +294,8 @@ def test_judge_spec_is_not_released():
     assert not list(EXERCISES.rglob("*.py"))
 
 
-JUDGED = ["ps02_divergence", "ps03_ce_vs_mse", "ps04_stability", "ps05_temperature", "ps06_lenet"]
+JUDGED = ["ps02_divergence", "ps03_ce_vs_mse", "ps04_stability", "ps05_temperature", "ps06_lenet",
+          "ps07_distillation"]
 JUDGED = ["ps01_information", *JUDGED]   # the corpus grades ps01; this checks every cell
 
 
@@ -427,6 +428,25 @@ MISTAKES = {
             "focal_loss": ("loss = -torch.exp(gamma * log_not_q) * log_q_y",
                            "loss = -torch.exp(gamma * log_q_y) * log_q_y")},
             {"test_focal_loss"}, "ok"),
+        # issue 12 (tasks 5 and 6): the likelihood view, the objective, convexity
+        "variance_as_sigma_and_second_difference_over_h": ({
+            "gaussian_nll": ("(t - mu) ** 2 / (2 * sigma**2)", "(t - mu) ** 2 / (2 * sigma)"),
+            "second_differences": ("/ h**2", "/ h")},
+            {"test_gaussian_nll", "test_second_differences"}, "ok"),
+        "objective_regularises_the_bias": ({
+            "softmax_regression_objective": ("lam / 2 * np.sum(W**2))",
+                                             "lam / 2 * (np.sum(W**2) + np.sum(b**2)))"),
+            "softmax_regression_objective ": ("r.mean(axis=0)\n", "r.mean(axis=0) + lam * b\n")},
+            {"test_objective"}, "ok"),
+        "objective_lam_not_half_and_mse_without_half": ({
+            "softmax_regression_objective": ("lam / 2 * np.sum(W**2)", "lam * np.sum(W**2)"),
+            "cost_along_line": ("np.mean(0.5 * np.sum(r**2, axis=1))",
+                                "np.mean(np.sum(r**2, axis=1))")},
+            {"test_objective", "test_cost_along_line"}, "ok"),
+        "objective_sum_not_mean": ({
+            "softmax_regression_objective": ("J = float(np.mean(lse - z[np.arange(n), y])",
+                                             "J = float(np.sum(lse - z[np.arange(n), y])")},
+            {"test_objective"}, "ok"),
         "hinge_counts_true_class": ({       # j = y adds the margin to every example
             "multiclass_hinge": ("    terms[rows, y] = 0.0  # j = y is not a wrong class\n", "")},
             {"test_multiclass_hinge"}, "ok"),
@@ -434,6 +454,44 @@ MISTAKES = {
             "multiclass_hinge": ("return float(terms.sum(axis=1).mean())",
                                  "return float(terms.sum())")},
             {"test_multiclass_hinge"}, "ok"),
+    },
+    "ps07_distillation": {
+        "soft_targets_no_max_shift": ({     # overflows at logits of 1e4; digits logits are fine
+            "soft_targets": ("torch.exp(z - z.max(dim=1, keepdim=True).values)", "torch.exp(z)")},
+            {"test_soft_targets"}, "ok"),
+        "no_T2_factor": ({
+            "train_student": ("alpha * T**2 * kl", "alpha * kl")},
+            {"test_train_student"}, "ok"),
+        "softening_only_the_student": ({   # teacher's targets taken at T = 1
+            "train_student": ("p = soft_targets(teacher_logits.to(device), T)",
+                              "p = soft_targets(teacher_logits.to(device), 1.0)")},
+            {"test_train_student"}, "ok"),
+        "kl_direction_reversed": ({         # KL(student || teacher)
+            "train_student": ("kl = (p * (log_p - F.log_softmax(z / T, dim=1))).sum(dim=1).mean()",
+                              "log_q = F.log_softmax(z / T, dim=1)\n"
+                              "        kl = (log_q.exp() * (log_q - log_p)).sum(dim=1).mean()")},
+            {"test_train_student"}, "ok"),
+    },
+    "ps04_stability": {
+        "ce_computed_in_16_bits": ({        # bfloat16 keeps 2-3 digits; float16 overflows
+            "ce_low_precision": ("return F.cross_entropy(logits.float(), targets.long())",
+                                 "return F.cross_entropy(logits, targets.long()).float()")},
+            {"test_ce_low_precision"}, "ok"),
+        "ce_returns_input_dtype": ({        # a bfloat16 loss for bfloat16 logits
+            "ce_low_precision": ("return F.cross_entropy(logits.float(), targets.long())",
+                                 "return F.cross_entropy(logits.float(), "
+                                 "targets.long()).to(logits.dtype)")},
+            {"test_ce_low_precision"}, "ok"),
+        "upcast_after_softmax_unscale_in_half": ({   # log(0) = -inf; 2^-k * g underflows again
+            "ce_low_precision": ("return F.cross_entropy(logits.float(), targets.long())",
+                                 "return F.nll_loss(torch.log(torch.softmax(logits, dim=1)"
+                                 ".float()), targets.long())"),
+            "loss_scaled_grad": ("return grad.float() / scale", "return (grad / scale).float()")},
+            {"test_ce_low_precision", "test_loss_scaled_grad"}, "ok"),
+        "no_skip_on_overflow": ({           # returns inf gradients instead of None
+            "loss_scaled_grad": ("    if not bool(torch.isfinite(grad).all()):\n"
+                                 "        return None\n", "")},
+            {"test_loss_scaled_grad"}, "ok"),
     },
     "ps05_temperature": {
         "brier_mean_over_classes": ({       # divided by C: the mean over every entry
