@@ -552,6 +552,23 @@ def test_sandbox_mounts_tmp_before_the_course_paths(tmp_path):
     assert binds and all(i > tmpfs for i in binds), argv
 
 
+def _assert_same(a, b) -> None:
+    """Equal values of the same types, arrays and nested lists (ps04's typed probes) included."""
+    assert type(a) is type(b), (type(a), type(b))
+    if isinstance(a, np.ndarray):
+        assert a.dtype == b.dtype and np.array_equal(a, b, equal_nan=True)
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b)
+        for x, y in zip(a, b, strict=True):
+            _assert_same(x, y)
+    elif isinstance(a, dict):
+        assert a.keys() == b.keys()
+        for k in a:
+            _assert_same(a[k], b[k])
+    else:
+        assert a == b or (a != a and b != b)  # NaN equals NaN here
+
+
 def test_reference_answers_are_cached_in_the_course_and_recomputed_when_damaged(
         tmp_path, monkeypatch):
     from autograder import reference
@@ -571,11 +588,7 @@ def test_reference_answers_are_cached_in_the_course_and_recomputed_when_damaged(
     again = reference.reference_answers(assignment, nb, spec, limits, tmp_path)
     assert len(runs) == 1, "the second call should read the cache"
     for a, b in zip(first, again, strict=True):
-        assert type(a) is type(b)
-        if isinstance(a, np.ndarray):
-            assert a.dtype == b.dtype and np.array_equal(a, b, equal_nan=True)
-        else:
-            assert a == b
+        _assert_same(a, b)
     cached[0].write_text("{not json")
     reference.reference_answers(assignment, nb, spec, limits, tmp_path)
     assert len(runs) == 2, "a damaged cache is recomputed"
