@@ -153,7 +153,8 @@ def test_export_csv_and_report(graded):
                                                   "max_score", "status"]
     assert {"test_entropy", "answer_ink"} <= set(next(iter(rows.values())))
     assert rows["os_exit"]["status"] == "crashed" and rows["empty"]["status"] == "malformed"
-    assert rows["correct"]["score"] == "18" and rows["correct"]["max_score"] == "20"
+    assert float(rows["correct"]["score"]) == C.FULL                 # every autograded point
+    assert float(rows["correct"]["max_score"]) == C.FULL + 2         # + the hand-graded answer
     assert rows["untouched"]["test_entropy"] == "0" and rows["correct"]["answer_ink"] == ""
     log = out.with_suffix(".log").read_text()
     assert re.search(r"input_transformer\t\S+\ttamper_suspected\t", log)
@@ -202,7 +203,7 @@ def test_fallback_without_sandbox_warns_and_still_grades(tmp_path):
                *LIMITS)
     assert "WITHOUT a sandbox" in proc.stderr
     rows = {r["student"]: r for r in results(f"sqlite:///{tmp_path / 'c' / 'gradebook.db'}")}
-    assert rows["correct"]["score"] == 18 and rows["untouched"]["score"] == 0
+    assert rows["correct"]["score"] == C.FULL and rows["untouched"]["score"] == 0
     assert any("WITHOUT" in r for r in rows["correct"]["payload"]["reasons"])
 
 
@@ -297,6 +298,7 @@ def test_judge_spec_is_not_released():
 JUDGED = ["ps02_divergence", "ps03_ce_vs_mse", "ps04_stability", "ps05_temperature", "ps06_lenet",
           "ps07_distillation"]
 JUDGED = ["ps01_information", *JUDGED]   # the corpus grades ps01; this checks every cell
+JUDGED = [*JUDGED, "ps08_sampling"]
 
 
 def autograded_cells(assignment: str) -> set[str]:
@@ -364,6 +366,22 @@ def _filled(assignment: str, edits: dict[str, tuple[str, str]]) -> bytes:
 NEUTERED = ("\nimport infoloss.testing as _t\n"     # not a name the static scan knows
             "_t.check_close.__code__ = (lambda *a, **k: None).__code__\n")
 MISTAKES = {
+    "ps08_sampling": {
+        "temperature_on_probabilities": ({   # softmax(z) / T renormalised: T has no effect
+            "sampling_distribution": ("s = rows / T\n", "s = rows\n")},
+            {"test_sampling_distribution", "test_sample_with_temperature"}, "ok"),
+        "top_p_drops_crossing_symbol": ({    # keeps only the symbols whose cumsum is below p
+            "sampling_distribution": ("before = np.cumsum(ranked, axis=1) - ranked",
+                                      "before = np.cumsum(ranked, axis=1)")},
+            {"test_sampling_distribution", "test_sample_with_temperature"}, "ok"),
+        "sampler_ignores_truncation": ({
+            "sample_with_temperature": ("q = sampling_distribution(logits, T, top_k, top_p)",
+                                        "q = sampling_distribution(logits, T)")},
+            {"test_sample_with_temperature"}, "ok"),
+        "perplexity_base_2_of_nats": ({
+            "perplexity": ("return math.exp(ce)", "return 2.0 ** ce")},
+            {"test_perplexity"}, "ok"),
+    },
     "ps01_information": {
         "conditions_on_y": ({           # divides by p(y) instead of p(x): H(X|Y)
             "conditional_entropy": ("p_x = joint.sum(axis=1, keepdims=True)",
@@ -555,6 +573,23 @@ def test_sandbox_mounts_tmp_before_the_course_paths(tmp_path):
     assert binds and all(i > tmpfs for i in binds), argv
 
 
+def _assert_same(a, b) -> None:
+    """Equal values of the same types, arrays and nested lists (ps04's typed probes) included."""
+    assert type(a) is type(b), (type(a), type(b))
+    if isinstance(a, np.ndarray):
+        assert a.dtype == b.dtype and np.array_equal(a, b, equal_nan=True)
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b)
+        for x, y in zip(a, b, strict=True):
+            _assert_same(x, y)
+    elif isinstance(a, dict):
+        assert a.keys() == b.keys()
+        for k in a:
+            _assert_same(a[k], b[k])
+    else:
+        assert a == b or (a != a and b != b)  # NaN equals NaN here
+
+
 def test_reference_answers_are_cached_in_the_course_and_recomputed_when_damaged(
         tmp_path, monkeypatch):
     from autograder import reference
@@ -574,11 +609,7 @@ def test_reference_answers_are_cached_in_the_course_and_recomputed_when_damaged(
     again = reference.reference_answers(assignment, nb, spec, limits, tmp_path)
     assert len(runs) == 1, "the second call should read the cache"
     for a, b in zip(first, again, strict=True):
-        assert type(a) is type(b)
-        if isinstance(a, np.ndarray):
-            assert a.dtype == b.dtype and np.array_equal(a, b, equal_nan=True)
-        else:
-            assert a == b
+        _assert_same(a, b)
     cached[0].write_text("{not json")
     reference.reference_answers(assignment, nb, spec, limits, tmp_path)
     assert len(runs) == 2, "a damaged cache is recomputed"
