@@ -465,6 +465,13 @@ MISTAKES = {
             "softmax_regression_objective": ("J = float(np.mean(lse - z[np.arange(n), y])",
                                              "J = float(np.sum(lse - z[np.arange(n), y])")},
             {"test_objective"}, "ok"),
+        "hinge_counts_true_class": ({       # j = y adds the margin to every example
+            "multiclass_hinge": ("    terms[rows, y] = 0.0  # j = y is not a wrong class\n", "")},
+            {"test_multiclass_hinge"}, "ok"),
+        "hinge_sum_not_mean": ({
+            "multiclass_hinge": ("return float(terms.sum(axis=1).mean())",
+                                 "return float(terms.sum())")},
+            {"test_multiclass_hinge"}, "ok"),
     },
     "ps07_distillation": {
         "soft_targets_no_max_shift": ({     # overflows at logits of 1e4; digits logits are fine
@@ -516,6 +523,20 @@ MISTAKES = {
         "ece_unweighted_bins": ({           # 1/M per bin: right only when the bins are equal
             "ece_equal_mass": ("total += in_bin.mean() * abs(", "total += 1 / n_bins * abs(")},
             {"test_ece_equal_mass"}, "ok"),
+        "cosface_margin_on_every_class": ({
+            "additive_margin_logits": (
+                "return scale * torch.where(true, target, cosines)",
+                "return scale * torch.where(true, target, "
+                "cosines - margin if kind == 'cosface' else cosines)")},
+            {"test_additive_margin_logits"}, "ok"),
+        "arcface_margin_on_the_cosine": ({
+            "additive_margin_logits": ("target = torch.cos((theta + margin).clamp(max=math.pi))",
+                                       "target = torch.cos(theta) - margin")},
+            {"test_additive_margin_logits"}, "ok"),
+        "arcface_not_clipped_at_pi": ({
+            "additive_margin_logits": ("target = torch.cos((theta + margin).clamp(max=math.pi))",
+                                       "target = torch.cos(theta + margin)")},
+            {"test_additive_margin_logits"}, "ok"),
     },
 }
 
