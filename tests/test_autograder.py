@@ -465,6 +465,13 @@ MISTAKES = {
             "softmax_regression_objective": ("J = float(np.mean(lse - z[np.arange(n), y])",
                                              "J = float(np.sum(lse - z[np.arange(n), y])")},
             {"test_objective"}, "ok"),
+        "hinge_counts_true_class": ({       # j = y adds the margin to every example
+            "multiclass_hinge": ("    terms[rows, y] = 0.0  # j = y is not a wrong class\n", "")},
+            {"test_multiclass_hinge"}, "ok"),
+        "hinge_sum_not_mean": ({
+            "multiclass_hinge": ("return float(terms.sum(axis=1).mean())",
+                                 "return float(terms.sum())")},
+            {"test_multiclass_hinge"}, "ok"),
     },
     "ps07_distillation": {
         "soft_targets_no_max_shift": ({     # overflows at logits of 1e4; digits logits are fine
@@ -516,6 +523,20 @@ MISTAKES = {
         "ece_unweighted_bins": ({           # 1/M per bin: right only when the bins are equal
             "ece_equal_mass": ("total += in_bin.mean() * abs(", "total += 1 / n_bins * abs(")},
             {"test_ece_equal_mass"}, "ok"),
+        "cosface_margin_on_every_class": ({
+            "additive_margin_logits": (
+                "return scale * torch.where(true, target, cosines)",
+                "return scale * torch.where(true, target, "
+                "cosines - margin if kind == 'cosface' else cosines)")},
+            {"test_additive_margin_logits"}, "ok"),
+        "arcface_margin_on_the_cosine": ({
+            "additive_margin_logits": ("target = torch.cos((theta + margin).clamp(max=math.pi))",
+                                       "target = torch.cos(theta) - margin")},
+            {"test_additive_margin_logits"}, "ok"),
+        "arcface_not_clipped_at_pi": ({
+            "additive_margin_logits": ("target = torch.cos((theta + margin).clamp(max=math.pi))",
+                                       "target = torch.cos(theta + margin)")},
+            {"test_additive_margin_logits"}, "ok"),
     },
 }
 
@@ -552,6 +573,23 @@ def test_sandbox_mounts_tmp_before_the_course_paths(tmp_path):
     assert binds and all(i > tmpfs for i in binds), argv
 
 
+def _assert_same(a, b) -> None:
+    """Equal values of the same types, arrays and nested lists (ps04's typed probes) included."""
+    assert type(a) is type(b), (type(a), type(b))
+    if isinstance(a, np.ndarray):
+        assert a.dtype == b.dtype and np.array_equal(a, b, equal_nan=True)
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b)
+        for x, y in zip(a, b, strict=True):
+            _assert_same(x, y)
+    elif isinstance(a, dict):
+        assert a.keys() == b.keys()
+        for k in a:
+            _assert_same(a[k], b[k])
+    else:
+        assert a == b or (a != a and b != b)  # NaN equals NaN here
+
+
 def test_reference_answers_are_cached_in_the_course_and_recomputed_when_damaged(
         tmp_path, monkeypatch):
     from autograder import reference
@@ -571,11 +609,7 @@ def test_reference_answers_are_cached_in_the_course_and_recomputed_when_damaged(
     again = reference.reference_answers(assignment, nb, spec, limits, tmp_path)
     assert len(runs) == 1, "the second call should read the cache"
     for a, b in zip(first, again, strict=True):
-        assert type(a) is type(b)
-        if isinstance(a, np.ndarray):
-            assert a.dtype == b.dtype and np.array_equal(a, b, equal_nan=True)
-        else:
-            assert a == b
+        _assert_same(a, b)
     cached[0].write_text("{not json")
     reference.reference_answers(assignment, nb, spec, limits, tmp_path)
     assert len(runs) == 2, "a damaged cache is recomputed"

@@ -443,6 +443,69 @@ def _cost_along_line():
                     compare=Raises(ValueError, what), hint=hint)
 
 
+HINGE = Close(rtol=1e-12, atol=1e-14, dtype="float64")
+
+
+def _multiclass_hinge():
+    c = "test_multiclass_hinge"
+    yield Probe(c, "multiclass_hinge(np.array([[1.0, 0.5, 1.5, -2.0]]), np.array([0]))",
+                compare=HINGE, hint="one example, two wrong classes inside the margin")
+    yield Probe(c, "multiclass_hinge(np.array([[4.0, 3.0, 0.0]]), np.array([0]))",
+                compare=HINGE, hint="margin exactly 1: zero loss")
+    yield Probe(c, "multiclass_hinge(np.zeros((3, 5)), np.array([0, 4, 2]), margin=1.5)",
+                compare=HINGE, hint="equal logits: (C - 1) margins per example, mean over examples")
+    rng = np.random.default_rng(341)
+    for n, k, scale, delta in ((8, 10, 1.0, 1.0), (6, 3, 10.0, 0.5), (5, 12, 1e3, 1.0),
+                               (1, 2, 0.1, 1.0), (7, 5, 2.0, 0.0), (4, 6, 1.0, 6.0)):
+        z = rng.normal(scale=scale, size=(n, k))
+        y = rng.integers(0, k, size=n)
+        yield Probe(c, "multiclass_hinge(z, y, margin=delta)", {"z": z, "y": y, "delta": delta},
+                    HINGE, hint=f"a {n}x{k} batch at logit scale {scale:g}, margin {delta:g}")
+    z = rng.normal(size=(5, 4))
+    y = rng.integers(0, 4, size=5)
+    yield Probe(c, "multiclass_hinge(z, y)", {"z": z, "y": y}, HINGE, hint="the default margin")
+    yield Probe(c, "multiclass_hinge(np.tile(z, (4, 1)), np.tile(y, 4))", {"z": z, "y": y},
+                HINGE, hint="a repeated batch: the mean over examples, not the sum")
+    yield Probe(c, "multiclass_hinge(np.array([[50.0, 0.0, -3.0, 1.0]]), np.array([0]))",
+                compare=HINGE, hint="a well-classified example: the true class adds nothing")
+    yield Probe(c, "multiclass_hinge(np.array([[0.0, 0.5]]), np.array([0]))", compare=HINGE,
+                hint="a wrong class ahead of the true one")
+    yield Probe(c, "multiclass_hinge(np.array([[2.0], [-3.0], [0.0]]), np.array([0, 0, 0]))",
+                compare=HINGE, hint="one class: no wrong classes")
+    yield Probe(c, "multiclass_hinge(np.array([[0.5, 0.5, 0.0]]), np.array([1]), margin=0.0)",
+                compare=HINGE, hint="margin 0 with a tie")
+    z32 = rng.normal(size=(4, 3)).astype(np.float32)
+    yield Probe(c, "multiclass_hinge(z32, np.array([2, 0, 1, 1]))", {"z32": z32}, HINGE,
+                hint="float32 logits, computed in float64")
+    yield Probe(c, "multiclass_hinge([[2, 5], [1, 0], [0, 0]], [0, 0, 1])", compare=HINGE,
+                hint="integer logits given as lists")
+    yield Probe(c, "multiclass_hinge(z, y.astype(np.int32), margin=np.float64(0.25))",
+                {"z": z, "y": y}, HINGE, hint="int32 labels and a NumPy margin")
+    yield Probe(c, "multiclass_hinge(np.array([[-1e4, 1e4, 0.0]]), np.array([0]))",
+                compare=HINGE, hint="logits of +-1e4")
+    for expr, match, hint in (
+            ("multiclass_hinge(np.zeros((2, 2, 2)), np.array([0, 1]))", "shape", "3-D logits"),
+            ("multiclass_hinge(np.zeros(4), np.array([0]))", "shape", "1-D logits"),
+            ("multiclass_hinge(np.zeros((0, 4)), np.zeros(0, dtype=int))", "shape", "no examples"),
+            ("multiclass_hinge(np.array([[1.0, np.nan]]), np.array([1]))", "finite", "NaN logits"),
+            ("multiclass_hinge(np.array([[-np.inf, 0.0]]), np.array([1]))", "finite",
+             "infinite logits"),
+            ("multiclass_hinge(np.zeros((3, 4)), np.array([0, 4, 1]))", "label", "label too large"),
+            ("multiclass_hinge(np.zeros((3, 4)), np.array([0, -2, 1]))", "label", "negative label"),
+            ("multiclass_hinge(np.zeros((3, 4)), np.array([0.0, 2.0, 1.0]))", "label",
+             "float labels"),
+            ("multiclass_hinge(np.zeros((3, 4)), np.array([0, 1]))", "label", "too few labels"),
+            ("multiclass_hinge(np.zeros((3, 4)), np.array([0, 1, 2]), margin=-0.5)", "margin",
+             "a negative margin"),
+            ("multiclass_hinge(np.zeros((3, 4)), np.array([0, 1, 2]), margin=np.inf)", "margin",
+             "an infinite margin"),
+            ("multiclass_hinge(np.zeros((3, 4)), np.array([0, 1, 2]), margin=False)", "margin",
+             "a boolean margin"),
+            ("multiclass_hinge(np.zeros((3, 4)), np.array([0, 1, 2]), margin=None)", "margin",
+             "a margin that is not a number")):
+        yield Probe(c, expr, compare=Raises(ValueError, match), hint=f"rejects {hint}")
+
+
 def probes():
     """Every probe, in notebook order."""
     split = load_digits_split()
@@ -456,3 +519,4 @@ def probes():
     yield from _objective()
     yield from _second_differences()
     yield from _cost_along_line()
+    yield from _multiclass_hinge()

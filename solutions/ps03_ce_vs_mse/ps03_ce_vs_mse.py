@@ -29,7 +29,7 @@
 #   takes well under a minute on a CPU.
 # * Restart the kernel and run all cells before you submit.
 #
-# Points: 42 in all (39 autograded, 3 graded by hand).
+# Points: 47 in all (44 autograded, 3 graded by hand).
 
 # %% nbgrader={"grade": false, "grade_id": "imports", "locked": true, "schema_version": 3, "solution": false, "task": false}
 import numpy as np
@@ -959,4 +959,133 @@ check_raises(ValueError, cost_along_line, _cl_W0, _cl_b0, _cl_D, _cl_d, _cl_X, _
              match="shape")
 check_raises(ValueError, cost_along_line, _cl_W0, _cl_b0, _cl_D, _cl_d, _cl_X, np.full(_cl_n, _cl_c), _cl_taus, "ce",
              match="label")
+### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "task7_hinge", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## 7. The multiclass hinge loss (5 points)
+#
+# Chapter 6, "Margins": the multiclass hinge (SVM) loss of one example with logits
+# $\mathbf z$ and label $y$ is
+# $\ell_{\mathrm{hinge}} = \sum_{j \ne y} \max(0,\, z_j - z_y + \Delta)$, with a margin
+# $\Delta \ge 0$. It is exactly zero once every wrong logit is at least $\Delta$ below the
+# true one. Implement `multiclass_hinge(logits, labels, margin=1.0)` in NumPy:
+#
+# * `logits`: array-like of shape `(N, C)` with `N, C >= 1` (floats or integers);
+#   `labels`: `N` integer class indices in `0 .. C-1`; `margin`: the $\Delta$, a real number.
+# * Return the **mean over the N examples** as a Python `float`, computed in float64 (also
+#   for float32 logits). The true class itself is not a wrong class: it adds nothing (not
+#   $\Delta$). With `C = 1` there are no wrong classes and the loss is 0.
+# * Raise `ValueError` with a message that names the problem when the logits are not 2-D
+#   or are empty ("shape"), hold NaN or infinity ("finite"), when the labels are not
+#   integers, not `N` of them, or out of range ("label"), or when the margin is negative,
+#   not finite, or not a real number ("margin"; `True`/`False` are not margins).
+# * No loop over examples is needed; do not use PyTorch.
+
+# %% nbgrader={"grade": false, "grade_id": "multiclass_hinge", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def multiclass_hinge(logits, labels, margin=1.0):
+    """Mean over examples of sum_{j != y} max(0, z_j - z_y + margin)."""
+    ### BEGIN SOLUTION
+    z = np.asarray(logits)
+    y = np.asarray(labels)
+    if z.ndim != 2 or 0 in z.shape:
+        raise ValueError(f"logits must have shape (N, C) with N, C >= 1; got shape {z.shape}")
+    if not (np.issubdtype(z.dtype, np.floating) or np.issubdtype(z.dtype, np.integer)):
+        raise ValueError(f"logits must be real numbers; got dtype {z.dtype}")
+    z = z.astype(np.float64)
+    if not np.all(np.isfinite(z)):
+        raise ValueError("logits must be finite (no NaN or infinity)")
+    if not np.issubdtype(y.dtype, np.integer):
+        raise ValueError(f"labels must be integer class indices; got dtype {y.dtype}")
+    if y.shape != (z.shape[0],):
+        raise ValueError(f"need one label per row of the logits: shape ({z.shape[0]},), "
+                         f"got {y.shape}")
+    if np.any(y < 0) or np.any(y >= z.shape[1]):
+        raise ValueError(f"labels must lie in 0 .. {z.shape[1] - 1}")
+    if isinstance(margin, bool) or not isinstance(margin, (int, float, np.integer, np.floating)):
+        raise ValueError(f"margin must be a real number; got {margin!r}")
+    if not (np.isfinite(margin) and margin >= 0):
+        raise ValueError(f"margin must be finite and >= 0; got {margin!r}")
+    rows = np.arange(len(y))
+    terms = np.maximum(0.0, z - z[rows, y][:, None] + float(margin))
+    terms[rows, y] = 0.0  # j = y is not a wrong class
+    return float(terms.sum(axis=1).mean())
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_multiclass_hinge", "locked": true, "points": 5, "schema_version": 3, "solution": false, "task": false}
+# One example: margins 0.5 (class 1) and 3 (class 2) against the true class 0.
+_hg_h = multiclass_hinge(np.array([[3.0, 2.5, 0.0]]), np.array([0]))
+assert isinstance(_hg_h, float), f"multiclass_hinge should return a Python float, got {type(_hg_h)}"
+check_close(_hg_h, 0.5, rtol=1e-12, what="hinge: only class 1 violates the margin 1")
+# Every wrong logit at least 1 below the true one: exactly zero (cross-entropy never is).
+check_close(multiclass_hinge(np.array([[2.0, 1.0, -4.0]]), np.array([0])), 0.0, atol=0,
+            what="hinge of an example with margin exactly 1")
+# Equal logits: every one of the C - 1 wrong classes costs the full margin.
+check_close(multiclass_hinge(np.zeros((2, 4)), np.array([0, 3]), margin=2.0), 6.0,
+            rtol=1e-12, what="hinge at equal logits, margin 2 (mean over 2 examples)")
+check_raises(ValueError, multiclass_hinge, np.zeros(3), np.array([0]), match="shape")
+### BEGIN HIDDEN TESTS
+def _hg_ref_hinge(z, y, delta):
+    z = np.asarray(z, dtype=np.float64)
+    total = 0.0
+    for row, label in zip(z, y, strict=True):
+        total += sum(max(0.0, row[j] - row[label] + delta) for j in range(len(row)) if j != label)
+    return total / len(z)
+
+
+_hg_rng = np.random.default_rng(41)
+for _hg_n, _hg_c, _hg_scale, _hg_delta in ((7, 10, 1.0, 1.0), (5, 3, 10.0, 0.5), (4, 13, 1e3, 1.0),
+                               (1, 2, 0.1, 1.0), (9, 5, 2.0, 0.0), (3, 6, 1.0, 7.5)):
+    _hg_z = _hg_rng.normal(scale=_hg_scale, size=(_hg_n, _hg_c))
+    _hg_y = _hg_rng.integers(0, _hg_c, size=_hg_n)
+    _hg_got = multiclass_hinge(_hg_z, _hg_y, margin=_hg_delta)
+    assert isinstance(_hg_got, float), f"multiclass_hinge should return a float, got {type(_hg_got)}"
+    check_close(_hg_got, _hg_ref_hinge(_hg_z, _hg_y, _hg_delta), rtol=1e-12, atol=1e-14,
+                what=f"hinge of a {_hg_n}x{_hg_c} batch at logit scale {_hg_scale:g}, margin {_hg_delta:g}")
+# the default margin is 1, and it is a mean over examples, not a sum
+_hg_z = _hg_rng.normal(size=(6, 4))
+_hg_y = _hg_rng.integers(0, 4, size=6)
+check_close(multiclass_hinge(_hg_z, _hg_y), _hg_ref_hinge(_hg_z, _hg_y, 1.0), rtol=1e-12, what="default margin")
+check_close(multiclass_hinge(np.tile(_hg_z, (3, 1)), np.tile(_hg_y, 3)), multiclass_hinge(_hg_z, _hg_y),
+            rtol=1e-12, what="the mean does not change when the batch is repeated")
+# the true class adds nothing: a confidently right example has zero loss at any scale
+check_close(multiclass_hinge(np.array([[100.0, 0.0, 0.0, -5.0]]), np.array([0])), 0.0, atol=0,
+            what="hinge of a well-classified example (the true class adds no margin)")
+check_close(multiclass_hinge(np.array([[0.0, 0.0, 1.0]]), np.array([2]), margin=1.0), 0.0,
+            atol=0, what="margin reached exactly: the term is max(0, 0) = 0")
+check_close(multiclass_hinge(np.array([[0.0, 0.25]]), np.array([0]), margin=1.0), 1.25,
+            rtol=1e-12, what="a wrong class ahead of the true one")
+# one class: no wrong classes, loss 0
+check_close(multiclass_hinge(np.array([[3.0], [-1.0]]), np.array([0, 0])), 0.0, atol=0,
+            what="hinge with C = 1")
+# margin 0 charges only wrong logits above the true one
+check_close(multiclass_hinge(np.array([[1.0, 1.0, 0.5]]), np.array([0]), margin=0.0), 0.0,
+            atol=0, what="hinge with margin 0 and a tie")
+# dtypes and array-likes
+_hg_z32 = _hg_rng.normal(size=(5, 3)).astype(np.float32)
+_hg_y32 = np.array([0, 2, 1, 1, 0])
+check_close(multiclass_hinge(_hg_z32, _hg_y32), _hg_ref_hinge(_hg_z32.astype(np.float64), _hg_y32, 1.0),
+            rtol=1e-12, what="float32 logits (computed in float64)")
+check_close(multiclass_hinge([[1, 3], [2, 0]], [0, 0]), 1.5, rtol=1e-12,
+            what="integer logits given as lists")
+check_close(multiclass_hinge(_hg_z, _hg_y.astype(np.int32), margin=np.float64(0.5)),
+            _hg_ref_hinge(_hg_z, _hg_y, 0.5), rtol=1e-12, what="int32 labels, numpy margin")
+check_close(multiclass_hinge(np.array([[1e4, -1e4, 0.0]]), np.array([1])), 2e4 + 1e4 + 2,
+            rtol=1e-12, what="hinge at logits of 1e4 (no softmax, no overflow)")
+check_raises(ValueError, multiclass_hinge, np.zeros((2, 3, 1)), np.array([0, 1]), match="shape")
+check_raises(ValueError, multiclass_hinge, np.zeros((0, 3)), np.zeros(0, dtype=int), match="shape")
+check_raises(ValueError, multiclass_hinge, np.array([[0.0, np.nan]]), np.array([0]), match="finite")
+check_raises(ValueError, multiclass_hinge, np.array([[0.0, np.inf]]), np.array([0]), match="finite")
+check_raises(ValueError, multiclass_hinge, np.zeros((2, 3)), np.array([0, 3]), match="label")
+check_raises(ValueError, multiclass_hinge, np.zeros((2, 3)), np.array([0, -1]), match="label")
+check_raises(ValueError, multiclass_hinge, np.zeros((2, 3)), np.array([0.0, 1.0]), match="label")
+check_raises(ValueError, multiclass_hinge, np.zeros((2, 3)), np.array([0]), match="label")
+check_raises(ValueError, multiclass_hinge, np.zeros((2, 3)), np.array([0, 1]), margin=-1.0,
+             match="margin")
+check_raises(ValueError, multiclass_hinge, np.zeros((2, 3)), np.array([0, 1]), margin=np.nan,
+             match="margin")
+check_raises(ValueError, multiclass_hinge, np.zeros((2, 3)), np.array([0, 1]), margin=True,
+             match="margin")
+check_raises(ValueError, multiclass_hinge, np.zeros((2, 3)), np.array([0, 1]), margin="1",
+             match="margin")
 ### END HIDDEN TESTS

@@ -397,6 +397,82 @@ def _ece_equal_mass():
                 hint="rejects a boolean n_bins")
 
 
+AM = ("additive_margin_logits(torch.from_numpy(c), torch.from_numpy(y), {s}, {m}, "
+      "kind={kind!r})")
+
+
+def _additive_margin_logits():
+    c = "test_additive_margin_logits"
+    rng = np.random.default_rng(57)
+    small = {"c": np.array([[0.6, 0.8, 0.0], [-0.5, 0.25, 0.9]]), "y": np.array([1, 0])}
+    f64 = Close(rtol=1e-10, atol=1e-12, dtype="float64")
+    for kind in ("cosface", "arcface"):
+        yield Probe(c, AM.format(s=10.0, m=0.3, kind=kind), small, f64,
+                    hint=f"{kind}: a small example")
+        yield Probe(c, AM.format(s=4.0, m=0.0, kind=kind), small, f64,
+                    hint=f"{kind}: margin 0 gives scale * cosines")
+        for n, k, s, m in ((9, 10, 10.0, 0.35), (4, 3, 30.0, 0.5), (1, 2, 1.0, 0.1),
+                           (5, 6, 64.0, 1.3)):
+            case = {"c": rng.uniform(-0.99, 0.99, size=(n, k)), "y": rng.integers(0, k, size=n)}
+            yield Probe(c, AM.format(s=s, m=m, kind=kind), case, f64,
+                        hint=f"{kind}: a {n}x{k} batch, s = {s:g}, m = {m:g}")
+        case = {"c": rng.uniform(-0.9, 0.9, size=(4, 5)), "y": np.array([1, 4, 0, 0])}
+        yield Probe(c, "(lambda x: torch.stack([additive_margin_logits(x, torch.from_numpy(y), "
+                       f"10.0, 0.3, kind={kind!r}), x]))(torch.from_numpy(c).clone())", case,
+                    f64, hint=f"{kind}: the cosines are not modified in place")
+        yield Probe(c, "(lambda x: torch.autograd.grad(additive_margin_logits(x, "
+                       f"torch.from_numpy(y), 8.0, 0.4, kind={kind!r}).pow(2).sum(), x)[0])"
+                       "(torch.from_numpy(c).requires_grad_(True))", case,
+                    Close(rtol=1e-9, atol=1e-12, dtype="float64"),
+                    hint=f"{kind}: the gradient with respect to the cosines")
+        c32 = {"c": rng.uniform(-1, 1, size=(3, 4)).astype(np.float32), "y": np.array([2, 0, 3])}
+        yield Probe(c, AM.format(s=5.0, m=0.2, kind=kind), c32,
+                    Close(rtol=1e-5, atol=1e-5, dtype="float32"),
+                    hint=f"{kind}: float32 cosines give float32 logits")
+        yield Probe(c, AM.format(s=3, m=0, kind=kind), c32,
+                    Close(rtol=1e-5, atol=1e-6, dtype="float32"),
+                    hint=f"{kind}: integer scale and margin 0")
+    edge = {"c": np.array([[1.0 + 1e-9, 0.2], [-1.0 - 1e-9, 0.1], [-0.9, 0.3],
+                           [math.cos(2.2), 0.0]]), "y": np.zeros(4, dtype=np.int64)}
+    yield Probe(c, AM.format(s=10.0, m=0.5, kind="arcface"), edge, f64,
+                hint="ArcFace: the cosine is clamped to [-1, 1] and theta + m clipped at pi")
+    yield Probe(c, AM.format(s=10.0, m=4.0, kind="arcface"), edge, f64,
+                hint="ArcFace with a margin larger than pi")
+    yield Probe(c, "additive_margin_logits(torch.from_numpy(c), torch.from_numpy(y), 10.0, 0.3)",
+                small, f64, hint="the default kind is CosFace")
+    bad = [("additive_margin_logits(c, torch.from_numpy(y), 10.0, 0.3, kind={kind!r})", "cosines",
+            "a NumPy array"),
+           ("additive_margin_logits(torch.from_numpy(c[0]), torch.from_numpy(y[:1]), 10.0, 0.3, "
+            "kind={kind!r})", "cosines", "1-D cosines"),
+           ("additive_margin_logits(torch.zeros(0, 3), torch.zeros(0, dtype=torch.long), 1.0, 0.1, "
+            "kind={kind!r})", "cosines", "empty cosines"),
+           ("additive_margin_logits(torch.tensor([[1, 0]]), torch.tensor([0]), 1.0, 0.1, "
+            "kind={kind!r})", "cosines", "integer cosines"),
+           ("additive_margin_logits(torch.tensor([[0.2, float('inf')]]), torch.tensor([1]), 1.0, "
+            "0.1, kind={kind!r})", "finite", "infinite cosines"),
+           ("additive_margin_logits(torch.from_numpy(c), torch.tensor([0, 3]), 10.0, 0.3, "
+            "kind={kind!r})", "label", "a label out of range"),
+           ("additive_margin_logits(torch.from_numpy(c), torch.tensor([-1, 0]), 10.0, 0.3, "
+            "kind={kind!r})", "label", "a negative label"),
+           ("additive_margin_logits(torch.from_numpy(c), torch.tensor([1.0, 0.0]), 10.0, 0.3, "
+            "kind={kind!r})", "label", "float labels"),
+           ("additive_margin_logits(torch.from_numpy(c), torch.tensor([1, 0, 2]), 10.0, 0.3, "
+            "kind={kind!r})", "label", "too many labels"),
+           (AM.replace("{s}", "0.0").replace("{m}", "0.3"), "scale", "scale 0"),
+           (AM.replace("{s}", "-1.0").replace("{m}", "0.3"), "scale", "a negative scale"),
+           (AM.replace("{s}", "float('nan')").replace("{m}", "0.3"), "scale", "a NaN scale"),
+           (AM.replace("{s}", "10.0").replace("{m}", "-0.2"), "margin", "a negative margin"),
+           (AM.replace("{s}", "10.0").replace("{m}", "float('inf')"), "margin",
+            "an infinite margin"),
+           (AM.replace("{s}", "10.0").replace("{m}", "False"), "margin", "a boolean margin")]
+    for kind in ("cosface", "arcface"):
+        for expr, match, hint in bad:
+            yield Probe(c, expr.format(kind=kind), small, Raises(ValueError, match),
+                        hint=f"{kind}: rejects {hint}")
+    yield Probe(c, AM.format(s=10.0, m=0.3, kind="normface"), small, Raises(ValueError, "kind"),
+                hint="rejects an unknown kind")
+
+
 def probes():
     """Every probe, in notebook order."""
     yield from _fit_temperature()
@@ -405,3 +481,4 @@ def probes():
     yield from _bounded_classifier()
     yield from _brier_score()
     yield from _ece_equal_mass()
+    yield from _additive_margin_logits()

@@ -27,7 +27,7 @@
 #   (`infoloss.device.pick_device()`); the whole notebook runs in well under a minute on a CPU.
 # * Restart the kernel and run all cells before you submit.
 #
-# Points: 34 in all (32 autograded, 2 graded by hand).
+# Points: 40 in all (38 autograded, 2 graded by hand).
 
 # %% nbgrader={"grade": false, "grade_id": "imports", "locked": true, "schema_version": 3, "solution": false, "task": false}
 import math
@@ -747,4 +747,149 @@ check_raises(ValueError, ece_equal_mass, np.ones(3) / 3, [0], match="shape")
 check_raises(ValueError, ece_equal_mass, _pr, _yr, n_bins=-2, match="n_bins")
 check_raises(ValueError, ece_equal_mass, _pr, _yr, n_bins=2.5, match="n_bins")
 check_raises(ValueError, ece_equal_mass, _pr, _yr, n_bins=True, match="n_bins")
+### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "task6_margins", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## 6. Additive-margin logits: CosFace and ArcFace (6 points)
+#
+# Chapter 8, "Margins on the sphere". From the cosines $\cos\theta_c$ of a cosine
+# classifier, a scale $s$ and a margin $m$, the margin-based losses build logits that are
+# $s\cos\theta_j$ for every wrong class $j \ne y$ and, for the true class only,
+#
+# * CosFace (`kind="cosface"`): $s\,(\cos\theta_y - m)$;
+# * ArcFace (`kind="arcface"`): $s\,\cos\bigl(\min(\theta_y + m,\ \pi)\bigr)$ with
+#   $\theta_y = \arccos(\cos\theta_y)$, where the cosine is first **clamped to $[-1, 1]$**
+#   (a computed cosine can overshoot by rounding) and $\theta_y + m$ is **clipped at $\pi$**
+#   (so the true-class logit is $-s$ when $\theta_y + m \ge \pi$).
+#
+# Implement `additive_margin_logits(cosines, labels, scale, margin, kind="cosface")` in
+# PyTorch; `F.cross_entropy` of its result is the CosFace or ArcFace loss.
+#
+# * `cosines`: a floating-point tensor of shape `(N, C)`; `labels`: an integer tensor of
+#   `N` class indices in `0 .. C-1`. Return a tensor of shape `(N, C)` with the dtype and
+#   device of `cosines`, differentiable with respect to `cosines` (the gradient is checked
+#   at cosines strictly inside $(-1, 1)$, away from the clip). Do not modify `cosines` in
+#   place. With `margin=0` both kinds give `scale * cosines`.
+# * Raise `ValueError` with a message that names the problem when `cosines` is not a 2-D
+#   floating-point tensor or is empty ("cosines"), holds NaN or infinity ("finite"), when
+#   the labels are not an integer tensor of shape `(N,)` with values in range ("label"),
+#   when `scale` is not a finite number > 0 ("scale"), `margin` not a finite number
+#   >= 0 ("margin"), or `kind` is neither `"cosface"` nor `"arcface"` ("kind").
+
+# %% nbgrader={"grade": false, "grade_id": "additive_margin_logits", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def additive_margin_logits(cosines, labels, scale, margin, kind="cosface"):
+    """scale * cosines, with CosFace's or ArcFace's additive margin on the true class."""
+    ### BEGIN SOLUTION
+    if kind not in ("cosface", "arcface"):
+        raise ValueError(f"kind must be 'cosface' or 'arcface'; got {kind!r}")
+    if not isinstance(cosines, torch.Tensor) or not cosines.is_floating_point() \
+            or cosines.ndim != 2 or 0 in cosines.shape:
+        raise ValueError("cosines must be a non-empty 2-D floating-point tensor (N, C)")
+    if not torch.isfinite(cosines).all():
+        raise ValueError("cosines must be finite (no NaN or infinity)")
+    if not isinstance(labels, torch.Tensor) or labels.is_floating_point() \
+            or labels.dtype == torch.bool or labels.shape != (cosines.shape[0],):
+        raise ValueError(f"labels must be an integer tensor of shape ({cosines.shape[0]},)")
+    if labels.min() < 0 or labels.max() >= cosines.shape[1]:
+        raise ValueError(f"labels must lie in 0 .. {cosines.shape[1] - 1}")
+    for name, value, ok in (("scale", scale, lambda v: v > 0), ("margin", margin, lambda v: v >= 0)):
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
+                or not math.isfinite(value) or not ok(value):
+            raise ValueError(f"{name} must be a finite number {'> 0' if name == 'scale' else '>= 0'}; "
+                             f"got {value!r}")
+    true = F.one_hot(labels.to(cosines.device).long(), cosines.shape[1]).bool()
+    if kind == "cosface":
+        target = cosines - margin
+    else:
+        theta = torch.acos(cosines.clamp(-1.0, 1.0))
+        target = torch.cos((theta + margin).clamp(max=math.pi))
+    return scale * torch.where(true, target, cosines)
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_additive_margin_logits", "locked": true, "points": 6, "schema_version": 3, "solution": false, "task": false}
+_am_cos = torch.tensor([[0.8, 0.6, -0.2], [0.0, 0.5, 1.0]], dtype=torch.float64)
+_am_lab = torch.tensor([0, 2])
+_am_cf = additive_margin_logits(_am_cos, _am_lab, scale=10.0, margin=0.3, kind="cosface")
+check_close(_am_cf, [[5.0, 6.0, -2.0], [0.0, 5.0, 7.0]], rtol=1e-12,
+            what="CosFace: s (cos - m) on the true class, s cos elsewhere")
+_am_af = additive_margin_logits(_am_cos, _am_lab, scale=10.0, margin=0.3, kind="arcface")
+check_close(_am_af, [[10 * math.cos(math.acos(0.8) + 0.3), 6.0, -2.0], [0.0, 5.0, 10 * math.cos(0.3)]],
+            rtol=1e-12, what="ArcFace: s cos(theta + m) on the true class")
+check_close(additive_margin_logits(_am_cos, _am_lab, 4.0, 0.0, kind="arcface"), 4 * _am_cos, rtol=1e-12,
+            what="margin 0 gives scale * cosines")
+check_raises(ValueError, additive_margin_logits, _am_cos, _am_lab, 10.0, 0.3, kind="sphereface",
+             match="kind")
+### BEGIN HIDDEN TESTS
+def _am_ref_margin(c, y, s, m, kind):
+    c = c.detach().double().cpu().numpy()
+    out = s * c.copy()
+    for i, label in enumerate(y.tolist()):
+        if kind == "cosface":
+            out[i, label] = s * (c[i, label] - m)
+        else:
+            theta = math.acos(min(1.0, max(-1.0, c[i, label])))
+            out[i, label] = s * math.cos(min(theta + m, math.pi))
+    return out
+
+
+_am_g = torch.Generator().manual_seed(51)
+for _am_kind in ("cosface", "arcface"):
+    for _am_n, _am_c, _am_s, _am_m in ((8, 10, 10.0, 0.35), (5, 3, 30.0, 0.5), (1, 2, 1.0, 0.1), (6, 7, 64.0, 1.2)):
+        _am_x = (torch.rand(_am_n, _am_c, generator=_am_g, dtype=torch.float64) * 1.98 - 0.99)
+        _am_y = torch.randint(0, _am_c, (_am_n,), generator=_am_g)
+        _am_before = _am_x.clone()
+        _am_got = additive_margin_logits(_am_x, _am_y, _am_s, _am_m, kind=_am_kind)
+        assert _am_got.dtype == torch.float64 and _am_got.shape == (_am_n, _am_c), (
+            f"{_am_kind}: expected float64 of shape {(_am_n, _am_c)}, got {_am_got.dtype} {tuple(_am_got.shape)}")
+        check_close(_am_got, _am_ref_margin(_am_x, _am_y, _am_s, _am_m, _am_kind), rtol=1e-10, atol=1e-12,
+                    what=f"{_am_kind} logits, {_am_n}x{_am_c}, s = {_am_s:g}, m = {_am_m:g}")
+        assert torch.equal(_am_x, _am_before), f"{_am_kind}: cosines must not be modified in place"
+    # gradient with respect to the cosines, checked against autograd of the reference formula
+    _am_x = (torch.rand(4, 5, generator=_am_g, dtype=torch.float64) * 1.6 - 0.8).requires_grad_(True)
+    _am_y = torch.tensor([0, 4, 2, 2])
+    (_am_gg,) = torch.autograd.grad(additive_margin_logits(_am_x, _am_y, 8.0, 0.4, kind=_am_kind).pow(2).sum(), _am_x)
+    _am_x2 = _am_x.detach().clone().requires_grad_(True)
+    _am_t = F.one_hot(_am_y, 5).bool()
+    _am_tgt = _am_x2 - 0.4 if _am_kind == "cosface" else torch.cos(torch.acos(_am_x2) + 0.4)
+    (_am_gw,) = torch.autograd.grad((8.0 * torch.where(_am_t, _am_tgt, _am_x2)).pow(2).sum(), _am_x2)
+    check_close(_am_gg, _am_gw, rtol=1e-9, atol=1e-12, what=f"{_am_kind}: gradient w.r.t. the cosines")
+    # dtype and margin 0
+    _am_x32 = torch.rand(3, 4, generator=_am_g) * 2 - 1
+    _am_y32 = torch.tensor([3, 0, 1])
+    _am_o32 = additive_margin_logits(_am_x32, _am_y32, 5.0, 0.2, kind=_am_kind)
+    assert _am_o32.dtype == torch.float32, f"{_am_kind}: float32 cosines give float32 logits, got {_am_o32.dtype}"
+    check_close(_am_o32, _am_ref_margin(_am_x32, _am_y32, 5.0, 0.2, _am_kind), rtol=1e-5, atol=1e-5,
+                what=f"{_am_kind}: float32 cosines")
+    check_close(additive_margin_logits(_am_x32, _am_y32, 3, 0, kind=_am_kind), 3 * _am_x32, rtol=1e-5, atol=1e-6,
+                what=f"{_am_kind}: margin 0 (integers accepted as scale and margin)")
+# ArcFace's clamp and clip
+_am_edge = torch.tensor([[1.0 + 1e-9, 0.0], [-1.0 - 1e-9, 0.5], [-0.95, 0.1], [math.cos(2.0), 0.0]],
+                     dtype=torch.float64)
+_am_ye = torch.tensor([0, 0, 0, 0])
+_am_ae = additive_margin_logits(_am_edge, _am_ye, 10.0, 0.5, kind="arcface")
+assert torch.isfinite(_am_ae).all(), f"ArcFace must clamp the cosines before arccos, got {_am_ae}"
+check_close(_am_ae[:, 0], [10 * math.cos(0.5), -10.0, -10.0, 10 * math.cos(2.5)], rtol=1e-9,
+            atol=1e-12, what="ArcFace: cosine clamped to [-1, 1], theta + m clipped at pi")
+check_close(additive_margin_logits(_am_edge[2:3], _am_ye[:1], 10.0, 2 * math.pi, kind="arcface")[0, 0], -10.0,
+            rtol=1e-12, what="ArcFace with a margin larger than pi: the logit is -s")
+# the default kind is CosFace; the margin touches the true class only
+check_close(additive_margin_logits(_am_cos, _am_lab, 10.0, 0.3), _am_cf, rtol=1e-12, what="default kind")
+check_close(additive_margin_logits(_am_cos, torch.tensor([1, 1]), 2.0, 0.5),
+            [[1.6, 0.2, -0.4], [0.0, 0.0, 2.0]], rtol=1e-12, atol=1e-15,
+            what="CosFace with other labels")
+_am_bad = [((_am_cos.numpy(), _am_lab, 10.0, 0.3), "cosines"), ((_am_cos[0], _am_lab[:1], 10.0, 0.3), "cosines"),
+        ((torch.zeros(0, 3), torch.zeros(0, dtype=torch.long), 1.0, 0.1), "cosines"),
+        ((torch.tensor([[0, 1]]), torch.tensor([0]), 1.0, 0.1), "cosines"),
+        ((torch.tensor([[0.1, float("nan")]]), torch.tensor([0]), 1.0, 0.1), "finite"),
+        ((_am_cos, torch.tensor([0, 3]), 10.0, 0.3), "label"),
+        ((_am_cos, torch.tensor([0, -1]), 10.0, 0.3), "label"),
+        ((_am_cos, torch.tensor([0.0, 1.0]), 10.0, 0.3), "label"),
+        ((_am_cos, torch.tensor([0]), 10.0, 0.3), "label"),
+        ((_am_cos, _am_lab, 0.0, 0.3), "scale"), ((_am_cos, _am_lab, -2.0, 0.3), "scale"),
+        ((_am_cos, _am_lab, float("inf"), 0.3), "scale"), ((_am_cos, _am_lab, 10.0, -0.1), "margin"),
+        ((_am_cos, _am_lab, 10.0, float("nan")), "margin"), ((_am_cos, _am_lab, 10.0, True), "margin")]
+for _am_args, _am_match in _am_bad:
+    for _am_kind in ("cosface", "arcface"):
+        check_raises(ValueError, additive_margin_logits, *_am_args, kind=_am_kind, match=_am_match)
 ### END HIDDEN TESTS
