@@ -10,6 +10,24 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# Per-test time limits (pytest-timeout; the default, 900 s, is in pyproject.toml). A test
+# that uses one of these fixtures may pay for it: the first user of ``built_book`` builds
+# the whole book (about 5 min on a loaded 2-core machine), ``graded`` grades the corpus
+# (its ``autograder grade`` subprocess alone may run 900 s), ``rendered`` and ``book_pdf``
+# drive Chromium over every page of the build.
+LONG_FIXTURES = {"built_book": 1800, "graded": 1800, "rendered": 2400, "book_pdf": 2400}
+
+
+def pytest_collection_modifyitems(config, items):
+    if not config.pluginmanager.hasplugin("timeout"):
+        return
+    for item in items:
+        if item.get_closest_marker("timeout") is not None:
+            continue   # an explicit @pytest.mark.timeout wins
+        longest = max((LONG_FIXTURES.get(f, 0) for f in item.fixturenames), default=0)
+        if longest:
+            item.add_marker(pytest.mark.timeout(longest))
+
 
 @pytest.fixture(scope="session")
 def built_book() -> Path:

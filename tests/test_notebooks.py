@@ -12,13 +12,13 @@ from autograder import release as rel
 from autograder.stock import autograde_stock
 
 ASSIGNMENTS = rel.assignments()
-pytestmark = pytest.mark.slow
 
 
 def test_there_are_assignments():
     assert "ps01_information" in ASSIGNMENTS
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ASSIGNMENTS)
 def test_solution_scores_full_marks(name):
     result = autograde_stock(name, SOLUTIONS / name / f"{name}.ipynb")
@@ -32,6 +32,7 @@ def test_solution_scores_full_marks(name):
     assert sum(c.score for k, c in auto.items() if k.startswith("test_")) == auto_points > 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ASSIGNMENTS)
 def test_release_scores_zero_with_not_implemented(name):
     result = autograde_stock(name, EXERCISES / name / f"{name}.ipynb")
@@ -62,6 +63,7 @@ def test_exercises_folder_holds_only_releases():
     assert not leftovers, f"unexpected files in exercises/: {leftovers}"
 
 
+@pytest.mark.slow
 def test_release_is_in_sync():
     problems = rel.check()
     assert not problems, "\n".join(problems)
