@@ -33,8 +33,7 @@ import corpus as C  # noqa: E402
 
 A = C.A
 LIMITS = ["--cell-timeout", "4", "--probe-timeout", "4", "--timeout", "40", "--workers", "2"]
-needs_bwrap = pytest.mark.skipif(shutil.which("bwrap") is None,
-                                 reason="bubblewrap is not installed (.ci/apt-packages.txt)")
+needs_bwrap = pytest.mark.usefixtures("bwrap")  # skip, or fail with INFOLOSS_REQUIRE_SANDBOX
 
 
 def cli(*args: str, timeout: int = 900) -> subprocess.CompletedProcess:
