@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
+from .markers import release_view
 from .record import results
 
 CSS = """body{font-family:sans-serif;max-width:60rem;margin:2rem auto;line-height:1.4}
@@ -36,7 +37,8 @@ def render(assignment: str, row: dict) -> str:
         vis = p.get("visible", {}).get(gid)
         if vis:
             state = {True: "passed", False: "failed", None: "did not finish"}[vis["ok"]]
-            out.append(f"<p>Visible tests ({state}):</p><pre>{e(vis['source'])}</pre>")
+            out.append(f"<p>Visible tests ({state}):</p>"
+                       f"<pre>{e(release_view(vis['source']))}</pre>")
             if vis.get("output"):
                 out.append(f"<p>Output:</p><pre>{e(vis['output'])}</pre>")
         if cell.get("probes"):

@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 
 from autograder import EXERCISES, ROOT, SOLUTIONS
-from autograder.prepare import split_test
+from autograder.markers import drop_solution_markers, split_hidden
 from autograder.record import integrity_problems, results, scores
 from autograder.scan import scan_source
 from autograder.spec import Accuracy, Close, Raised, Raises, decode_result
@@ -115,7 +115,7 @@ def _hidden_lines() -> set[str]:
     lines = set()
     for cell in nb.cells:
         if cell.metadata.get("nbgrader", {}).get("grade"):
-            hidden = split_test(cell.source)[1]
+            hidden = split_hidden(cell.source)[1]
             lines |= {x.strip() for x in hidden.splitlines() if len(x.strip()) > 12}
     return lines
 
@@ -342,10 +342,9 @@ def test_judge_decides_every_autograded_cell(assignment, tmp_path):
 def _filled(assignment: str, edits: dict[str, tuple[str, str]]) -> bytes:
     """The release with the solution's answers filled in and ``(old, new)`` edits applied."""
     sol = nbformat.read(SOLUTIONS / assignment / f"{assignment}.ipynb", as_version=4)
-    answers = {c.metadata["nbgrader"]["grade_id"]: re.sub(
-        r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", "", c.source, flags=re.M)
-        for c in sol.cells if c.cell_type == "code"
-        and c.metadata.get("nbgrader", {}).get("solution")}
+    answers = {c.metadata["nbgrader"]["grade_id"]: drop_solution_markers(c.source)
+               for c in sol.cells if c.cell_type == "code"
+               and c.metadata.get("nbgrader", {}).get("solution")}
     for key, (old, new) in edits.items():
         gid = key.strip()   # "cell", "cell ": two edits of one cell
         assert answers[gid].count(old) == 1, (gid, old)

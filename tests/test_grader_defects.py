@@ -99,7 +99,6 @@ def test_release_view_of_the_feedback_hides_nbgrader_hidden_regions():
                                   "x = 1  ### BEGIN HIDDEN TESTS", "### BEGIN  SOLUTION"])
 def test_release_refuses_marker_like_lines(line, tmp_path):
     from autograder import markers
-    from autograder.release import ReleaseError
 
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell("import numpy as np"),
@@ -107,13 +106,12 @@ def test_release_refuses_marker_like_lines(line, tmp_path):
                                           "### END HIDDEN TESTS\n")]
     nb.cells[1].metadata["nbgrader"] = {"grade": True, "grade_id": "test_x", "locked": True,
                                         "points": 1, "solution": False}
-    with pytest.raises(ReleaseError, match=r"test_x.*line 2"):
+    with pytest.raises(markers.MarkerError, match=r"test_x.*line 2"):
         markers.validate(nb, "psXX")
 
 
 def test_release_accepts_nbgrader_markers_and_rejects_unbalanced():
     from autograder import markers
-    from autograder.release import ReleaseError
 
     good = "  ### BEGIN HIDDEN TESTS  \nsecret()\n  ### END HIDDEN TESTS\n"
     nb = nbformat.v4.new_notebook()
@@ -123,8 +121,23 @@ def test_release_accepts_nbgrader_markers_and_rejects_unbalanced():
                 "### BEGIN HIDDEN TESTS\n### BEGIN HIDDEN TESTS\n### END HIDDEN TESTS\n",
                 "### BEGIN SOLUTION\n### BEGIN HIDDEN TESTS\n### END HIDDEN TESTS\n"):
         nb.cells = [nbformat.v4.new_code_cell(bad)]
-        with pytest.raises(ReleaseError, match="cell 0"):
+        with pytest.raises(markers.MarkerError, match="cell 0"):
             markers.validate(nb, "psXX")
+
+
+def test_release_refuses_a_source_with_a_marker_nbgrader_reads_differently(tmp_path):
+    """``# BEGIN HIDDEN TESTS`` is hidden by nbgrader (a substring match) but was run in the
+    visible phase by the grader, its source shown in the feedback: now release stops."""
+    from autograder import release as rel
+
+    src = rel.SOLUTIONS / "ps01_information" / "ps01_information.py"
+    text = src.read_text()
+    assert text.count("### BEGIN HIDDEN TESTS") >= 1
+    bad = tmp_path / "ps01_information.py"
+    bad.write_text(text.replace("### BEGIN HIDDEN TESTS", "# BEGIN HIDDEN TESTS", 1))
+    with pytest.raises(rel.ReleaseError, match=r"cell \d+ \(test_\w+\), line \d+: "
+                                               r"'# BEGIN HIDDEN TESTS'"):
+        rel.notebook_from_percent(bad)
 
 
 def test_every_solution_notebook_follows_the_marker_grammar():
@@ -138,11 +151,15 @@ def test_every_solution_notebook_follows_the_marker_grammar():
 def test_one_marker_grammar_is_used_everywhere():
     import autograder.prepare as prepare
     import autograder.release as release
+    from autograder import markers
 
     assert not hasattr(prepare, "HIDDEN")
     for module in (prepare, release):
         text = Path(module.__file__).read_text()
         assert "HIDDEN TESTS" not in text, f"{module.__name__} has its own marker grammar"
+    config = (ROOT / "autograder" / "nbgrader_config.py").read_text()
+    assert f'begin_test_delimeter = "{markers.BEGIN_HIDDEN}"' in config
+    assert f'end_test_delimeter = "{markers.END_HIDDEN}"' in config
 
 
 def _sandbox(**kw):
