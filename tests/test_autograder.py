@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import html
 import os
 import re
 import shutil
@@ -55,7 +56,10 @@ def graded(tmp_path_factory):
     start = time.monotonic()
     proc = cli("grade", A, str(subs), "--course", str(course), *LIMITS)
     seconds = time.monotonic() - start
+    # The detached process strikes only once this hash is taken (it waits for the go file),
+    # so a process that escaped the sandbox changes the gradebook after the hash, not before.
     db_hash = hashlib.sha256(db_file.read_bytes()).hexdigest()
+    Path(f"{marker}.go").write_text("go")
     time.sleep(4)  # give a detached process time to strike
     return {"tmp": tmp, "course": course, "db": f"sqlite:///{db_file}", "db_file": db_file,
             "entries": entries, "proc": proc, "marker": marker, "seconds": seconds,
@@ -120,6 +124,26 @@ def _hidden_lines() -> set[str]:
     return lines
 
 
+def _leaked(text: str, hidden: set[str]) -> list[str]:
+    return sorted(h for h in hidden if h in text)
+
+
+def test_feedback_leak_check_finds_every_hidden_line():
+    """Each hidden line, planted in a page's visible test, output and notes, is found."""
+    from autograder.feedback import render
+
+    hidden = _hidden_lines()
+    assert len(hidden) > 30 and any(c in h for h in hidden for c in "\"<>&")
+    for h in sorted(hidden):
+        row = {"student": "s", "score": 0.0, "max_score": 1.0, "status": "ok",
+               "payload": {"cells": {"t": {"score": 0.0, "max_score": 1.0, "probes": []}},
+                           "visible": {"t": {"source": h, "output": h, "ok": False,
+                                             "error": None}},
+                           "reasons": [h]}}
+        page = html.unescape(render(A, row))
+        assert h in _leaked(page, hidden)
+
+
 @pytest.mark.slow
 @needs_bwrap
 def test_feedback_shows_visible_tests_but_nothing_hidden(graded):
@@ -129,8 +153,8 @@ def test_feedback_shows_visible_tests_but_nothing_hidden(graded):
     pages = sorted((graded["course"] / "feedback").glob(f"*/{A}/{A}.html"))
     assert len(pages) == len(graded["entries"])
     for page in pages:
-        text = page.read_text()
-        leaked = [h for h in hidden if h in text or h.replace("'", "&#x27;") in text]
+        text = html.unescape(page.read_text())   # compare raw lines with raw text
+        leaked = _leaked(text, hidden)
         assert not leaked, f"{page}: hidden test lines in feedback: {leaked[:3]}"
         assert "BEGIN HIDDEN" not in text and "12345" not in text and "dirichlet" not in text
     untouched = (graded["course"] / "feedback" / "untouched" / A / f"{A}.html").read_text()
