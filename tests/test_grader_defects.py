@@ -277,3 +277,26 @@ def test_ci_requires_the_sandbox_and_the_browser():
     run = (ROOT / ".ci" / "run").read_text()
     assert "INFOLOSS_REQUIRE_SANDBOX=1" in run and "INFOLOSS_REQUIRE_BROWSER=1" in run
     assert "bubblewrap" in (ROOT / ".ci" / "apt-packages.txt").read_text()
+
+
+@pytest.mark.slow
+def test_feedback_page_of_a_failing_submission_reads_plain_in_the_browser(chromium_browser,
+                                                                          tmp_path):
+    """The page a student opens: the text the browser shows has no escape codes and no
+    path of the grading machine's course checkout, and starts the failure with its message."""
+    from autograder.feedback import render
+    from bookcheck import browser
+
+    output, error = _ipython_traceback()
+    page_file = tmp_path / "ps01_information.html"
+    page_file.write_text(render("ps01_information", _failing_row(output, error)))
+    context = browser.offline_context(chromium_browser)
+    try:
+        page = context.new_page()
+        page.goto(page_file.as_uri())
+        text = page.inner_text("body")
+    finally:
+        context.close()
+    assert "AssertionError" in text and "infoloss/testing.py" in text
+    assert ESC not in text and "[0;3" not in text and str(ROOT) not in text
+    assert text.index("entropy([0.5, 0.5])") < text.index("Traceback")
