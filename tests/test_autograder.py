@@ -176,7 +176,8 @@ def test_export_csv_and_report(graded):
                                                   "max_score", "status"]
     assert {"test_entropy", "answer_ink"} <= set(next(iter(rows.values())))
     assert rows["os_exit"]["status"] == "crashed" and rows["empty"]["status"] == "malformed"
-    assert rows["correct"]["score"] == "18" and rows["correct"]["max_score"] == "20"
+    assert float(rows["correct"]["score"]) == C.FULL                 # every autograded point
+    assert float(rows["correct"]["max_score"]) == C.FULL + 2         # + the hand-graded answer
     assert rows["untouched"]["test_entropy"] == "0" and rows["correct"]["answer_ink"] == ""
     log = out.with_suffix(".log").read_text()
     assert re.search(r"input_transformer\t\S+\ttamper_suspected\t", log)
@@ -225,7 +226,7 @@ def test_fallback_without_sandbox_warns_and_still_grades(tmp_path):
                *LIMITS)
     assert "WITHOUT a sandbox" in proc.stderr
     rows = {r["student"]: r for r in results(f"sqlite:///{tmp_path / 'c' / 'gradebook.db'}")}
-    assert rows["correct"]["score"] == 18 and rows["untouched"]["score"] == 0
+    assert rows["correct"]["score"] == C.FULL and rows["untouched"]["score"] == 0
     assert any("WITHOUT" in r for r in rows["correct"]["payload"]["reasons"])
 
 
@@ -320,6 +321,7 @@ def test_judge_spec_is_not_released():
 JUDGED = ["ps02_divergence", "ps03_ce_vs_mse", "ps04_stability", "ps05_temperature", "ps06_lenet",
           "ps07_distillation"]
 JUDGED = ["ps01_information", *JUDGED]   # the corpus grades ps01; this checks every cell
+JUDGED = [*JUDGED, "ps08_sampling"]
 
 
 def autograded_cells(assignment: str) -> set[str]:
@@ -386,6 +388,22 @@ def _filled(assignment: str, edits: dict[str, tuple[str, str]]) -> bytes:
 NEUTERED = ("\nimport infoloss.testing as _t\n"     # not a name the static scan knows
             "_t.check_close.__code__ = (lambda *a, **k: None).__code__\n")
 MISTAKES = {
+    "ps08_sampling": {
+        "temperature_on_probabilities": ({   # softmax(z) / T renormalised: T has no effect
+            "sampling_distribution": ("s = rows / T\n", "s = rows\n")},
+            {"test_sampling_distribution", "test_sample_with_temperature"}, "ok"),
+        "top_p_drops_crossing_symbol": ({    # keeps only the symbols whose cumsum is below p
+            "sampling_distribution": ("before = np.cumsum(ranked, axis=1) - ranked",
+                                      "before = np.cumsum(ranked, axis=1)")},
+            {"test_sampling_distribution", "test_sample_with_temperature"}, "ok"),
+        "sampler_ignores_truncation": ({
+            "sample_with_temperature": ("q = sampling_distribution(logits, T, top_k, top_p)",
+                                        "q = sampling_distribution(logits, T)")},
+            {"test_sample_with_temperature"}, "ok"),
+        "perplexity_base_2_of_nats": ({
+            "perplexity": ("return math.exp(ce)", "return 2.0 ** ce")},
+            {"test_perplexity"}, "ok"),
+    },
     "ps01_information": {
         "conditions_on_y": ({           # divides by p(y) instead of p(x): H(X|Y)
             "conditional_entropy": ("p_x = joint.sum(axis=1, keepdims=True)",
@@ -450,6 +468,25 @@ MISTAKES = {
             "focal_loss": ("loss = -torch.exp(gamma * log_not_q) * log_q_y",
                            "loss = -torch.exp(gamma * log_q_y) * log_q_y")},
             {"test_focal_loss"}, "ok"),
+        # issue 12 (tasks 5 and 6): the likelihood view, the objective, convexity
+        "variance_as_sigma_and_second_difference_over_h": ({
+            "gaussian_nll": ("(t - mu) ** 2 / (2 * sigma**2)", "(t - mu) ** 2 / (2 * sigma)"),
+            "second_differences": ("/ h**2", "/ h")},
+            {"test_gaussian_nll", "test_second_differences"}, "ok"),
+        "objective_regularises_the_bias": ({
+            "softmax_regression_objective": ("lam / 2 * np.sum(W**2))",
+                                             "lam / 2 * (np.sum(W**2) + np.sum(b**2)))"),
+            "softmax_regression_objective ": ("r.mean(axis=0)\n", "r.mean(axis=0) + lam * b\n")},
+            {"test_objective"}, "ok"),
+        "objective_lam_not_half_and_mse_without_half": ({
+            "softmax_regression_objective": ("lam / 2 * np.sum(W**2)", "lam * np.sum(W**2)"),
+            "cost_along_line": ("np.mean(0.5 * np.sum(r**2, axis=1))",
+                                "np.mean(np.sum(r**2, axis=1))")},
+            {"test_objective", "test_cost_along_line"}, "ok"),
+        "objective_sum_not_mean": ({
+            "softmax_regression_objective": ("J = float(np.mean(lse - z[np.arange(n), y])",
+                                             "J = float(np.sum(lse - z[np.arange(n), y])")},
+            {"test_objective"}, "ok"),
     },
     "ps07_distillation": {
         "soft_targets_no_max_shift": ({     # overflows at logits of 1e4; digits logits are fine
@@ -467,6 +504,27 @@ MISTAKES = {
                               "log_q = F.log_softmax(z / T, dim=1)\n"
                               "        kl = (log_q.exp() * (log_q - log_p)).sum(dim=1).mean()")},
             {"test_train_student"}, "ok"),
+    },
+    "ps04_stability": {
+        "ce_computed_in_16_bits": ({        # bfloat16 keeps 2-3 digits; float16 overflows
+            "ce_low_precision": ("return F.cross_entropy(logits.float(), targets.long())",
+                                 "return F.cross_entropy(logits, targets.long()).float()")},
+            {"test_ce_low_precision"}, "ok"),
+        "ce_returns_input_dtype": ({        # a bfloat16 loss for bfloat16 logits
+            "ce_low_precision": ("return F.cross_entropy(logits.float(), targets.long())",
+                                 "return F.cross_entropy(logits.float(), "
+                                 "targets.long()).to(logits.dtype)")},
+            {"test_ce_low_precision"}, "ok"),
+        "upcast_after_softmax_unscale_in_half": ({   # log(0) = -inf; 2^-k * g underflows again
+            "ce_low_precision": ("return F.cross_entropy(logits.float(), targets.long())",
+                                 "return F.nll_loss(torch.log(torch.softmax(logits, dim=1)"
+                                 ".float()), targets.long())"),
+            "loss_scaled_grad": ("return grad.float() / scale", "return (grad / scale).float()")},
+            {"test_ce_low_precision", "test_loss_scaled_grad"}, "ok"),
+        "no_skip_on_overflow": ({           # returns inf gradients instead of None
+            "loss_scaled_grad": ("    if not bool(torch.isfinite(grad).all()):\n"
+                                 "        return None\n", "")},
+            {"test_loss_scaled_grad"}, "ok"),
     },
     "ps05_temperature": {
         "brier_mean_over_classes": ({       # divided by C: the mean over every entry
@@ -516,6 +574,23 @@ def test_sandbox_mounts_tmp_before_the_course_paths(tmp_path):
     assert binds and all(i > tmpfs for i in binds), argv
 
 
+def _assert_same(a, b) -> None:
+    """Equal values of the same types, arrays and nested lists (ps04's typed probes) included."""
+    assert type(a) is type(b), (type(a), type(b))
+    if isinstance(a, np.ndarray):
+        assert a.dtype == b.dtype and np.array_equal(a, b, equal_nan=True)
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b)
+        for x, y in zip(a, b, strict=True):
+            _assert_same(x, y)
+    elif isinstance(a, dict):
+        assert a.keys() == b.keys()
+        for k in a:
+            _assert_same(a[k], b[k])
+    else:
+        assert a == b or (a != a and b != b)  # NaN equals NaN here
+
+
 def test_reference_answers_are_cached_in_the_course_and_recomputed_when_damaged(
         tmp_path, monkeypatch):
     from autograder import reference
@@ -535,11 +610,7 @@ def test_reference_answers_are_cached_in_the_course_and_recomputed_when_damaged(
     again = reference.reference_answers(assignment, nb, spec, limits, tmp_path)
     assert len(runs) == 1, "the second call should read the cache"
     for a, b in zip(first, again, strict=True):
-        assert type(a) is type(b)
-        if isinstance(a, np.ndarray):
-            assert a.dtype == b.dtype and np.array_equal(a, b, equal_nan=True)
-        else:
-            assert a == b
+        _assert_same(a, b)
     cached[0].write_text("{not json")
     reference.reference_answers(assignment, nb, spec, limits, tmp_path)
     assert len(runs) == 2, "a damaged cache is recomputed"

@@ -481,10 +481,92 @@ def step_lenet_cpu(args) -> dict:
     return {"status": "ok", "data": data}
 
 
+def step_mixed_precision(args) -> dict:
+    """Chapter 7's mixed-precision numbers on CUDA: what CUDA autocast keeps in float32, the
+    cross-entropy of 16-bit logits in the format and upcast first, float16 gradient underflow
+    with loss scaling and GradScaler, and forward+backward times of a softmax + CE step
+    in float32 and under float16 / bfloat16 autocast."""
+    import numpy as np
+    import torch
+    import torch.nn.functional as F
+
+    if not torch.cuda.is_available():
+        return {"status": "failed", "reason": NO_CUDA}
+    dev = torch.device("cuda")
+    data: dict = {"device": torch.cuda.get_device_name(0)}
+    torch.manual_seed(0)
+    lin = torch.nn.Linear(64, 10).to(dev)
+    x, y = torch.randn(32, 64, device=dev), torch.randint(0, 10, (32,), device=dev)
+    for name, dt in (("bfloat16", torch.bfloat16), ("float16", torch.float16)):
+        with torch.autocast("cuda", dtype=dt):
+            z = lin(x)
+            out = {"linear": z, "cross_entropy": F.cross_entropy(z, y),
+                   "nll_loss(log_softmax)": F.nll_loss(F.log_softmax(z, dim=1), y),
+                   "log_softmax": F.log_softmax(z, dim=1), "softmax": torch.softmax(z, 1),
+                   "exp": torch.exp(z), "logsumexp": torch.logsumexp(z, 1)}
+        data[f"autocast_{name}_dtypes"] = {k: str(v.dtype) for k, v in out.items()}
+    # the chapter's loss error: in the format vs upcast first, on CUDA kernels
+    rng = np.random.default_rng(6)
+    u = rng.normal(size=10)
+    u = u / u.max()
+    label = torch.tensor([int(np.argmin(u))], device=dev)
+    errs = {}
+    for name, dt in (("float16", torch.float16), ("bfloat16", torch.bfloat16)):
+        rows = []
+        for s in (1.0, 10.0, 100.0, 1e3, 1e4, 3e4):
+            z = torch.tensor(s * u, dtype=torch.float64, device=dev)[None, :]
+            ref = F.cross_entropy(z, label).item()
+            zr = z.to(dt)
+            inside = F.cross_entropy(zr, label).double().item()
+            upcast = F.cross_entropy(zr.float(), label).double().item()
+            rows.append({"s": s, "in_format_rel_err": abs(inside - ref) / ref,
+                         "upcast_rel_err": abs(upcast - ref) / ref})
+        errs[name] = rows
+    data["ce_error_vs_scale"] = errs
+    # float16 gradient underflow and loss scaling (the chapter's batch, on CUDA)
+    gen = torch.Generator().manual_seed(1)
+    zh = (6 * torch.randn(1024, 10, generator=gen)).half().to(dev).requires_grad_()
+    yh = torch.randint(0, 10, (1024,), generator=gen).to(dev)
+    z64 = zh.detach().double().requires_grad_()
+    exact = torch.autograd.grad(F.cross_entropy(z64, yh), z64)[0]
+    lost = {}
+    for k in (0, 8, 16, 24, 26):
+        g = torch.autograd.grad(F.cross_entropy(zh.float(), yh) * 2.0 ** k, zh)[0]
+        lost[k] = {"zero_share": ((g == 0) & (exact != 0)).double().mean().item(),
+                   "finite": bool(torch.isfinite(g).all())}
+    data["fp16_loss_scaling"] = lost
+    scaler = torch.amp.GradScaler("cuda")
+    data["gradscaler_init_scale"] = scaler.get_scale()
+    # times of one forward + backward of a linear layer + CE, batch 4096, 1000 classes
+    big = torch.nn.Linear(1024, 1000).to(dev)
+    xb = torch.randn(4096, 1024, device=dev)
+    yb = torch.randint(0, 1000, (4096,), device=dev)
+    times = {}
+    for name, dt in (("float32", None), ("float16", torch.float16), ("bfloat16", torch.bfloat16)):
+        def step(dt=dt):
+            big.zero_grad(set_to_none=True)
+            with torch.autocast("cuda", dtype=dt or torch.float16, enabled=dt is not None):
+                loss = F.cross_entropy(big(xb), yb)
+            loss.backward()
+            return loss
+        for _ in range(5):
+            step()
+        torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        for _ in range(50):
+            loss = step()
+        torch.cuda.synchronize()
+        times[name] = {"ms_per_step": round(1000 * (time.perf_counter() - t0) / 50, 3),
+                       "loss_dtype": str(loss.dtype)}
+    data["linear_ce_fwd_bwd"] = times
+    return {"status": "ok", "data": data}
+
+
 STEPS = {"gpu_info": step_gpu_info, "pytest_gpu": step_pytest_gpu,
          "solutions": step_solutions, "grade_cuda": step_grade_cuda,
          "sandbox_gpu": step_sandbox_gpu, "grade_sandboxed": step_grade_sandboxed,
-         "lenet_cuda": step_lenet_cuda, "lenet_cpu": step_lenet_cpu}
+         "lenet_cuda": step_lenet_cuda, "lenet_cpu": step_lenet_cpu,
+         "mixed_precision": step_mixed_precision}
 
 
 # ----------------------------------------------------------------------------- report

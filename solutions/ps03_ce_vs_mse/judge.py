@@ -303,6 +303,144 @@ def _focal_loss():
             (FOCAL.format(args=", alpha=torch.tensor([1.0, -1.0, 1.0])"),
              {"z": np.zeros((3, 3)), "t": np.array([0, 1, 2])}, "rejects negative class weights")):
         yield Probe(c, expr, case, bad, hint=hint)
+F64 = Close(rtol=1e-12, atol=0.0, dtype="float64")
+
+
+def _gaussian_nll():
+    c = "test_gaussian_nll"
+    yield Probe(c, "gaussian_nll(0.5, 0.5, 2.0)", compare=F64, hint="t = mu: only the constant")
+    rng = np.random.default_rng(441)
+    t, mu, s = rng.normal(size=(2, 1, 3)), rng.normal(size=(4, 1)), rng.uniform(0.2, 2, size=3)
+    yield Probe(c, "gaussian_nll(t, mu, s)", {"t": t, "mu": mu, "s": s}, F64,
+                hint="broadcast (2,1,3) x (4,1) x (3,)")
+    yield Probe(c, "gaussian_nll(-1.5, 0.25, 0.75)", compare=F64,
+                hint="three numbers give a 0-d float64 array")
+    t32 = rng.normal(size=4).astype(np.float32)
+    yield Probe(c, "gaussian_nll(t32, np.array([0, 1, 2, 3]), np.float32(0.5))", {"t32": t32},
+                F64, hint="float32 and integer inputs, computed in float64")
+    yield Probe(c, "gaussian_nll(np.array([2.0, -1.0]), 0.0, 1e-7)",
+                compare=Close(rtol=1e-12, dtype="float64"), hint="a tiny sigma")
+    yield Probe(c, "gaussian_nll(np.zeros(3), 0.0, np.array([0.1, 1.0, 20.0]))", compare=F64,
+                hint="NLL of a density at its mean, negative and positive")
+    for expr, what, hint in (
+            ("gaussian_nll(1.0, 0.0, -0.5)", "sigma", "rejects a negative sigma"),
+            ("gaussian_nll(np.zeros(2), 0.0, np.array([1.0, 0.0]))", "sigma",
+             "rejects a zero sigma in an array"),
+            ("gaussian_nll(np.array([0.0, np.nan]), 0.0, 1.0)", "finite", "rejects NaN"),
+            ("gaussian_nll(0.0, -np.inf, 1.0)", "finite", "rejects an infinite mu"),
+            ("gaussian_nll(np.zeros(2), np.zeros(5), 1.0)", "broadcast",
+             "rejects shapes that do not broadcast")):
+        yield Probe(c, expr, compare=Raises(ValueError, what), hint=hint)
+
+
+# (J, grad_W, grad_b) of the objective, one probe per part
+OBJ = "softmax_regression_objective(W, b, X, y, lam)[{}]"
+
+
+def _objective():
+    c = "test_objective"
+    rng = np.random.default_rng(442)
+    cases = [(5, 4, 3, 1.0, 0.0), (8, 10, 6, 2.0, 0.05), (1, 2, 2, 0.3, 3.0),
+             (6, 3, 4, 500.0, 1e-2)]
+    for n, k, d, scale, lam in cases:
+        inputs = {"W": rng.normal(scale=scale, size=(k, d)), "b": rng.normal(scale=scale, size=k),
+                  "X": rng.normal(size=(n, d)), "y": rng.integers(0, k, size=n), "lam": lam}
+        what = f"N={n}, C={k}, D={d}, weight scale {scale:g}, lam {lam:g}"
+        yield Probe(c, OBJ.format(0), inputs, Close(rtol=1e-10, dtype="float64"),
+                    hint=f"J as a float ({what})")
+        for part, name in ((1, "grad_W"), (2, "grad_b")):
+            yield Probe(c, OBJ.format(part), inputs, Close(rtol=1e-9, atol=1e-12,
+                                                            dtype="float64"),
+                        hint=f"{name} ({what})")
+    # a large unregularised bias with a large lam: grad_b does not depend on lam
+    big = {"W": np.array([[0.5], [-0.5], [0.0]]), "b": np.array([3.0, -1.0, 0.0]),
+           "X": np.array([[1.0], [-2.0]]), "y": np.array([1, 2]), "lam": 20.0}
+    for part in (0, 1, 2):
+        yield Probe(c, OBJ.format(part), big, Close(rtol=1e-10, atol=1e-14, dtype="float64"),
+                    hint="the bias is not regularised")
+    huge = {"W": np.array([[0.0], [4000.0]]), "b": np.zeros(2), "X": np.ones((1, 1)),
+            "y": np.array([0]), "lam": 0.0}
+    for part in (0, 2):
+        yield Probe(c, OBJ.format(part), huge, Close(rtol=1e-12, dtype="float64"),
+                    hint="logits (0, 4000): finite, stable")
+    f32 = {"W": np.full((3, 2), 0.5, dtype=np.float32), "b": np.zeros(3, dtype=np.float32),
+           "X": np.ones((2, 2), dtype=np.float32), "y": np.array([2, 0]), "lam": 0.5}
+    yield Probe(c, OBJ.format(1), f32, Close(rtol=1e-12, atol=1e-15, dtype="float64"),
+                hint="float32 inputs give float64 gradients")
+    zero = "np.zeros((3, 2)), np.zeros(3), np.zeros((2, 2)), "
+    for tail, what, hint in (
+            ("np.array([0, 3]), 0.0", "label", "rejects a label out of range"),
+            ("np.array([0.0, 1.0]), 0.0", "label", "rejects float labels"),
+            ("np.array([0, 1, 2]), 0.0", "shape", "rejects the wrong number of labels"),
+            ("np.array([0, 1]), -1.0", "lam", "rejects a negative lam"),
+            ("np.array([0, 1]), np.inf", "lam", "rejects an infinite lam")):
+        yield Probe(c, f"softmax_regression_objective({zero}{tail})",
+                    compare=Raises(ValueError, what), hint=hint)
+    yield Probe(c, "softmax_regression_objective(np.zeros((3, 2)), np.zeros(3), "
+                   "np.zeros((2, 4)), np.array([0, 1]), 0.0)",
+                compare=Raises(ValueError, "shape"), hint="rejects X with the wrong width")
+    yield Probe(c, "softmax_regression_objective(np.zeros((3, 2)), np.zeros(4), "
+                   "np.zeros((2, 2)), np.array([0, 1]), 0.0)",
+                compare=Raises(ValueError, "shape"), hint="rejects a bias of the wrong length")
+
+
+def _second_differences():
+    c = "test_second_differences"
+    rng = np.random.default_rng(443)
+    f = np.cumsum(rng.normal(size=40))
+    yield Probe(c, "second_differences(f, 0.05)", {"f": f}, Close(rtol=1e-12, atol=1e-9,
+                                                                     dtype="float64"),
+                hint="a random walk, h = 0.05")
+    yield Probe(c, "second_differences(np.array([3, 1, 0, 1, 3]), 2)", compare=F64,
+                hint="integer values, h = 2")
+    yield Probe(c, "second_differences(np.array([0.5, 0.0, 0.5], dtype=np.float32), 0.25)",
+                compare=F64, hint="float32 values give float64")
+    x = np.linspace(-2, 2, 101)
+    yield Probe(c, "second_differences(np.cosh(x), x[1] - x[0])", {"x": x},
+                Close(rtol=1e-9, dtype="float64"), hint="cosh on a grid")
+    for expr, what, hint in (
+            ("second_differences(np.zeros(2), 0.1)", "values", "rejects fewer than 3 values"),
+            ("second_differences(np.zeros((4, 2)), 0.1)", "values", "rejects 2-D values"),
+            ("second_differences(np.array([0.0, np.inf, 1.0]), 0.1)", "finite",
+             "rejects an infinite value"),
+            ("second_differences(np.zeros(4), 0)", "h", "rejects h = 0"),
+            ("second_differences(np.zeros(4), -0.5)", "h", "rejects a negative h")):
+        yield Probe(c, expr, compare=Raises(ValueError, what), hint=hint)
+
+
+LINE = "cost_along_line(W0, b0, D, d, X, y, taus, {!r})"
+
+
+def _cost_along_line():
+    c = "test_cost_along_line"
+    rng = np.random.default_rng(444)
+    line = {"W0": rng.normal(size=(5, 3)), "b0": rng.normal(size=5),
+            "D": rng.normal(size=(5, 3)), "d": rng.normal(size=5),
+            "X": rng.normal(size=(11, 3)), "y": rng.integers(0, 5, size=11),
+            "taus": np.array([-500.0, -3.0, -0.5, 0.0, 1.0, 2.5, 500.0])}
+    for loss in ("ce", "mse"):
+        yield Probe(c, LINE.format(loss), line, Close(rtol=1e-9, atol=1e-300, dtype="float64"),
+                    hint=f"{loss} along a random line, taus up to +-500")
+    sig = {"W0": np.zeros((2, 1)), "b0": np.zeros(2), "D": np.array([[1.5], [-0.5]]),
+           "d": np.array([0.0, 1.0]), "X": np.array([[1.0], [-1.0]]), "y": np.array([0, 1]),
+           "taus": np.linspace(-3, 3, 13)}
+    for loss in ("ce", "mse"):
+        yield Probe(c, LINE.format(loss), sig, Close(rtol=1e-10, atol=1e-15, dtype="float64"),
+                    hint=f"{loss} for two classes and two examples")
+    zero = dict(line, W0=np.zeros((5, 3)), b0=np.zeros(5), taus=np.array([0.0]))
+    for loss in ("ce", "mse"):
+        yield Probe(c, LINE.format(loss), zero, Close(rtol=1e-12, dtype="float64"),
+                    hint=f"{loss} at the uniform prediction")
+    f32 = {k: (v.astype(np.float32) if k not in ("y",) else v) for k, v in line.items()}
+    yield Probe(c, LINE.format("mse"), f32, Close(rtol=1e-5, atol=1e-12, dtype="float64"),
+                hint="float32 inputs give a float64 cost")
+    for changes, loss, what, hint in (
+            ({}, "hinge", "loss", "rejects an unknown loss"),
+            ({"d": np.zeros(4)}, "ce", "shape", "rejects a direction of the wrong shape"),
+            ({"taus": np.zeros((2, 2))}, "mse", "shape", "rejects 2-D taus"),
+            ({"y": np.full(11, 5)}, "ce", "label", "rejects a label out of range")):
+        yield Probe(c, LINE.format(loss), dict(line, **changes),
+                    compare=Raises(ValueError, what), hint=hint)
 
 
 def probes():
@@ -314,3 +452,7 @@ def probes():
     yield from _training(X, split.y_test)
     yield from _ce_beats_mse(X, split.y_test)
     yield from _focal_loss()
+    yield from _gaussian_nll()
+    yield from _objective()
+    yield from _second_differences()
+    yield from _cost_along_line()

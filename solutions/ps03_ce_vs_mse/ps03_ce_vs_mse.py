@@ -17,6 +17,8 @@
 # Chapter 6 of the book. You will derive and implement the gradients of the two losses
 # with respect to the logits, then train the same classifier with each of them and watch
 # one of them stall.
+# Tasks 5 and 6 read the losses as likelihoods (chapter 4) and check convexity along a
+# line in weight space (chapter 6).
 #
 # * Replace every `raise NotImplementedError()` with your code. Do not rename the functions.
 # * The test cells under each task check your work as you go; more tests, hidden here,
@@ -27,7 +29,7 @@
 #   takes well under a minute on a CPU.
 # * Restart the kernel and run all cells before you submit.
 #
-# Points: 28 in all (25 autograded, 3 graded by hand).
+# Points: 42 in all (39 autograded, 3 graded by hand).
 
 # %% nbgrader={"grade": false, "grade_id": "imports", "locked": true, "schema_version": 3, "solution": false, "task": false}
 import numpy as np
@@ -612,4 +614,349 @@ for _fargs, _fkw in (((_fz, _ft), {"gamma": -0.5}), ((_fz, _ft), {"gamma": float
                    ((_fz2, torch.tensor([0, 1, 2])), {"alpha": torch.ones(3)}),
                    ((_fz2, torch.tensor([0, 1, 2])), {"alpha": torch.tensor([1.0, -1.0, 1.0, 1.0])})):
     check_raises(ValueError, focal_loss_with_logits, *_fargs, **_fkw)
+### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "task_likelihood", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## 5. Losses as likelihoods, and the objective (8 points)
+#
+# Chapter 4 ("Losses are likelihoods, and a regulariser is a prior") reads the squared
+# error as the negative log-likelihood of Gaussian noise, and the training objective as
+# the cost plus a regulariser.
+#
+# (a) Implement `gaussian_nll(t, mu, sigma)`: the negative log-density of the observations
+# `t` under a Gaussian with mean `mu` and standard deviation `sigma`, **element by
+# element** (no sum, no mean):
+# $-\log \mathcal N(t;\, \mu, \sigma^2) = (t - \mu)^2 / (2\sigma^2) + \log(\sigma\sqrt{2\pi})$.
+#
+# * `t`, `mu` and `sigma` are numbers or arrays that NumPy can broadcast together; return a
+#   float64 array of the broadcast shape (shape `()` for three numbers), computed in
+#   float64 whatever the input dtype.
+# * Raise `ValueError` when a `sigma` is not positive (the message must mention `sigma`),
+#   when an input is not finite (NaN or infinite: mention `finite`), and when the shapes do
+#   not broadcast (mention `broadcast`).
+
+# %% nbgrader={"grade": false, "grade_id": "gaussian_nll", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def gaussian_nll(t, mu, sigma):
+    """Element-wise -log N(t; mu, sigma^2), float64, of the broadcast shape."""
+    ### BEGIN SOLUTION
+    t, mu, sigma = (np.asarray(a, dtype=np.float64) for a in (t, mu, sigma))
+    try:
+        shape = np.broadcast_shapes(t.shape, mu.shape, sigma.shape)
+    except ValueError:
+        raise ValueError(f"t, mu and sigma do not broadcast: shapes {t.shape}, {mu.shape}, "
+                         f"{sigma.shape}") from None
+    for name, a in (("t", t), ("mu", mu), ("sigma", sigma)):
+        if not np.all(np.isfinite(a)):
+            raise ValueError(f"{name} must be finite (no NaN or infinity)")
+    if np.any(sigma <= 0):
+        raise ValueError("sigma must be positive")
+    out = (t - mu) ** 2 / (2 * sigma**2) + np.log(sigma * np.sqrt(2 * np.pi))
+    return np.broadcast_to(out, shape).astype(np.float64)
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_gaussian_nll", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+# At t = mu only the constant is left: log(sigma sqrt(2 pi)).
+check_close(gaussian_nll(0.0, 0.0, 1.0), np.log(np.sqrt(2 * np.pi)), rtol=1e-12,
+            what="Gaussian NLL at t = mu, sigma = 1")
+# With sigma fixed, NLL differences are squared-error differences divided by 2 sigma^2.
+_gn_nll = gaussian_nll(np.array([0.0, 1.0, 3.0]), 1.0, 2.0)
+check_close(_gn_nll - _gn_nll[1], [1 / 8, 0.0, 4 / 8], rtol=1e-12,
+            what="NLL minus its value at t = mu, sigma = 2")
+check_raises(ValueError, gaussian_nll, 0.0, 0.0, 0.0, match="sigma")
+### BEGIN HIDDEN TESTS
+import scipy.stats
+
+_gn_rng = np.random.default_rng(41)
+_gn_t, _gn_mu = _gn_rng.normal(size=(3, 1)), _gn_rng.normal(size=(1, 4))
+_gn_s = _gn_rng.uniform(0.1, 3.0, size=4)
+_gn_got = gaussian_nll(_gn_t, _gn_mu, _gn_s)
+check_dtype(_gn_got, np.float64, what="Gaussian NLL")
+assert _gn_got.shape == (3, 4), f"broadcast shape (3, 4) expected, got {_gn_got.shape}"
+check_close(_gn_got, -scipy.stats.norm.logpdf(_gn_t, _gn_mu, _gn_s), rtol=1e-12,
+            what="Gaussian NLL vs scipy, broadcast (3,1) x (1,4) x (4,)")
+_gn_got = gaussian_nll(2.0, 0.5, 0.25)
+assert np.shape(_gn_got) == (), f"three numbers give shape (), got {np.shape(_gn_got)}"
+check_close(_gn_got, -scipy.stats.norm.logpdf(2.0, 0.5, 0.25), rtol=1e-12,
+            what="Gaussian NLL of three numbers")
+_gn_got = gaussian_nll(np.array([1, 2], dtype=np.float32), np.float32(0.1), np.array([1, 3]))
+check_dtype(_gn_got, np.float64, what="Gaussian NLL of float32 and integer inputs")
+check_close(_gn_got, -scipy.stats.norm.logpdf([1.0, 2.0], np.float32(0.1), [1.0, 3.0]),
+            rtol=1e-12, what="Gaussian NLL of float32 and integer inputs")
+check_close(gaussian_nll(1.0, 0.0, 1e-6), 0.5e12 + np.log(1e-6 * np.sqrt(2 * np.pi)),
+            rtol=1e-12, what="a tiny sigma")
+check_close(gaussian_nll(np.zeros(5), 0.0, 10.0), np.full(5, np.log(10 * np.sqrt(2 * np.pi))),
+            rtol=1e-12, what="a wide Gaussian at its mean (the NLL of a density can be > 0 or < 0)")
+check_raises(ValueError, gaussian_nll, 0.0, 0.0, -1.0, match="sigma")
+check_raises(ValueError, gaussian_nll, np.zeros(3), 0.0, np.array([1.0, 0.0, 1.0]), match="sigma")
+check_raises(ValueError, gaussian_nll, np.nan, 0.0, 1.0, match="finite")
+check_raises(ValueError, gaussian_nll, 0.0, np.inf, 1.0, match="finite")
+check_raises(ValueError, gaussian_nll, np.zeros(3), np.zeros(4), 1.0, match="broadcast")
+### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "task_objective", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# (b) Implement `softmax_regression_objective(W, b, X, y, lam)`: the L2-regularised
+# objective of softmax regression and its gradients, in NumPy (the hidden tests compare
+# them with PyTorch's autograd). The logits of
+# example $n$ are $\mathbf z_n = W \mathbf x_n + \mathbf b$ and
+#
+# $$J(W, \mathbf b) = \frac1N \sum_{n=1}^{N} -\log \operatorname{softmax}(\mathbf z_n)_{y_n}
+# + \frac{\lambda}{2} \lVert W \rVert^2 ,$$
+#
+# the mean cross-entropy (the cost) plus $\frac{\lambda}{2}$ times the sum of the squared
+# weights. The bias is **not** regularised.
+#
+# * `W` has shape `(C, D)`, `b` shape `(C,)`, `X` shape `(N, D)` with `N >= 1`, `y` holds `N`
+#   integer labels in `0 .. C-1`, `lam` is a number `>= 0`.
+# * Return a tuple `(J, grad_W, grad_b)`: `J` a float, `grad_W` and `grad_b` float64 arrays
+#   of the shapes of `W` and `b` (the gradients of `J`). Compute in float64, and stably:
+#   logits in the thousands must give finite results (subtract each row's maximum, as in
+#   task 1; you may call `softmax_ce_grad`).
+# * Raise `ValueError` when a shape does not fit (mention `shape`), when the labels are not
+#   integers or out of range (mention `label`), and when `lam` is negative or not finite
+#   (mention `lam`).
+
+# %% nbgrader={"grade": false, "grade_id": "softmax_regression_objective", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def softmax_regression_objective(W, b, X, y, lam):
+    """(J, grad_W, grad_b) of mean CE of softmax(X W^T + b) plus lam/2 ||W||^2."""
+    ### BEGIN SOLUTION
+    W, b, X = (np.asarray(a, dtype=np.float64) for a in (W, b, X))
+    y = np.asarray(y)
+    if W.ndim != 2 or b.shape != (W.shape[0],) or X.ndim != 2 or X.shape[1] != W.shape[1] \
+            or X.shape[0] == 0:
+        raise ValueError(f"need W (C, D), b (C,), X (N, D) with N >= 1; got the shapes "
+                         f"{W.shape}, {b.shape}, {X.shape}")
+    if y.shape != (X.shape[0],):
+        raise ValueError(f"need one label per row of X: shape ({X.shape[0]},), got {y.shape}")
+    if not np.issubdtype(y.dtype, np.integer) or np.any(y < 0) or np.any(y >= W.shape[0]):
+        raise ValueError(f"labels must be integers in 0 .. {W.shape[0] - 1}")
+    if not np.isfinite(lam) or lam < 0:
+        raise ValueError(f"lam must be a finite number >= 0, got {lam}")
+    z = X @ W.T + b
+    m = z.max(axis=1, keepdims=True)
+    lse = m[:, 0] + np.log(np.exp(z - m).sum(axis=1))
+    n = len(y)
+    J = float(np.mean(lse - z[np.arange(n), y]) + lam / 2 * np.sum(W**2))
+    r = np.exp(z - lse[:, None])                    # softmax, then minus the one-hot
+    r[np.arange(n), y] -= 1.0
+    return J, r.T @ X / n + lam * W, r.mean(axis=0)
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_objective", "locked": true, "points": 5, "schema_version": 3, "solution": false, "task": false}
+# Zero weights predict uniformly: J = ln C, and the gradient is the mean of (1/C - e_y) x^T.
+_ob_X = np.array([[1.0, 2.0], [0.0, -1.0], [3.0, 0.5]])
+_ob_y = np.array([0, 2, 2])
+_ob_J, _ob_gW, _ob_gb = softmax_regression_objective(np.zeros((3, 2)), np.zeros(3), _ob_X, _ob_y, 0.0)
+check_close(_ob_J, np.log(3), rtol=1e-12, what="objective at zero weights, C = 3")
+check_close(_ob_gW, (1 / 3 - np.eye(3)[_ob_y]).T @ _ob_X / 3, rtol=1e-12, what="grad_W at zero weights")
+check_close(_ob_gb, [1 / 3 - 1 / 3, 1 / 3, 1 / 3 - 2 / 3], atol=1e-12, what="grad_b at zero weights")
+# The regulariser adds lam/2 ||W||^2 to J and lam W to grad_W; the bias is not regularised.
+_ob_W, _ob_b = np.array([[1.0, 0.0], [0.0, 2.0], [-1.0, 1.0]]), np.array([5.0, 0.0, -5.0])
+_ob_J0, _ob_gW0, _ob_gb0 = softmax_regression_objective(_ob_W, _ob_b, _ob_X, _ob_y, 0.0)
+_ob_J1, _ob_gW1, _ob_gb1 = softmax_regression_objective(_ob_W, _ob_b, _ob_X, _ob_y, 0.5)
+check_close(_ob_J1 - _ob_J0, 0.5 / 2 * 7.0, rtol=1e-12, what="lam/2 ||W||^2 with ||W||^2 = 7")
+check_close(_ob_gW1 - _ob_gW0, 0.5 * _ob_W, rtol=1e-12, what="the regulariser's gradient lam W")
+check_close(_ob_gb1, _ob_gb0, rtol=1e-12, what="grad_b does not depend on lam")
+### BEGIN HIDDEN TESTS
+
+_ob_rng = np.random.default_rng(42)
+for _ob_n, _ob_c, _ob_d, _ob_scale, _ob_lam in ((7, 10, 5, 1.0, 0.1), (4, 3, 8, 300.0, 0.0),
+                                 (1, 2, 1, 0.5, 2.0), (12, 6, 3, 10.0, 1e-3)):
+    _ob_W, _ob_b = _ob_rng.normal(scale=_ob_scale, size=(_ob_c, _ob_d)), _ob_rng.normal(scale=_ob_scale, size=_ob_c)
+    _ob_X, _ob_y = _ob_rng.normal(size=(_ob_n, _ob_d)), _ob_rng.integers(0, _ob_c, size=_ob_n)
+    _ob_Wt, _ob_bt = (torch.tensor(a, requires_grad=True) for a in (_ob_W, _ob_b))
+    _ob_Jt = (F.cross_entropy(torch.from_numpy(_ob_X) @ _ob_Wt.T + _ob_bt, torch.from_numpy(_ob_y))
+           + _ob_lam / 2 * (_ob_Wt**2).sum())
+    _ob_Jt.backward()
+    _ob_J, _ob_gW, _ob_gb = softmax_regression_objective(_ob_W, _ob_b, _ob_X, _ob_y, _ob_lam)
+    assert isinstance(_ob_J, float), f"J should be a float, got {type(_ob_J).__name__}"
+    check_dtype(_ob_gW, np.float64, what="grad_W")
+    check_dtype(_ob_gb, np.float64, what="grad_b")
+    _ob_what = f"N={_ob_n}, C={_ob_c}, D={_ob_d}, weight scale {_ob_scale:g}, lam {_ob_lam:g}"
+    check_close(_ob_J, _ob_Jt.item(), rtol=1e-10, what=f"J vs autograd ({_ob_what})")
+    check_close(_ob_gW, _ob_Wt.grad.numpy(), rtol=1e-9, atol=1e-12, what=f"grad_W ({_ob_what})")
+    check_close(_ob_gb, _ob_bt.grad.numpy(), rtol=1e-9, atol=1e-12, what=f"grad_b ({_ob_what})")
+# huge logits stay finite: one example, logits (3000, 0), label 1 costs 3000
+_ob_J, _ob_gW, _ob_gb = softmax_regression_objective(np.array([[3000.0], [0.0]]), np.zeros(2),
+                                            np.ones((1, 1)), np.array([1]), 0.0)
+check_close(_ob_J, 3000.0, rtol=1e-12, what="J at logits (3000, 0), label 1")
+check_close(_ob_gb, [1.0, -1.0], rtol=1e-12, what="grad_b at logits (3000, 0), label 1")
+# a large bias is not pulled to zero by lam
+_ob_J, _ob_gW, _ob_gb = softmax_regression_objective(np.zeros((2, 1)), np.array([2.0, -2.0]),
+                                            np.ones((2, 1)), np.array([0, 0]), 10.0)
+check_close(_ob_J, np.log1p(np.exp(-4.0)), rtol=1e-12, what="J with an unregularised bias")
+check_close(_ob_gb, [-1 / (1 + np.exp(4.0)), 1 / (1 + np.exp(4.0))], rtol=1e-12,
+            what="grad_b with an unregularised bias (lam = 10 does not act on b)")
+check_close(_ob_gW[:, 0], _ob_gb, rtol=1e-12, what="grad_W at W = 0 for inputs x = 1 (equals grad_b)")
+_ob_J, _ob_gW, _ob_gb = softmax_regression_objective(np.ones((2, 3), dtype=np.float32),
+                                            np.zeros(2, dtype=np.float32),
+                                            np.ones((1, 3), dtype=np.float32), np.array([0]), 1.0)
+check_dtype(_ob_gW, np.float64, what="grad_W of float32 inputs")
+check_close(_ob_J, np.log(2) + 3.0, rtol=1e-12, what="J of float32 inputs")
+_ob_W0, _ob_b0, _ob_X0 = np.zeros((3, 2)), np.zeros(3), np.zeros((4, 2))
+check_raises(ValueError, softmax_regression_objective, _ob_W0, _ob_b0, _ob_X0, np.array([0, 1, 2, 3]),
+             0.0, match="label")
+check_raises(ValueError, softmax_regression_objective, _ob_W0, _ob_b0, _ob_X0,
+             np.array([0.0, 1.0, 2.0, 1.0]), 0.0, match="label")
+check_raises(ValueError, softmax_regression_objective, _ob_W0, _ob_b0, np.zeros((4, 3)),
+             np.array([0, 1, 2, 1]), 0.0, match="shape")
+check_raises(ValueError, softmax_regression_objective, _ob_W0, np.zeros(2), _ob_X0,
+             np.array([0, 1, 2, 1]), 0.0, match="shape")
+check_raises(ValueError, softmax_regression_objective, _ob_W0, _ob_b0, _ob_X0, np.array([0, 1, 2, 1]),
+             -0.1, match="lam")
+check_raises(ValueError, softmax_regression_objective, _ob_W0, _ob_b0, _ob_X0, np.array([0, 1, 2, 1]),
+             np.nan, match="lam")
+### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "task_convexity", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## 6. Convexity along a line (6 points)
+#
+# Chapter 6 ("Convexity: one bowl for cross-entropy, none for squared error") walks along a
+# line in weight space, $(W_0 + \tau\,\Delta W, \mathbf b_0 + \tau\,\Delta\mathbf b)$, and
+# checks the sign of the second differences of the cost.
+#
+# (a) Implement `second_differences(values, h)`: for the values $f_i = f(\tau_i)$ of a
+# function on an evenly spaced grid with step `h`, return the float64 array
+# $(f_{i+2} - 2 f_{i+1} + f_i) / h^2$ for $i = 0, \dots, n - 3$ (length $n - 2$).
+#
+# * Raise `ValueError` when `values` is not 1-D or has fewer than 3 entries (mention
+#   `values`), when a value is not finite (mention `finite`), and when `h` is not a
+#   positive finite number (mention `h`).
+
+# %% nbgrader={"grade": false, "grade_id": "second_differences", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def second_differences(values, h):
+    """(f[i+2] - 2 f[i+1] + f[i]) / h^2 for an evenly spaced grid, float64, length n - 2."""
+    ### BEGIN SOLUTION
+    f = np.asarray(values, dtype=np.float64)
+    if f.ndim != 1 or len(f) < 3:
+        raise ValueError(f"values must be 1-D with at least 3 entries; got shape {f.shape}")
+    if not np.all(np.isfinite(f)):
+        raise ValueError("values must be finite")
+    if not (np.isfinite(h) and h > 0):
+        raise ValueError(f"the step h must be a positive finite number, got {h}")
+    return (f[2:] - 2 * f[1:-1] + f[:-2]) / h**2
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_second_differences", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# A parabola 3 tau^2 has second derivative 6 everywhere; a straight line has 0.
+_sd_tau = np.linspace(-1, 1, 21)
+check_close(second_differences(3 * _sd_tau**2, 0.1), np.full(19, 6.0), rtol=1e-9,
+            what="second differences of 3 tau^2")
+check_close(second_differences(2 * _sd_tau + 1, 0.1), np.zeros(19), atol=1e-9,
+            what="second differences of a line")
+check_raises(ValueError, second_differences, [1.0, 2.0], 0.1, match="values")
+### BEGIN HIDDEN TESTS
+_sd_got = second_differences(np.array([0, 1, 4, 9, 16], dtype=np.int64), 1)
+check_dtype(_sd_got, np.float64, what="second differences of integers")
+check_close(_sd_got, [2.0, 2.0, 2.0], rtol=1e-12, what="second differences of squares, h = 1")
+_sd_got = second_differences(np.array([1.0, 0.0, 1.0], dtype=np.float32), 0.5)
+check_dtype(_sd_got, np.float64, what="second differences of float32 values")
+check_close(_sd_got, [8.0], rtol=1e-12, what="three values, h = 0.5")
+_sd_x = np.linspace(0, 3, 301)
+check_close(second_differences(np.sin(_sd_x), _sd_x[1] - _sd_x[0]), -np.sin(_sd_x[1:-1]), rtol=1e-3,
+            atol=1e-5, what="second differences of sin")
+assert np.all(second_differences(np.exp(_sd_x), 0.01) > 0), "exp is convex"
+check_raises(ValueError, second_differences, np.zeros((3, 3)), 0.1, match="values")
+check_raises(ValueError, second_differences, [0.0, np.nan, 1.0], 0.1, match="finite")
+check_raises(ValueError, second_differences, [0.0, 1.0, 4.0], 0.0, match="h")
+check_raises(ValueError, second_differences, [0.0, 1.0, 4.0], -1.0, match="h")
+### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "task_line", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# (b) Implement `cost_along_line(W0, b0, dW, db, X, y, taus, loss)`: for every $\tau$ in
+# `taus`, the cost (mean over the examples, **no** regulariser) of softmax regression with
+# weights $W_0 + \tau\,\Delta W$ (`W0 + tau * dW`) and bias
+# $\mathbf b_0 + \tau\,\Delta\mathbf b$ (`b0 + tau * db`).
+#
+# * `loss="ce"`: the mean of $-\log \operatorname{softmax}(\mathbf z_n)_{y_n}$;
+#   `loss="mse"`: the mean of $\tfrac12 \lVert \operatorname{softmax}(\mathbf z_n) - \mathbf e_{y_n}
+#   \rVert^2$.
+# * Shapes as in task 5(b): `W0` and `dW` `(C, D)`, `b0` and `db` `(C,)`, `X` `(N, D)`, `y`
+#   `N` integer labels in `0 .. C-1`; `taus` a 1-D array of `T` numbers. Return a float64
+#   array of shape `(T,)`, finite for logits in the thousands.
+# * Raise `ValueError` for an unknown `loss` (mention `loss`), shapes that do not fit
+#   (mention `shape`; `taus` not 1-D counts too) and bad labels (mention `label`).
+
+# %% nbgrader={"grade": false, "grade_id": "cost_along_line", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def cost_along_line(W0, b0, dW, db, X, y, taus, loss):
+    """Mean CE or squared-error cost of softmax regression at (W0 + tau dW, b0 + tau db)."""
+    ### BEGIN SOLUTION
+    if loss not in ("ce", "mse"):
+        raise ValueError(f"loss must be 'ce' or 'mse', got {loss!r}")
+    W0, b0, dW, db, X = (np.asarray(a, dtype=np.float64) for a in (W0, b0, dW, db, X))
+    y, taus = np.asarray(y), np.asarray(taus, dtype=np.float64)
+    if W0.ndim != 2 or dW.shape != W0.shape or b0.shape != (W0.shape[0],) \
+            or db.shape != b0.shape or X.ndim != 2 or X.shape[1] != W0.shape[1] \
+            or X.shape[0] == 0 or y.shape != (X.shape[0],) or taus.ndim != 1:
+        raise ValueError(f"shapes do not fit: W0 {W0.shape}, b0 {b0.shape}, dW {dW.shape}, "
+                         f"db {db.shape}, X {X.shape}, y {y.shape}, taus {taus.shape}")
+    if not np.issubdtype(y.dtype, np.integer) or np.any(y < 0) or np.any(y >= W0.shape[0]):
+        raise ValueError(f"labels must be integers in 0 .. {W0.shape[0] - 1}")
+    z0, v = X @ W0.T + b0, X @ dW.T + db
+    rows = np.arange(len(y))
+    out = np.empty(len(taus))
+    for i, tau in enumerate(taus):
+        z = z0 + tau * v
+        m = z.max(axis=1, keepdims=True)
+        lse = m[:, 0] + np.log(np.exp(z - m).sum(axis=1))
+        if loss == "ce":
+            out[i] = np.mean(lse - z[rows, y])
+        else:
+            r = np.exp(z - lse[:, None])
+            r[rows, y] -= 1.0
+            out[i] = np.mean(0.5 * np.sum(r**2, axis=1))
+    return out
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_cost_along_line", "locked": true, "points": 4, "schema_version": 3, "solution": false, "task": false}
+# One example, two classes, logits tau * (1, -1): q_y = sigmoid(2 tau) for label 0.
+_cl_taus = np.linspace(-4, 4, 81)
+_cl_args = (np.zeros((2, 1)), np.zeros(2), np.array([[1.0], [-1.0]]), np.zeros(2),
+         np.ones((1, 1)), np.array([0]), _cl_taus)
+_cl_ce_line = cost_along_line(*_cl_args, "ce")
+_cl_mse_line = cost_along_line(*_cl_args, "mse")
+_cl_sig = 1 / (1 + np.exp(-2 * _cl_taus))
+check_close(_cl_ce_line, -np.log(_cl_sig), rtol=1e-10, what="CE along the line")
+check_close(_cl_mse_line, (1 - _cl_sig) ** 2, rtol=1e-10, atol=1e-15, what="squared error along the line")
+# the convexity check of chapter 6: CE's second differences are >= 0, MSE's are not
+assert second_differences(_cl_ce_line, 0.1).min() > 0, "CE is convex along the line"
+assert second_differences(_cl_mse_line, 0.1).min() < 0, "squared error is concave somewhere"
+### BEGIN HIDDEN TESTS
+_cl_rng = np.random.default_rng(43)
+_cl_n, _cl_c, _cl_dd = 9, 4, 3
+_cl_W0, _cl_D = _cl_rng.normal(size=(_cl_c, _cl_dd)), _cl_rng.normal(size=(_cl_c, _cl_dd))
+_cl_b0, _cl_d = _cl_rng.normal(size=_cl_c), _cl_rng.normal(size=_cl_c)
+_cl_X, _cl_y = _cl_rng.normal(size=(_cl_n, _cl_dd)), _cl_rng.integers(0, _cl_c, size=_cl_n)
+_cl_taus = np.array([-300.0, -2.0, 0.0, 0.5, 3.0, 300.0])
+for _cl_loss in ("ce", "mse"):
+    _cl_got = cost_along_line(_cl_W0, _cl_b0, _cl_D, _cl_d, _cl_X, _cl_y, _cl_taus, _cl_loss)
+    check_dtype(_cl_got, np.float64, what=f"{_cl_loss} cost")
+    assert _cl_got.shape == (6,), f"one cost per tau: shape (6,), got {_cl_got.shape}"
+    for _cl_tau, _cl_g in zip(_cl_taus, _cl_got, strict=True):
+        _cl_z = torch.tensor(_cl_X @ (_cl_W0 + _cl_tau * _cl_D).T + _cl_b0 + _cl_tau * _cl_d)
+        _cl_yt = torch.from_numpy(_cl_y)
+        if _cl_loss == "ce":
+            _cl_ref = F.cross_entropy(_cl_z, _cl_yt).item()
+        else:
+            _cl_ref = (0.5 * ((torch.softmax(_cl_z, 1) - F.one_hot(_cl_yt, _cl_c)) ** 2).sum(1)).mean().item()
+        check_close(_cl_g, _cl_ref, rtol=1e-9, atol=1e-300, what=f"{_cl_loss} cost at tau = {_cl_tau:g}")
+# the line through zero weights: the cost at tau = 0 is ln C (CE) and (1 - 1/C) / 2 (MSE)
+_cl_z0 = (np.zeros((_cl_c, _cl_dd)), np.zeros(_cl_c))
+check_close(cost_along_line(*_cl_z0, _cl_D, _cl_d, _cl_X, _cl_y, [0.0], "ce"), [np.log(_cl_c)], rtol=1e-12,
+            what="CE at the uniform prediction")
+check_close(cost_along_line(*_cl_z0, _cl_D, _cl_d, _cl_X, _cl_y, [0.0], "mse"), [(1 - 1 / _cl_c) / 2],
+            rtol=1e-12, what="squared error at the uniform prediction")
+_cl_got = cost_along_line(*(a.astype(np.float32) for a in (_cl_W0, _cl_b0, _cl_D, _cl_d, _cl_X)), _cl_y,
+                       np.array([1.0], dtype=np.float32), "mse")
+check_dtype(_cl_got, np.float64, what="cost of float32 inputs")
+check_raises(ValueError, cost_along_line, _cl_W0, _cl_b0, _cl_D, _cl_d, _cl_X, _cl_y, _cl_taus, "mae", match="loss")
+check_raises(ValueError, cost_along_line, _cl_W0, _cl_b0, _cl_D[:, :2], _cl_d, _cl_X, _cl_y, _cl_taus, "ce",
+             match="shape")
+check_raises(ValueError, cost_along_line, _cl_W0, _cl_b0, _cl_D, _cl_d, _cl_X, _cl_y, _cl_taus.reshape(2, 3), "ce",
+             match="shape")
+check_raises(ValueError, cost_along_line, _cl_W0, _cl_b0, _cl_D, _cl_d, _cl_X, np.full(_cl_n, _cl_c), _cl_taus, "ce",
+             match="label")
 ### END HIDDEN TESTS

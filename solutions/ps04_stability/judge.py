@@ -11,7 +11,7 @@ disagreement flags the submission tamper_suspected). See autograder/spec.py.
 import numpy as np
 import scipy.special
 
-from autograder.spec import Close, Probe, Raises, SAYS_WHY
+from autograder.spec import Close, Exact, Probe, Raised, Raises, SAYS_WHY
 
 WARM = ["numpy", "scipy.special", "torch", "infoloss.testing"]  # the hidden tests import torch
 LIMITS = {}  # the defaults: 3 GiB leave room for torch, the notebook takes seconds
@@ -234,8 +234,158 @@ def _fused_losses():
                 compare=Raises(ValueError, SAYS_WHY), hint="BCE rejects an empty input")
 
 
+
+# Tasks 5 and 6 (PyTorch, 16-bit logits). Inputs enter the sandbox as float32 arrays and are
+# rounded to the 16-bit dtype there; results come back with their dtype as a string, since
+# NumPy has no bfloat16.
+TYPED = "(lambda out: [str(out.dtype), out.detach().double()])({call})"
+CE = "cross_entropy_low_precision(torch.from_numpy(z).to(torch.{dt}), torch.from_numpy(y))"
+CE_GRAD = ("(lambda z16: (lambda g: [str(g.dtype), g.double()])(torch.autograd.grad("
+           "cross_entropy_low_precision(z16, torch.from_numpy(y)), z16)[0]))"
+           "(torch.from_numpy(z).to(torch.{dt}).requires_grad_())")
+SCALED = ("(lambda g: 'skipped' if g is None else [str(g.dtype), g.double(), int((g == 0).sum())])"
+          "(loss_scaled_grad(torch.from_numpy(z).to(torch.{dt}), torch.from_numpy(y), {scale}))")
+
+
+class Typed:
+    """``[dtype string, values(, number of zeros)]``: the same dtype, close values, and the
+    number of exact zeros within ``zeros`` of the reference's (float16 underflow)."""
+
+    def __init__(self, rtol, atol=0.0, zeros=None):
+        self.close, self.zeros = Close(rtol, atol), zeros
+
+    def __call__(self, got, ref):
+        if isinstance(ref, Raised):
+            return Raises(ValueError)(got, ref)
+        if isinstance(got, Raised):
+            return False, f"raised {got.mro[0]} where a result was expected"
+        if isinstance(ref, str):
+            return (True, "ok") if got == ref else (
+                False, "the scaled gradient overflows: expected None (skip the step)")
+        if not isinstance(got, list) or len(got) != len(ref) or not isinstance(got[0], str):
+            return False, "expected a tensor" if not isinstance(got, str) else \
+                "returned None although the scaled gradient is finite"
+        if got[0] != ref[0]:
+            return False, f"wrong dtype {got[0]} (expected {ref[0]})"
+        ok, msg = self.close(got[1], ref[1])
+        if not ok:
+            return ok, msg
+        if self.zeros is not None and abs(int(got[2]) - int(ref[2])) > self.zeros:
+            return False, f"{int(got[2])} entries are 0, expected about {int(ref[2])}"
+        return True, "ok"
+
+
+def _ce_low_precision():
+    c = "test_ce_low_precision"
+    rng = np.random.default_rng(505)
+    for dt, scales in (("bfloat16", (1.0, 25.0, 1e4)), ("float16", (1.0, 25.0, 2e4)),
+                       ("float32", (1.0, 25.0, 1e4))):
+        for scale in scales:
+            z = np.clip(scale * rng.normal(size=(12, 6)), -6e4, 6e4).astype(np.float32)
+            y = rng.integers(0, 6, size=12)
+            yield Probe(c, TYPED.format(call=CE.format(dt=dt)), {"z": z, "y": y},
+                        Typed(1e-5, 1e-6), hint=f"{dt} logits at scale {scale:g}: a float32 mean")
+    z = np.array([[65504.0, -65504.0, 0.0], [-65504.0, 65504.0, 0.0]], dtype=np.float32)
+    yield Probe(c, TYPED.format(call=CE.format(dt="float16")), {"z": z, "y": np.array([1, 2])},
+                Typed(1e-6), hint="float16 logits of +-65504 (the float16 loss overflows)")
+    z = np.array([[2e3, -1e4, 0.0], [5e3, 5e3, -5e3]], dtype=np.float32)
+    yield Probe(c, TYPED.format(call=CE.format(dt="bfloat16")), {"z": z, "y": np.array([1, 2])},
+                Typed(1e-6), hint="bfloat16 logits of +-1e4")
+    z = (0.5 * rng.normal(size=(48, 10))).astype(np.float32)
+    yield Probe(c, TYPED.format(call=CE.format(dt="bfloat16")),
+                {"z": z, "y": rng.integers(0, 10, size=48)}, Typed(1e-6),
+                hint="small bfloat16 logits: more digits than bfloat16 has")
+    z = np.array([[1.0, -np.inf, 1.0]], dtype=np.float32)
+    yield Probe(c, TYPED.format(call=CE.format(dt="bfloat16")), {"z": z, "y": np.array([2])},
+                Typed(1e-6), hint="a -inf logit on a wrong class")
+    yield Probe(c, TYPED.format(call=CE.format(dt="float16")), {"z": z, "y": np.array([1])},
+                Typed(1e-6), hint="a -inf logit on the true class")
+    z = np.array([[0.5, 2.0], [3.0, -1.0], [0.0, 0.25]], dtype=np.float32)
+    yield Probe(c, TYPED.format(call="cross_entropy_low_precision(torch.from_numpy(z).half(), "
+                                     "torch.from_numpy(y).int())"),
+                {"z": z, "y": np.array([1, 0, 1])}, Typed(1e-6), hint="int32 targets")
+    yield Probe(c, TYPED.format(call="cross_entropy_low_precision(torch.zeros(1, 1, "
+                                     "dtype=torch.bfloat16), torch.tensor([0]))"),
+                compare=Typed(0, 1e-7), hint="one example, one class")
+    for dt in ("bfloat16", "float16"):
+        z = (3 * rng.normal(size=(5, 4))).astype(np.float32)
+        yield Probe(c, CE_GRAD.format(dt=dt), {"z": z, "y": rng.integers(0, 4, size=5)},
+                    Typed(1e-2, 1e-4), hint=f"the gradient reaches {dt} logits, in {dt}")
+    ok = "torch.zeros(3, 4, dtype=torch.bfloat16)"
+    y3 = "torch.tensor([0, 1, 2])"
+    for expr, hint in (
+            (f"cross_entropy_low_precision({ok}.double(), {y3})", "rejects float64 logits"),
+            (f"cross_entropy_low_precision(torch.zeros(3, 4, dtype=torch.int64), {y3})",
+             "rejects integer logits"),
+            (f"cross_entropy_low_precision(np.zeros((3, 4)), {y3})", "rejects NumPy logits"),
+            (f"cross_entropy_low_precision({ok}, np.array([0, 1, 2]))", "rejects NumPy targets"),
+            ("cross_entropy_low_precision(torch.zeros(4, dtype=torch.float16), torch.tensor([0]))",
+             "rejects 1-D logits"),
+            ("cross_entropy_low_precision(torch.zeros(2, 3, 4, dtype=torch.float16), "
+             "torch.zeros(2, dtype=torch.long))", "rejects 3-D logits"),
+            ("cross_entropy_low_precision(torch.zeros(0, 4, dtype=torch.float16), "
+             "torch.zeros(0, dtype=torch.long))", "rejects an empty batch"),
+            ("cross_entropy_low_precision(torch.zeros(2, 0, dtype=torch.float16), "
+             "torch.zeros(2, dtype=torch.long))", "rejects logits with no classes"),
+            (f"cross_entropy_low_precision({ok}, torch.tensor([0.0, 1.0, 2.0]))",
+             "rejects float targets"),
+            (f"cross_entropy_low_precision({ok}, torch.tensor([0, 1]))", "rejects too few targets"),
+            (f"cross_entropy_low_precision({ok}, torch.tensor([[0, 1, 2]]))",
+             "rejects 2-D targets"),
+            (f"cross_entropy_low_precision({ok}, torch.tensor([0, -1, 1]))",
+             "rejects a negative target")):
+        yield Probe(c, expr, compare=Raises(ValueError, SAYS_WHY), hint=hint)
+    yield Probe(c, f"cross_entropy_low_precision({ok}, torch.tensor([0, 4, 1]))",
+                compare=Raises(ValueError, r"0 \.\. 3"), hint="rejects a target out of range")
+
+
+def _loss_scaled_grad():
+    c = "test_loss_scaled_grad"
+    rng = np.random.default_rng(606)
+    z = (6 * rng.normal(size=(200, 10))).astype(np.float16).astype(np.float32)
+    y = rng.integers(0, 10, size=200)
+    case = {"z": z, "y": y}
+    for k in (0, 6, 12, 18, 22):
+        S = 2.0 ** k
+        yield Probe(c, SCALED.format(dt="float16", scale=repr(S)), case,
+                    Typed(2e-3, 2.0 ** -24 / S, zeros=2),
+                    hint=f"float16 logits, loss scale 2^{k}: float32, small entries lost to 0")
+    yield Probe(c, SCALED.format(dt="float16", scale="2.0 ** 27"), case, Typed(0),
+                hint="the scaled gradient overflows float16: None")
+    yield Probe(c, SCALED.format(dt="float16", scale="500"), case,
+                Typed(2e-3, 2.0 ** -24 / 500, zeros=2), hint="an int scale that is not 2^k")
+    zb = (6 * rng.normal(size=(24, 5))).astype(np.float32)
+    yield Probe(c, SCALED.format(dt="bfloat16", scale="1.0"),
+                {"z": zb, "y": rng.integers(0, 5, size=24)}, Typed(1e-2, 1e-30, zeros=0),
+                hint="bfloat16 logits lose nothing without scaling")
+    yield Probe(c, "(lambda z16: (loss_scaled_grad(z16, torch.from_numpy(y[:6]), 128.0), "
+                   "'ok' if z16.grad is None and torch.equal(z16.detach(), "
+                   "torch.from_numpy(z[:6]).half()) else 'touched')[1])"
+                   "(torch.from_numpy(z[:6]).half().requires_grad_())", case, Exact(),
+                hint="leaves logits and logits.grad alone")
+    z16 = "torch.from_numpy(z).half()"
+    for expr, hint in (
+            (f"loss_scaled_grad({z16}, torch.from_numpy(y), 0)", "rejects scale 0"),
+            (f"loss_scaled_grad({z16}, torch.from_numpy(y), -2.0)", "rejects a negative scale"),
+            (f"loss_scaled_grad({z16}, torch.from_numpy(y), float('inf'))",
+             "rejects an infinite scale"),
+            (f"loss_scaled_grad({z16}, torch.from_numpy(y), float('nan'))", "rejects a NaN scale"),
+            (f"loss_scaled_grad({z16}, torch.from_numpy(y), True)", "rejects a boolean scale"),
+            ("loss_scaled_grad(torch.from_numpy(z), torch.from_numpy(y), 1.0)",
+             "rejects float32 logits"),
+            ("loss_scaled_grad(torch.from_numpy(z).double(), torch.from_numpy(y), 1.0)",
+             "rejects float64 logits"),
+            (f"loss_scaled_grad({z16}, torch.from_numpy(y[:7]), 1.0)", "rejects too few targets"),
+            (f"loss_scaled_grad({z16}, torch.from_numpy(y).float(), 1.0)",
+             "rejects float targets"),
+            (f"loss_scaled_grad({z16}[0], torch.from_numpy(y[:1]), 1.0)", "rejects 1-D logits")):
+        yield Probe(c, expr, case, Raises(ValueError, SAYS_WHY), hint=hint)
+
+
 def probes():
     """Every probe, in notebook order."""
     yield from _logsumexp()
     yield from _softmax()
     yield from _fused_losses()
+    yield from _ce_low_precision()
+    yield from _loss_scaled_grad()

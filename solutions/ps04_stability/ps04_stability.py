@@ -16,16 +16,18 @@
 #
 # Chapter 7 of the book. You will write the five functions that sit at the end of every
 # classifier, in NumPy, so that they never overflow, never lose the small
-# log-probabilities, and agree with SciPy and PyTorch to many digits.
+# log-probabilities, and agree with SciPy and PyTorch to many digits; then, in PyTorch, a
+# cross-entropy and a loss-scaled gradient that are safe for 16-bit logits.
 #
 # * Replace every `raise NotImplementedError()` with your code. Do not rename the functions.
 # * The test cells under each task check your work as you go; more tests, hidden here,
 #   grade it (huge and infinite logits, batches, dtypes). Passing the visible tests is a
 #   good sign, not a guarantee.
-# * Do not call SciPy or PyTorch in your solutions: the hidden tests compare against them.
+# * Do not call SciPy or PyTorch in tasks 1-4: the hidden tests compare against them.
+#   Tasks 5 and 6 (16-bit logits, chapter 7's mixed-precision section) are in PyTorch.
 # * Restart the kernel and run all cells before you submit.
 #
-# Points: 22 in all (20 autograded, 2 graded by hand).
+# Points: 29 in all (27 autograded, 2 graded by hand).
 #
 # ## Rules that hold for all four array functions
 #
@@ -499,3 +501,260 @@ for scale in (1, 10, 40, 44, 48, 50, 51, 52, 89, 1000):
 # Mark scheme: 1 point for locating the failure with the right mechanism (underflow of
 # the probability ratio to 0 near scale 52, not overflow of exp); 1 point for the
 # fused-loss argument (stability in log space, simple gradient).
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "task5", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## 5. A cross-entropy for 16-bit logits (4 points)
+#
+# Chapter 7's section on mixed precision: a model trained in bfloat16 or float16 outputs
+# 16-bit logits, and the loss must not be computed in 16 bits. Implement
+# `cross_entropy_low_precision(logits, targets)` in **PyTorch**:
+#
+# * `logits`: a `torch.Tensor` of shape `(N, C)` with `N, C >= 1` and dtype
+#   `torch.float16`, `torch.bfloat16` or `torch.float32`; `targets`: a tensor of integer
+#   class indices (any integer dtype) of shape `(N,)` with values in `0 .. C-1`.
+# * Return the **mean** over the batch of $-\log \operatorname{softmax}(\mathbf z_i)_{y_i}$
+#   as a 0-d tensor of dtype **`torch.float32`** (whatever the dtype of the logits), on the
+#   logits' device, computed by converting the logits to float32 **before** the
+#   log-softmax. For float32 logits it equals `F.cross_entropy(logits, targets)`; you may
+#   call `F.cross_entropy` or `F.log_softmax` on the upcast logits.
+# * It must be right where the 16-bit computation is not: bfloat16 logits up to $10^4$
+#   (a bfloat16 loss keeps only 2-3 digits), float16 logits near 65504 (the float16 loss
+#   overflows to `inf` once it passes 65504). A `-inf` logit on a wrong class is allowed;
+#   on the true class the loss is `inf`.
+# * Autograd must reach the logits: the gradient with respect to 16-bit logits is a 16-bit
+#   tensor, $(\mathbf q_i - \mathbf e_{y_i}) / N$ rounded to that dtype.
+# * Raise `ValueError`, with a message that names the problem, for: logits or targets that
+#   are not torch tensors; logits that are not 2-D or have no rows or no columns;
+#   float64 logits (they are not low precision: use `F.cross_entropy`) and non-floating
+#   logits; targets that are not integers, whose shape is not `(N,)`, or with a value
+#   outside `0 .. C-1`.
+
+# %% nbgrader={"grade": false, "grade_id": "imports_torch", "locked": true, "schema_version": 3, "solution": false, "task": false}
+import torch
+import torch.nn.functional as F
+
+LOW_PRECISION = (torch.float16, torch.bfloat16, torch.float32)
+
+# %% nbgrader={"grade": false, "grade_id": "ce_low_precision", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def cross_entropy_low_precision(logits, targets):
+    """Mean cross-entropy of 16-bit (or float32) logits, computed in float32; float32 result."""
+    ### BEGIN SOLUTION
+    if not isinstance(logits, torch.Tensor) or not isinstance(targets, torch.Tensor):
+        raise ValueError("logits and targets must be torch tensors")
+    if logits.dtype not in LOW_PRECISION:
+        raise ValueError(f"logits must be float16, bfloat16 or float32; got {logits.dtype} "
+                         "(for float64 logits use F.cross_entropy)")
+    if logits.ndim != 2 or logits.shape[0] == 0 or logits.shape[1] == 0:
+        raise ValueError(f"logits must have shape (N, C) with N, C >= 1; got {tuple(logits.shape)}")
+    if targets.dtype.is_floating_point or targets.dtype.is_complex or targets.dtype == torch.bool:
+        raise ValueError(f"targets must be integer class indices; got dtype {targets.dtype}")
+    if tuple(targets.shape) != (logits.shape[0],):
+        raise ValueError(f"targets must have shape ({logits.shape[0]},) to match the logits; "
+                         f"got {tuple(targets.shape)}")
+    if bool((targets < 0).any()) or bool((targets >= logits.shape[1]).any()):
+        raise ValueError(f"targets (class labels) must lie in 0 .. {logits.shape[1] - 1}")
+    return F.cross_entropy(logits.float(), targets.long())
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_ce_low_precision", "locked": true, "points": 4, "schema_version": 3, "solution": false, "task": false}
+# bfloat16 rounds 1e4 to 9984, so the exact loss of these bfloat16 logits is
+# (1000 + 9984) / 2 = 5492; computed in bfloat16 it would come out as 5504.
+z = torch.tensor([[1000.0, 0.0], [0.0, 1e4]]).to(torch.bfloat16)
+out = cross_entropy_low_precision(z, torch.tensor([1, 0]))
+assert isinstance(out, torch.Tensor) and out.dtype == torch.float32 and out.shape == (), (
+    f"expected a 0-d float32 tensor, got {out!r}")
+check_close(out, 5492.0, rtol=1e-6, what="CE of bfloat16 logits [[1000, 0], [0, 1e4]]")
+# float16: the loss 120000 is above float16's largest number 65504
+z = torch.tensor([[6e4, 0.0, -6e4]], dtype=torch.float16)
+check_close(cross_entropy_low_precision(z, torch.tensor([2])), 1.2e5, rtol=1e-6,
+            what="CE of float16 logits [6e4, 0, -6e4], label 2 (inf in float16)")
+# float32: the same as F.cross_entropy
+g = torch.Generator().manual_seed(5)
+z, y = torch.randn(8, 5, generator=g), torch.randint(0, 5, (8,), generator=g)
+check_close(cross_entropy_low_precision(z, y), F.cross_entropy(z, y), rtol=1e-6,
+            what="CE of float32 logits")
+check_raises(ValueError, cross_entropy_low_precision, z.double(), y, match="float64")
+### BEGIN HIDDEN TESTS
+def _lp_ref(z, y):
+    """float64 mean CE of the (already rounded) logits."""
+    return F.cross_entropy(z.double(), y.long()).item()
+
+gen = torch.Generator().manual_seed(2025)
+for dt, scales in ((torch.bfloat16, (1.0, 30.0, 1e4)), (torch.float16, (1.0, 30.0, 2e4)),
+                   (torch.float32, (1.0, 30.0, 1e4))):
+    for scale in scales:
+        z = (scale * torch.randn(16, 7, generator=gen)).clamp(-6e4, 6e4).to(dt)
+        y = torch.randint(0, 7, (16,), generator=gen)
+        out = cross_entropy_low_precision(z, y)
+        assert out.dtype == torch.float32 and out.shape == (), (
+            f"{dt} logits: expected a 0-d float32 tensor, got dtype {out.dtype}, "
+            f"shape {tuple(out.shape)}")
+        check_close(out, _lp_ref(z, y), rtol=1e-5, atol=1e-6,
+                    what=f"CE of {dt} logits at scale {scale:g}")
+# near float16's largest number: every logit is finite, the loss is not representable
+z = torch.tensor([[65504.0, -65504.0], [-65504.0, 65504.0], [0.0, 0.0]], dtype=torch.float16)
+check_close(cross_entropy_low_precision(z, torch.tensor([1, 1, 0])), (131008 + 0 + np.log(2)) / 3,
+            rtol=1e-6, what="CE of float16 logits +-65504")
+z = torch.tensor([[1e4, -1e4, 0.0], [3e3, 3e3, -3e3]]).to(torch.bfloat16)
+check_close(cross_entropy_low_precision(z, torch.tensor([2, 1])), _lp_ref(z, torch.tensor([2, 1])),
+            rtol=1e-6, what="CE of bfloat16 logits of +-1e4 (log-softmax in float32)")
+# small differences: the bfloat16 log-softmax alone would be off by about 4e-3
+z = (0.5 * torch.randn(64, 10, generator=gen)).to(torch.bfloat16)
+y = torch.randint(0, 10, (64,), generator=gen)
+check_close(cross_entropy_low_precision(z, y), _lp_ref(z, y), rtol=1e-6,
+            what="CE of small bfloat16 logits (2-3 digits would not do)")
+# -inf logits
+z = torch.tensor([[0.0, -np.inf, 0.0]], dtype=torch.bfloat16)
+check_close(cross_entropy_low_precision(z, torch.tensor([0])), np.log(2), rtol=1e-6,
+            what="CE with a -inf logit on a wrong class")
+check_close(cross_entropy_low_precision(z, torch.tensor([1])), np.inf,
+            what="CE with a -inf logit on the true class")
+# integer targets of other dtypes, one example, one class
+z = torch.tensor([[2.0, 1.0, 0.5], [0.0, 0.25, 4.0]], dtype=torch.float16)
+check_close(cross_entropy_low_precision(z, torch.tensor([0, 2], dtype=torch.int32)),
+            _lp_ref(z, torch.tensor([0, 2])), rtol=1e-6, what="int32 targets")
+check_close(cross_entropy_low_precision(torch.zeros(1, 1, dtype=torch.bfloat16),
+                                        torch.tensor([0])), 0.0, atol=1e-7,
+            what="one example, one class")
+# autograd reaches the logits, in their dtype
+for dt in (torch.bfloat16, torch.float16):
+    z = (3 * torch.randn(6, 4, generator=gen)).to(dt).requires_grad_()
+    y = torch.randint(0, 4, (6,), generator=gen)
+    (grad,) = torch.autograd.grad(cross_entropy_low_precision(z, y), z)
+    assert grad.dtype == dt, f"the gradient for {dt} logits should be {dt}, got {grad.dtype}"
+    expected = (torch.softmax(z.detach().double(), 1) - F.one_hot(y, 4)) / 6
+    check_close(grad.float(), expected, rtol=1e-2, atol=1e-4, what=f"gradient for {dt} logits")
+# invalid input
+z, y = torch.zeros(3, 4, dtype=torch.bfloat16), torch.tensor([0, 1, 2])
+check_raises(ValueError, cross_entropy_low_precision, z.double(), y)
+check_raises(ValueError, cross_entropy_low_precision, torch.zeros(3, 4, dtype=torch.int64), y)
+check_raises(ValueError, cross_entropy_low_precision, np.zeros((3, 4)), y)
+check_raises(ValueError, cross_entropy_low_precision, z, np.array([0, 1, 2]))
+check_raises(ValueError, cross_entropy_low_precision, torch.zeros(4, dtype=torch.float16),
+             torch.tensor([0]))
+check_raises(ValueError, cross_entropy_low_precision, torch.zeros(2, 3, 4, dtype=torch.float16),
+             torch.zeros(2, dtype=torch.long))
+check_raises(ValueError, cross_entropy_low_precision, torch.zeros(0, 4, dtype=torch.float16),
+             torch.zeros(0, dtype=torch.long))
+check_raises(ValueError, cross_entropy_low_precision, torch.zeros(2, 0, dtype=torch.float16),
+             torch.zeros(2, dtype=torch.long))
+check_raises(ValueError, cross_entropy_low_precision, z, torch.tensor([0.0, 1.0, 2.0]))
+check_raises(ValueError, cross_entropy_low_precision, z, torch.tensor([0, 1]))
+check_raises(ValueError, cross_entropy_low_precision, z, torch.tensor([[0, 1, 2]]))
+check_raises(ValueError, cross_entropy_low_precision, z, torch.tensor([0, 4, 1]), match="0 .. 3")
+check_raises(ValueError, cross_entropy_low_precision, z, torch.tensor([0, -1, 1]))
+### END HIDDEN TESTS
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "task6", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# ## 6. Loss scaling by hand (3 points)
+#
+# In float16 training the gradient flows back through float16 tensors, and an entry below
+# half of float16's smallest subnormal number ($2^{-25}$) becomes exactly 0. Implement
+# `loss_scaled_grad(logits, targets, scale)`, the gradient of the mean cross-entropy with
+# respect to 16-bit logits, with loss scaling:
+#
+# * `logits`: a tensor of shape `(N, C)` of dtype `torch.float16` or `torch.bfloat16`;
+#   `targets` as in task 5; `scale`: a positive finite Python number, the loss scale $S$
+#   (powers of two add no rounding).
+# * Compute the loss in float32 from the upcast logits, as in task 5, multiply it by
+#   `scale`, and take the gradient with respect to the 16-bit logits (so it **is** a 16-bit
+#   tensor, in which small entries can underflow and large ones overflow). Do not touch
+#   `logits.grad`: work on `logits.detach().requires_grad_()` and `torch.autograd.grad`.
+# * If any entry of that 16-bit gradient is `inf` or `nan`, return `None` (a
+#   `GradScaler` skips the step then). Otherwise convert it to float32 **first** and then
+#   divide by `scale`: return a float32 tensor of the logits' shape.
+# * Raise `ValueError` (with a message) for `scale` not a positive finite number (also
+#   for `True`/`False`), and for logits that are not float16 or bfloat16; invalid logits
+#   or targets otherwise raise as in task 5.
+
+# %% nbgrader={"grade": false, "grade_id": "loss_scaled_grad", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def loss_scaled_grad(logits, targets, scale):
+    """Gradient of the mean CE w.r.t. 16-bit logits, with the loss scaled by `scale`."""
+    ### BEGIN SOLUTION
+    import math
+
+    if isinstance(scale, bool) or not isinstance(scale, (int, float)) or \
+            not math.isfinite(scale) or scale <= 0:
+        raise ValueError(f"scale must be a positive finite number; got {scale!r}")
+    if not isinstance(logits, torch.Tensor) or logits.dtype not in (torch.float16,
+                                                                    torch.bfloat16):
+        raise ValueError("logits must be a float16 or bfloat16 tensor; got "
+                         f"{getattr(logits, 'dtype', type(logits).__name__)}")
+    cross_entropy_low_precision(logits, targets)      # the same checks as task 5
+    z = logits.detach().requires_grad_()
+    loss = F.cross_entropy(z.float(), targets.long())
+    (grad,) = torch.autograd.grad(loss * scale, z)     # a 16-bit gradient
+    if not bool(torch.isfinite(grad).all()):
+        return None
+    return grad.float() / scale
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_loss_scaled_grad", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+# The wrong class's gradient is q_1 = e^-20 / (1 + e^-20), about 2.1e-9: below 2^-25, it
+# is 0 in float16 without scaling, and close to the truth with S = 2^16.
+z = torch.tensor([[0.0, -20.0]], dtype=torch.float16)
+q1 = np.exp(-20.0) / (1 + np.exp(-20.0))
+g1 = loss_scaled_grad(z, torch.tensor([0]), 1.0)
+assert isinstance(g1, torch.Tensor) and g1.dtype == torch.float32 and g1.shape == (1, 2), (
+    f"expected a float32 tensor of shape (1, 2), got {g1!r}")
+check_close(g1[0, 1], 0.0, what="the small entry without scaling (underflows to 0)")
+check_close(loss_scaled_grad(z, torch.tensor([0]), 2.0 ** 16)[0, 1], q1, rtol=1e-3,
+            what="the small entry with the loss scaled by 2^16")
+assert loss_scaled_grad(z, torch.tensor([0]), 2.0 ** 50) is None, (
+    "with S = 2^50 the small entry becomes about 2.3e6, above 65504: return None")
+check_raises(ValueError, loss_scaled_grad, z, torch.tensor([0]), 0.0)
+### BEGIN HIDDEN TESTS
+gen = torch.Generator().manual_seed(77)
+z = (6 * torch.randn(256, 10, generator=gen)).half()
+y = torch.randint(0, 10, (256,), generator=gen)
+z64 = z.double().requires_grad_()
+exact = torch.autograd.grad(F.cross_entropy(z64, y), z64)[0]
+
+def _ls_rounded(z, y, S, dt=torch.float16):
+    """The float32 gradient of S * loss, rounded to dt, divided by S."""
+    z32 = z.float().requires_grad_()
+    g32 = torch.autograd.grad(F.cross_entropy(z32, y) * S, z32)[0]
+    return g32.to(dt).double() / S
+
+for k in (0, 8, 16, 20):
+    S = 2.0 ** k
+    got = loss_scaled_grad(z, y, S)
+    assert isinstance(got, torch.Tensor) and got.dtype == torch.float32 and \
+        got.shape == z.shape, f"scale 2^{k}: expected a float32 tensor of shape (256, 10)"
+    # every entry is the float16 rounding of S * gradient, divided by S
+    rounded = _ls_rounded(z, y, S)
+    check_close(got, rounded, rtol=2e-3, atol=2.0 ** -24 / S, what=f"gradient at scale 2^{k}")
+    lost = int(((rounded == 0) & (exact != 0)).sum())
+    got_lost = int(((got == 0) & (exact != 0)).sum())
+    assert abs(got_lost - lost) <= 2, (
+        f"scale 2^{k}: {got_lost} entries are 0, expected about {lost} (float16 underflow)")
+# more scale, fewer lost entries
+assert int((loss_scaled_grad(z, y, 1.0) == 0).sum()) > int((loss_scaled_grad(z, y, 2.0 ** 16) == 0).sum())
+# overflow: None, and a non-power of two
+assert loss_scaled_grad(z, y, 2.0 ** 28) is None, "the scaled gradient overflows: None"
+got = loss_scaled_grad(z, y, 1000)
+check_close(got, _ls_rounded(z, y, 1000), rtol=2e-3, atol=2.0 ** -24 / 1000,
+            what="gradient at scale 1000 (an int)")
+# bfloat16: float32's range, nothing is lost
+zb = (6 * torch.randn(32, 5, generator=gen)).to(torch.bfloat16)
+yb = torch.randint(0, 5, (32,), generator=gen)
+check_close(loss_scaled_grad(zb, yb, 1.0), _ls_rounded(zb, yb, 1.0, torch.bfloat16), rtol=1e-2,
+            atol=1e-30,
+            what="bfloat16 gradient, no scaling")
+# logits.grad is left alone, and the input is unchanged
+zl = z[:4].clone().requires_grad_()
+before = zl.detach().clone()
+loss_scaled_grad(zl, y[:4], 256.0)
+assert zl.grad is None, "do not accumulate into logits.grad"
+assert torch.equal(zl.detach(), before), "do not modify the logits"
+# invalid input
+for bad in (0, -1.0, float("inf"), float("nan"), True):
+    check_raises(ValueError, loss_scaled_grad, z, y, bad, what=f"scale {bad!r}")
+check_raises(ValueError, loss_scaled_grad, z.float(), y, 1.0)
+check_raises(ValueError, loss_scaled_grad, z.double(), y, 1.0)
+check_raises(ValueError, loss_scaled_grad, z, y[:5], 1.0)
+check_raises(ValueError, loss_scaled_grad, z, y.float(), 1.0)
+check_raises(ValueError, loss_scaled_grad, z[0], y[:1], 1.0)
+### END HIDDEN TESTS
