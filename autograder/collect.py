@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import shutil
 import tempfile
 import zipfile
 from dataclasses import dataclass
@@ -106,20 +107,35 @@ def read_notebook(path: Path) -> tuple[nbformat.NotebookNode | None, str | None,
 
 def collect(submissions: Path, assignment: str,
             workdir: Path | None = None) -> list[Submission]:
-    """Every student's submission of ``assignment``, sorted by student id."""
+    """Every student's submission of ``assignment``, sorted by student id.
+
+    A zip is unpacked into ``workdir`` (default: a temporary folder, removed before this
+    returns or raises: every notebook is read into memory first; a ``path`` then names the
+    member inside the zip).
+    """
     submissions = Path(submissions)
     if not submissions.exists():
         raise CollectError(f"{submissions} does not exist")
-    root = submissions
-    if submissions.is_file():
-        if not zipfile.is_zipfile(submissions):
-            raise CollectError(f"{submissions} is neither a folder nor a .zip")
-        workdir = workdir or Path(tempfile.mkdtemp(prefix="autograder-zip-"))
-        root = _extract(submissions, workdir)
+    if not submissions.is_file():
+        return _read_all(submissions, assignment, submissions)
+    if not zipfile.is_zipfile(submissions):
+        raise CollectError(f"{submissions} is neither a folder nor a .zip")
+    if workdir is not None:
+        return _read_all(_extract(submissions, workdir), assignment, submissions)
+    tmp = Path(tempfile.mkdtemp(prefix="autograder-zip-"))
+    try:
+        return _read_all(_extract(submissions, tmp), assignment, submissions, shown=tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _read_all(root: Path, assignment: str, origin: Path,
+              shown: Path | None = None) -> list[Submission]:
     out = []
     for student, path in sorted(_find(root, assignment).items()):
         if not STUDENT_ID.fullmatch(student):
             continue
         nb, problem, digest = read_notebook(path)
-        out.append(Submission(student, path, nb, problem, digest))
+        where = origin / path.relative_to(shown) if shown is not None else path
+        out.append(Submission(student, where, nb, problem, digest))
     return out

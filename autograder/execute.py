@@ -45,20 +45,28 @@ class RawResult:
 
 
 class WarmPool:
-    """Keeps one started runner per worker thread, so the next submission skips start-up."""
+    """Keeps one started runner per worker thread, so the next submission skips start-up.
+
+    Ownership: a spare belongs to the pool (listed in ``all``) until :meth:`take` hands it
+    out; from then on the caller owns it and closes it (``execute.run`` does), and the
+    pool forgets it. :meth:`close` closes only the spares nobody took.
+    """
 
     def __init__(self, limits: Limits, pending: int = 1 << 30) -> None:
         self.limits = limits
         self.local = threading.local()
-        self.all: list[Sandbox] = []
+        self.all: list[Sandbox] = []   # spares the pool owns (not yet taken)
         self.lock = threading.Lock()
         self.pending = pending  # submissions not yet started: no spare after the last one
 
     def take(self) -> Sandbox:
+        """A started sandbox that the caller now owns (and must close)."""
         with self.lock:
             self.pending -= 1
-        sb = getattr(self.local, "spare", None)
-        self.local.spare = None
+            sb = getattr(self.local, "spare", None)
+            self.local.spare = None
+            if sb in self.all:
+                self.all.remove(sb)
         if sb is None or sb.proc.poll() is not None:
             if sb is not None:
                 sb.close()
@@ -71,15 +79,15 @@ class WarmPool:
                 return
         if getattr(self.local, "spare", None) is None:
             sb = Sandbox.start(self.limits)
-            self.local.spare = sb
             with self.lock:
+                self.local.spare = sb
                 self.all.append(sb)
 
     def close(self) -> None:
         with self.lock:
-            for sb in self.all:
-                sb.close()
-            self.all.clear()
+            spares, self.all = self.all, []
+        for sb in spares:
+            sb.close()
 
 
 def _load_npz(path) -> dict[str, np.ndarray]:

@@ -1,21 +1,49 @@
 """Feedback: one HTML page per student and assignment, safe to hand out.
 
-It shows each visible test (its source as released), what it printed and whether it
-passed; for the hidden checks only the judge's short hint, pass/fail and a generic
-message. Hidden test source, tracebacks of hidden tests and hidden inputs never reach
-the page, because they never reach the stored results it is made from.
+It shows each visible test (its source as released), whether it passed, the error it
+raised (the assertion message first), and what it printed, as plain text (no terminal
+colour codes) with paths relative to the course instead of the grading machine's; for
+the hidden checks only the judge's short hint, pass/fail and a generic message. Hidden
+test source, tracebacks of hidden tests and hidden inputs never reach the page, because
+they never reach the stored results it is made from.
 """
 
 from __future__ import annotations
 
 import html
+import re
+import sys
 from pathlib import Path
 
+from . import ROOT
+from .markers import release_view
 from .record import results
+from .sandbox import HOME
+
+# CSI sequences (colours, cursor moves), other two-byte escapes and stray control bytes
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-Z\\-_]|[\x00-\x08\x0b-\x1f\x7f]")
 
 CSS = """body{font-family:sans-serif;max-width:60rem;margin:2rem auto;line-height:1.4}
 pre{background:#f6f8fa;padding:.6rem;overflow-x:auto}.ok{color:#116611}.bad{color:#aa1111}
 table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2rem .5rem}"""
+
+
+def _machine_paths() -> list[str]:
+    """Folder prefixes of the grading machine, longest first: library folders (a path in
+    them is shown from the package on: ``numpy/...``), the course checkout (shown relative
+    to it: ``infoloss/testing.py``) and the sandbox's home folder."""
+    libs = {f"{prefix}/lib/python{sys.version_info.major}.{sys.version_info.minor}/{sub}"
+            for prefix in (sys.prefix, sys.base_prefix) for sub in ("site-packages/", "")}
+    return sorted(libs | {f"{ROOT}/", f"{HOME}/"}, key=len, reverse=True)
+
+
+def plain(text: str) -> str:
+    """Printed output as a student can read it: no terminal escape codes, and no absolute
+    paths of the grading machine (paths relative to the course instead)."""
+    text = _ANSI.sub("", text)
+    for prefix in _machine_paths():
+        text = text.replace(prefix, "")
+    return text
 
 
 def render(assignment: str, row: dict) -> str:
@@ -36,9 +64,12 @@ def render(assignment: str, row: dict) -> str:
         vis = p.get("visible", {}).get(gid)
         if vis:
             state = {True: "passed", False: "failed", None: "did not finish"}[vis["ok"]]
-            out.append(f"<p>Visible tests ({state}):</p><pre>{e(vis['source'])}</pre>")
+            out.append(f"<p>Visible tests ({state}):</p>"
+                       f"<pre>{e(release_view(vis['source']))}</pre>")
+            if vis["ok"] is False and vis.get("error"):  # the assertion message first
+                out.append(f"<p class='bad'>{e(plain(vis['error']))}</p>")
             if vis.get("output"):
-                out.append(f"<p>Output:</p><pre>{e(vis['output'])}</pre>")
+                out.append(f"<p>Output:</p><pre>{e(plain(vis['output']))}</pre>")
         if cell.get("probes"):
             out.append("<table><tr><th>hidden check</th><th>result</th></tr>")
             for pr in cell["probes"]:

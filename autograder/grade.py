@@ -21,7 +21,8 @@ from . import SOLUTIONS
 from .collect import collect
 from .execute import RawResult, WarmPool, run
 from .judge import Verdict, judge, malformed
-from .prepare import instructor_cells, prepare, release_view
+from .markers import release_view
+from .prepare import instructor_cells, prepare
 from .record import Recorder, db_url
 from .reference import reference_answers
 from .sandbox import Limits, sandbox_warning

@@ -22,8 +22,6 @@ from .execute import RawResult
 from .prepare import Cell
 from .spec import Spec, decode_result
 
-STATUSES = ("ok", "timeout", "crashed", "malformed", "tamper_suspected", "needs_manual_grading")
-
 
 @dataclass
 class CellScore:
@@ -43,7 +41,6 @@ class Verdict:
     cells: dict[str, CellScore]
     reasons: list[str]
     seconds: float = 0.0
-    visible: dict[str, dict] = field(default_factory=dict)  # grade_id -> visible test output
     manual_answers: dict[str, str] = field(default_factory=dict)
 
 

@@ -3,7 +3,8 @@
 As nbgrader does, locked cells (setup and tests) come from the instructor's notebook,
 whatever the student did to them (edited, deleted, tagged ``skip-execution``); only the
 answers (solution cells) and the cells the student added come from the submission.
-Each test cell is split in two chunks, its visible part and its hidden tests, so that the
+Each test cell is split in two chunks, its visible part and its hidden tests (as nbgrader
+splits it: :mod:`autograder.markers`), so that the
 feedback can show what the visible part printed without a trace of the hidden part.
 
 Student cells are matched to the instructor's by nbgrader grade_id, then by cell id (the
@@ -19,8 +20,7 @@ from dataclasses import dataclass, field
 
 import nbformat
 
-HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS[ \t]*\n(.*?)"
-                    r"^[ \t]*### END HIDDEN TESTS[ \t]*\n?", re.S | re.M)
+from .markers import split_hidden
 
 
 @dataclass
@@ -61,16 +61,6 @@ def instructor_cells(nb: nbformat.NotebookNode) -> list[Cell]:
     return cells
 
 
-def graded_cells(nb: nbformat.NotebookNode) -> list[Cell]:
-    return [c for c in instructor_cells(nb) if c.grade]
-
-
-def split_test(source: str) -> tuple[str, str]:
-    """(visible part, hidden tests) of a test cell."""
-    hidden = "\n".join(m.group(1) for m in HIDDEN.finditer(source))
-    return HIDDEN.sub("", source), hidden
-
-
 def _defined(source: str) -> frozenset[str]:
     try:
         tree = ast.parse(source)
@@ -91,7 +81,7 @@ def match_cells(source_nb: nbformat.NotebookNode, student_nb: nbformat.NotebookN
     for j, c in enumerate(inst):
         if c.locked and c.cell_type == "code" and not c.solution:
             locked.setdefault(_norm(c.source), j)
-            locked.setdefault(_norm(split_test(c.source)[0]), j)
+            locked.setdefault(_norm(split_hidden(c.source)[0]), j)
     taken: set[int] = set()
     out: list[int | None] = []
     used_fallback = False
@@ -132,7 +122,7 @@ def prepare(source_nb: nbformat.NotebookNode,
             if inst[j].solution:
                 answer[j] = cell.source
             elif inst[j].locked and _norm(cell.source) not in (
-                    _norm(inst[j].source), _norm(split_test(inst[j].source)[0])):
+                    _norm(inst[j].source), _norm(split_hidden(inst[j].source)[0])):
                 notes.append(f"locked cell {inst[j].grade_id} was edited; graded with the "
                              "original")
         elif cell.cell_type == "code":
@@ -158,7 +148,7 @@ def prepare(source_nb: nbformat.NotebookNode,
     for j, c in enumerate(inst):
         if c.cell_type == "code":
             if c.is_test:
-                visible, hidden = split_test(c.source)
+                visible, hidden = split_hidden(c.source)
                 add(visible, "test_visible", c.grade_id)
                 if hidden.strip():
                     add(hidden, "test_hidden", c.grade_id)
@@ -177,8 +167,3 @@ def _norm(source: str) -> str:
 
 def _stub() -> str:
     return "raise NotImplementedError('answer cell missing from the submission')"
-
-
-def release_view(source: str) -> str:
-    """A test cell as the student sees it (hidden tests removed)."""
-    return split_test(source)[0]

@@ -9,15 +9,16 @@ Three steps, one job each:
 3. *leak check*: the released notebook must not contain a marker, a hidden test or any
    distinctive line of a solution.
 
+Step 1 refuses a source whose markers are not exactly nbgrader's (:mod:`autograder.markers`),
+naming the cell and the line.
+
 ``--check`` does all of it in a temporary folder and compares with what is committed.
 """
 
 from __future__ import annotations
 
 import filecmp
-import json
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -26,9 +27,7 @@ from pathlib import Path
 import nbformat
 
 from . import EXERCISES, ROOT, SOLUTIONS, nbgrader_env
-
-MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS",
-           "MARK SCHEME", "Mark scheme")
+from .markers import MARKERS, MarkerError, instructor_blocks, release_view, validate
 
 
 class ReleaseError(RuntimeError):
@@ -61,6 +60,10 @@ def notebook_from_percent(py_path: Path) -> nbformat.NotebookNode:
             cell.outputs = []
             cell.execution_count = None
     nbformat.validate(nb)
+    try:  # nbgrader must read every marker as the grader does
+        validate(nb, str(py_path))
+    except MarkerError as exc:
+        raise ReleaseError(str(exc)) from exc
     return nb
 
 
@@ -103,11 +106,9 @@ def _solution_lines(nb: nbformat.NotebookNode) -> set[str]:
     lines: set[str] = set()
     for cell in nb.cells:
         meta = cell.metadata.get("nbgrader", {})
-        src = cell.source
-        blocks = re.findall(r"BEGIN (SOLUTION|HIDDEN TESTS)(.*?)END \1", src, flags=re.S)
-        body = [b for _, b in blocks]
+        body = instructor_blocks(cell.source)
         if cell.cell_type == "markdown" and meta.get("solution"):
-            body.append(src)
+            body.append(cell.source)
         for block in body:
             for line in block.splitlines():
                 line = line.strip()
@@ -124,9 +125,8 @@ def leak_check(solution_nb: Path, released_nb: Path) -> None:
     released_lines = {line.strip() for line in text.splitlines()}
     instructor = nbformat.read(solution_nb, as_version=4)
     public = {line.strip() for c in instructor.cells
-              if not c.metadata.get("nbgrader", {}).get("solution") for line in
-              re.sub(r"BEGIN HIDDEN TESTS.*?END HIDDEN TESTS", "", c.source, flags=re.S)
-              .splitlines()}
+              if not c.metadata.get("nbgrader", {}).get("solution")
+              for line in release_view(c.source).splitlines()}
     for line in sorted(_solution_lines(instructor) - public):
         if line in released_lines:
             problems.append(f"solution/hidden line {line!r}")
@@ -180,10 +180,3 @@ def check(names: list[str] | None = None) -> list[str]:
                                 "run `make release`")
     return problems
 
-
-def released_json(name: str) -> dict:
-    return json.loads((EXERCISES / name / f"{name}.ipynb").read_text())
-
-
-def clean_release_dir(name: str) -> None:
-    shutil.rmtree(EXERCISES / name, ignore_errors=True)

@@ -185,6 +185,20 @@ def _run_probes(shell, job: dict, jobdir: str, events: _Events) -> None:
         events.send(ev="probe_end", k=k, result=enc, t=time.time())
 
 
+def make_shell():
+    """The IPython shell the notebook runs in: no history database in the scratch folder,
+    and tracebacks in plain text (no ANSI colour codes: they end up in the feedback)."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from traitlets.config import Config
+
+    config = Config()
+    config.HistoryManager.enabled = False
+    config.InteractiveShell.colors = "nocolor"
+    shell = InteractiveShell.instance(config=config)
+    shell.colors = "nocolor"   # also when the instance already existed
+    return shell
+
+
 def main() -> int:
     import signal
 
@@ -195,12 +209,7 @@ def main() -> int:
             importlib.import_module(name)
         except Exception:  # noqa: BLE001 (a missing optional module only costs time)
             pass
-    from IPython.core.interactiveshell import InteractiveShell
-    from traitlets.config import Config
-
-    config = Config()
-    config.HistoryManager.enabled = False  # no history database in the scratch folder
-    shell = InteractiveShell.instance(config=config)
+    shell = make_shell()
     events.send(ev="ready", t=time.time())
     line = sys.stdin.readline()
     if not line.strip():

@@ -5,7 +5,8 @@ compiler included), Python, the course package and its C sources, a private writ
 home folder and ``/tmp``, its own process namespace (so every process the submission
 starts dies with it), no capabilities, and nothing else of the host: not ``solutions/``,
 the gradebook, the submissions folder or other students. Resource limits (``setrlimit``)
-cap memory, CPU time, open files, file size, processes; the supervisor adds the
+cap memory, CPU time, open files, file size, processes (set by a tiny exec wrapper, not
+``preexec_fn``, which is unsafe in the grader's worker threads); the supervisor adds the
 wall-clock limit and a process-count watchdog.
 
 Where ``bwrap`` is missing, the runner starts with the resource limits only, and
@@ -109,22 +110,38 @@ def _user_tasks() -> int:
         return 4096
 
 
-def _limit(limits: Limits):
-    # RLIMIT_NPROC is per user, not per sandbox: allow what runs now plus the sandbox's
-    # share (a fork-bomb backstop; the supervisor's watchdog enforces limits.procs).
-    # Root ignores it; the watchdog still applies.
-    nproc = _user_tasks() + 4 * limits.procs
+def rlimits(limits: Limits) -> list[tuple[int, int]]:
+    """(resource, value) pairs the runner starts under (soft and hard limit alike).
 
-    def apply() -> None:
-        for res, value in ((resource.RLIMIT_AS, limits.memory), (resource.RLIMIT_CPU, limits.cpu),
-                           (resource.RLIMIT_NOFILE, limits.files),
-                           (resource.RLIMIT_FSIZE, limits.fsize), (resource.RLIMIT_CORE, 0),
-                           (resource.RLIMIT_NPROC, nproc)):
-            try:
-                resource.setrlimit(res, (value, value))
-            except (ValueError, OSError):
-                pass
-    return apply
+    RLIMIT_NPROC is per user, not per sandbox: allow what runs now plus the sandbox's
+    share (a fork-bomb backstop; the supervisor's watchdog enforces limits.procs). Root
+    ignores it; the watchdog still applies.
+    """
+    nproc = _user_tasks() + 4 * limits.procs
+    return [(resource.RLIMIT_AS, limits.memory), (resource.RLIMIT_CPU, limits.cpu),
+            (resource.RLIMIT_NOFILE, limits.files), (resource.RLIMIT_FSIZE, limits.fsize),
+            (resource.RLIMIT_CORE, 0), (resource.RLIMIT_NPROC, nproc)]
+
+
+# Started by Sandbox.start in place of ``preexec_fn`` (which the subprocess documentation
+# says can deadlock when called from threads, as the grader's workers do): a fresh
+# interpreter sets the limits on itself, then becomes the command, so the limits hold from
+# the command's first instruction on and everything it starts inherits them.
+_LIMIT_EXEC = """import os, resource, sys
+for pair in sys.argv[1].split(","):
+    res, value = (int(x) for x in pair.split("="))
+    try:
+        resource.setrlimit(res, (value, value))
+    except (ValueError, OSError):
+        pass
+os.execv(sys.argv[2], sys.argv[2:])
+"""
+
+
+def limited(cmd: list[str], limits: Limits) -> list[str]:
+    """``cmd`` wrapped so that it runs under :func:`rlimits` (no ``preexec_fn``)."""
+    spec = ",".join(f"{res}={value}" for res, value in rlimits(limits))
+    return [sys.executable, "-I", "-S", "-c", _LIMIT_EXEC, spec, *cmd]
 
 
 def _env(sandboxed: bool, scratch: Path, limits: Limits, event_fd: int) -> dict[str, str]:
@@ -150,6 +167,7 @@ class Sandbox:
     events_fd: int
     sandboxed: bool
     started: float = field(default_factory=time.monotonic)
+    closed: bool = False
     _buf: bytes = b""
 
     @classmethod
@@ -163,11 +181,16 @@ class Sandbox:
         cmd = [sys.executable, "-m", "autograder.runner"]
         if sandboxed:
             cmd = bwrap_argv(scratch) + cmd
-        proc = subprocess.Popen(
-            cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            pass_fds=(w,), env=_env(sandboxed, scratch, limits, w), start_new_session=True,
-            preexec_fn=_limit(limits), cwd=scratch / "home")
-        os.close(w)
+        try:
+            proc = subprocess.Popen(
+                limited(cmd, limits), stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL, pass_fds=(w,), env=_env(sandboxed, scratch, limits, w),
+                start_new_session=True, cwd=scratch / "home")
+        except BaseException:
+            os.close(r)
+            raise
+        finally:
+            os.close(w)
         os.set_blocking(r, False)
         return cls(limits, scratch, proc, r, sandboxed)
 
@@ -239,11 +262,10 @@ class Sandbox:
             kids = psutil.Process(self.proc.pid).children(recursive=True)
         except Exception:  # noqa: BLE001
             kids = []
-        for sig_target in [self.proc.pid]:
-            try:
-                os.killpg(sig_target, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
         for kid in kids:
             try:
                 kid.kill()
@@ -255,13 +277,18 @@ class Sandbox:
             pass
 
     def close(self) -> None:
+        """Stop the runner and free what this sandbox owns: its process, the read end of
+        its event pipe and its scratch folder. Safe to call more than once: only the first
+        call closes the descriptor (a later one could close a reused number that another
+        object owns by then)."""
+        if self.closed:
+            return
+        self.closed = True
         try:  # a runner that finished exits by itself; let it (its CPU time is then counted)
             self.proc.wait(timeout=0.5)
         except subprocess.TimeoutExpired:
             pass
         self.kill()
-        try:
-            os.close(self.events_fd)
-        except OSError:
-            pass
+        fd, self.events_fd = self.events_fd, -1
+        os.close(fd)
         shutil.rmtree(self.scratch, ignore_errors=True)

@@ -107,7 +107,7 @@ def offline_context(browser, viewport: dict | None = None, **kwargs):
 
 @dataclass
 class PageReport:
-    """What one page did in the browser; ``problems()`` lists what a reader would see."""
+    """What one page did in the browser (the tests read its fields)."""
 
     page: str
     url: str
@@ -128,16 +128,6 @@ class PageReport:
     widgets: int = 0
     widget_problems: list[str] = field(default_factory=list)
     prose: str = ""
-
-    def problems(self) -> list[str]:
-        out = [f"console error: {m}" for m in self.console_errors]
-        out += [f"failed request: {u}" for u in self.failed_requests]
-        out += [f"request leaving the machine: {u}" for u in self.remote_requests]
-        out += [f"math: {m}" for m in self.math_problems]
-        out += [f"image not loaded: {s}" for s in self.broken_images]
-        out += [f"slider figure: {s}" for s in self.slider_problems]
-        out += [f"ipywidget: {s}" for s in self.widget_problems]
-        return [f"{self.url}: {p}" for p in out]
 
 
 def open_page(context, url: str):

@@ -47,6 +47,25 @@ def built_book() -> Path:
     return html
 
 
+def require_bwrap() -> None:
+    """Skip where bubblewrap is missing, except when INFOLOSS_REQUIRE_SANDBOX is set, as
+    .ci/run does: there a missing sandbox fails (CI must not go green without it)."""
+    import os
+    import shutil
+
+    if shutil.which("bwrap") is None:
+        reason = "bubblewrap is not installed (.ci/apt-packages.txt)"
+        if os.environ.get("INFOLOSS_REQUIRE_SANDBOX"):
+            pytest.fail(reason + " and INFOLOSS_REQUIRE_SANDBOX is set")
+        pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def bwrap() -> None:
+    """Tests that need the sandbox: ``pytest.mark.usefixtures("bwrap")``."""
+    require_bwrap()
+
+
 @pytest.fixture(scope="session")
 def chromium_browser():
     """Debian's Chromium under Playwright, shared by the browser and PDF tests.

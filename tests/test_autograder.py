@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import html
 import os
 import re
 import shutil
@@ -23,7 +24,7 @@ import numpy as np
 import pytest
 
 from autograder import EXERCISES, ROOT, SOLUTIONS
-from autograder.prepare import split_test
+from autograder.markers import drop_solution_markers, split_hidden
 from autograder.record import integrity_problems, results, scores
 from autograder.scan import scan_source
 from autograder.spec import Accuracy, Close, Raised, Raises, decode_result
@@ -33,8 +34,7 @@ import corpus as C  # noqa: E402
 
 A = C.A
 LIMITS = ["--cell-timeout", "4", "--probe-timeout", "4", "--timeout", "40", "--workers", "2"]
-needs_bwrap = pytest.mark.skipif(shutil.which("bwrap") is None,
-                                 reason="bubblewrap is not installed (.ci/apt-packages.txt)")
+needs_bwrap = pytest.mark.usefixtures("bwrap")  # skip, or fail with INFOLOSS_REQUIRE_SANDBOX
 
 
 def cli(*args: str, timeout: int = 900) -> subprocess.CompletedProcess:
@@ -56,7 +56,10 @@ def graded(tmp_path_factory):
     start = time.monotonic()
     proc = cli("grade", A, str(subs), "--course", str(course), *LIMITS)
     seconds = time.monotonic() - start
+    # The detached process strikes only once this hash is taken (it waits for the go file),
+    # so a process that escaped the sandbox changes the gradebook after the hash, not before.
     db_hash = hashlib.sha256(db_file.read_bytes()).hexdigest()
+    Path(f"{marker}.go").write_text("go")
     time.sleep(4)  # give a detached process time to strike
     return {"tmp": tmp, "course": course, "db": f"sqlite:///{db_file}", "db_file": db_file,
             "entries": entries, "proc": proc, "marker": marker, "seconds": seconds,
@@ -116,9 +119,29 @@ def _hidden_lines() -> set[str]:
     lines = set()
     for cell in nb.cells:
         if cell.metadata.get("nbgrader", {}).get("grade"):
-            hidden = split_test(cell.source)[1]
+            hidden = split_hidden(cell.source)[1]
             lines |= {x.strip() for x in hidden.splitlines() if len(x.strip()) > 12}
     return lines
+
+
+def _leaked(text: str, hidden: set[str]) -> list[str]:
+    return sorted(h for h in hidden if h in text)
+
+
+def test_feedback_leak_check_finds_every_hidden_line():
+    """Each hidden line, planted in a page's visible test, output and notes, is found."""
+    from autograder.feedback import render
+
+    hidden = _hidden_lines()
+    assert len(hidden) > 30 and any(c in h for h in hidden for c in "\"<>&")
+    for h in sorted(hidden):
+        row = {"student": "s", "score": 0.0, "max_score": 1.0, "status": "ok",
+               "payload": {"cells": {"t": {"score": 0.0, "max_score": 1.0, "probes": []}},
+                           "visible": {"t": {"source": h, "output": h, "ok": False,
+                                             "error": None}},
+                           "reasons": [h]}}
+        page = html.unescape(render(A, row))
+        assert h in _leaked(page, hidden)
 
 
 @pytest.mark.slow
@@ -130,8 +153,8 @@ def test_feedback_shows_visible_tests_but_nothing_hidden(graded):
     pages = sorted((graded["course"] / "feedback").glob(f"*/{A}/{A}.html"))
     assert len(pages) == len(graded["entries"])
     for page in pages:
-        text = page.read_text()
-        leaked = [h for h in hidden if h in text or h.replace("'", "&#x27;") in text]
+        text = html.unescape(page.read_text())   # compare raw lines with raw text
+        leaked = _leaked(text, hidden)
         assert not leaked, f"{page}: hidden test lines in feedback: {leaked[:3]}"
         assert "BEGIN HIDDEN" not in text and "12345" not in text and "dirichlet" not in text
     untouched = (graded["course"] / "feedback" / "untouched" / A / f"{A}.html").read_text()
@@ -345,10 +368,9 @@ def test_judge_decides_every_autograded_cell(assignment, tmp_path):
 def _filled(assignment: str, edits: dict[str, tuple[str, str]]) -> bytes:
     """The release with the solution's answers filled in and ``(old, new)`` edits applied."""
     sol = nbformat.read(SOLUTIONS / assignment / f"{assignment}.ipynb", as_version=4)
-    answers = {c.metadata["nbgrader"]["grade_id"]: re.sub(
-        r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", "", c.source, flags=re.M)
-        for c in sol.cells if c.cell_type == "code"
-        and c.metadata.get("nbgrader", {}).get("solution")}
+    answers = {c.metadata["nbgrader"]["grade_id"]: drop_solution_markers(c.source)
+               for c in sol.cells if c.cell_type == "code"
+               and c.metadata.get("nbgrader", {}).get("solution")}
     for key, (old, new) in edits.items():
         gid = key.strip()   # "cell", "cell ": two edits of one cell
         assert answers[gid].count(old) == 1, (gid, old)

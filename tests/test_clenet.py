@@ -11,8 +11,15 @@ import numpy as np
 import pytest
 
 from infoloss import clenet
+from infoloss.data import load_digits_split
 from infoloss.idx import read_idx, write_idx
-from infoloss.mnistlike import augment, digits_to_mnist, mnist_like_split, write_mnist_like
+from infoloss.mnistlike import (
+    MnistFiles,
+    augment,
+    digits_to_mnist,
+    mnist_like_split,
+    write_mnist_like,
+)
 
 pytestmark = pytest.mark.skipif(shutil.which(os.environ.get("CC") or "cc") is None,
                                 reason="needs a C compiler")
@@ -52,8 +59,10 @@ def test_mnist_like_split_shape_and_scale():
     data = mnist_like_split()
     assert data.train_images.shape == (1437, 28, 28) and data.test_images.shape == (360, 28, 28)
     assert data.train_images.dtype == np.uint8 and data.train_images.max() == 255
-    assert np.bincount(data.test_labels).tolist() == [36] * 10 or \
-        np.bincount(data.test_labels).min() >= 35
+    # the digits test split itself (stratified: 35 to 37 of each of the 10 classes)
+    np.testing.assert_array_equal(data.test_labels, load_digits_split().y_test)
+    counts = np.bincount(data.test_labels, minlength=10)
+    assert counts.sum() == 360 and counts.min() >= 35 and counts.max() <= 37, counts
     # the 20x20 box is centred: a 4-pixel empty border
     border = np.ones((28, 28), bool)
     border[4:24, 4:24] = False
@@ -74,6 +83,25 @@ def test_augment_is_seeded_and_keeps_labels():
     np.testing.assert_array_equal(y1, y2)
     assert set(np.unique(y1)) <= set(np.unique(data.train_labels[:50]))
     assert x1.mean() > 0.5 * data.train_images[:50].mean()
+
+
+def test_real_mnist_files_are_found_under_their_usual_names(tmp_path):
+    """MnistFiles.from_dir: plain, dotted (``train-images.idx3-ubyte``) and .gz names."""
+    imgs = np.arange(2 * 28 * 28, dtype=np.uint8).reshape(2, 28, 28)
+    labels = np.array([3, 1], dtype=np.uint8)
+    write_idx(tmp_path / "train-images-idx3-ubyte", imgs)
+    write_idx(tmp_path / "train-labels.idx1-ubyte", labels)
+    write_idx(tmp_path / "t10k-images-idx3-ubyte.gz", imgs[:1])
+    write_idx(tmp_path / "t10k-labels-idx1-ubyte.gz", labels[:1])
+    files = MnistFiles.from_dir(tmp_path)
+    assert files.train_labels.name == "train-labels.idx1-ubyte"
+    assert files.test_images.name == "t10k-images-idx3-ubyte"   # unpacked for the C program
+    np.testing.assert_array_equal(read_idx(files.test_images), imgs[:1])
+    np.testing.assert_array_equal(read_idx(files.test_labels), labels[:1])
+    assert files.as_args()[:2] == ["--train-images", str(tmp_path / "train-images-idx3-ubyte")]
+    (tmp_path / "train-images-idx3-ubyte").unlink()
+    with pytest.raises(FileNotFoundError, match="train-images"):
+        MnistFiles.from_dir(tmp_path)
 
 
 def test_written_files_read_back(tmp_path):
