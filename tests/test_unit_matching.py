@@ -26,7 +26,9 @@ from unitkit import (  # noqa: E402
     student_nb,
 )
 
-from autograder.prepare import match_cells, prepare, release_view, split_test  # noqa: E402
+from autograder.markers import release_view  # noqa: E402
+from autograder.markers import split_hidden as split_test  # noqa: E402
+from autograder.prepare import match_cells, prepare  # noqa: E402
 
 INST = instructor_nb()
 # instructor cell indexes

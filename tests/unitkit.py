@@ -20,7 +20,7 @@ from pathlib import Path
 import nbformat
 import numpy as np
 
-from autograder.prepare import release_view
+from autograder.markers import release_view
 
 # --------------------------------------------------------------------------- notebooks
 
