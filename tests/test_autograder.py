@@ -476,7 +476,8 @@ MISTAKES = {
         "objective_regularises_the_bias": ({
             "softmax_regression_objective": ("lam / 2 * np.sum(W**2))",
                                              "lam / 2 * (np.sum(W**2) + np.sum(b**2)))"),
-            "softmax_regression_objective ": ("r.mean(axis=0)\n", "r.mean(axis=0) + lam * b\n")},
+            "softmax_regression_objective ": ("lam * W, r.mean(axis=0)",
+                                              "lam * W, r.mean(axis=0) + lam * b")},
             {"test_objective"}, "ok"),
         "objective_lam_not_half_and_mse_without_half": ({
             "softmax_regression_objective": ("lam / 2 * np.sum(W**2)", "lam * np.sum(W**2)"),
