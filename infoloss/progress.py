@@ -11,6 +11,7 @@ to stderr, so a bar drawn while a test cell trains a model would cost the studen
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterable, Iterator
 from typing import TypeVar
 
@@ -30,8 +31,6 @@ def progress(iterable: Iterable[T], desc: str, total: int | None = None,
     if not enabled():
         yield from iterable
         return
-    import sys
-
     from tqdm import tqdm
 
     yield from tqdm(iterable, desc=desc, total=total, leave=leave, dynamic_ncols=True,

@@ -7,20 +7,10 @@ from pathlib import Path
 
 import pytest
 import yaml
+from chapter_code import code_cells
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAPTERS = sorted((ROOT / "book").glob("[0-9][0-9]_*.md"))
-
-
-def _code_cells(text: str) -> list[tuple[str, str]]:
-    """(options block, body) of every {code-cell} in a MyST notebook."""
-    cells = []
-    for block in re.findall(r"```\{code-cell\}[^\n]*\n(.*?)\n```", text, flags=re.S):
-        opts = ""
-        if block.startswith("---\n"):
-            opts, _, block = block[4:].partition("\n---\n")
-        cells.append((opts, block))
-    return cells
 
 
 def _toc_files() -> list[str]:
@@ -41,7 +31,7 @@ def test_every_chapter_is_in_the_toc():
 
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
 def test_figures_have_captions_and_labelled_axes(chapter):
-    cells = _code_cells(chapter.read_text())
+    cells = code_cells(chapter.read_text())
     assert cells, f"{chapter.name} has no code cells"
     figures = 0
     for opts, body in cells:

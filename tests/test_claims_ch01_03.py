@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import ast
 import re
 from pathlib import Path
 
 import numpy as np
 import pytest
 import yaml
+from chapter_code import chapter_function
 
 ROOT = Path(__file__).resolve().parent.parent
 BOOK = ROOT / "book"
@@ -38,17 +38,8 @@ def _math(text: str) -> str:
 
 
 def _chapter_function(chapter: str, name: str):
-    """Execute the code cell of ``chapter`` that defines ``name`` and return the function."""
-    text = (BOOK / chapter).read_text()
-    for block in re.findall(r"```\{code-cell\}[^\n]*\n(.*?)\n```", text, flags=re.S):
-        if f"def {name}(" in block:
-            tree = ast.parse(block)
-            node = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == name)
-            namespace = {"np": np}
-            exec(compile(ast.Module([node], type_ignores=[]), f"{chapter}:{name}", "exec"),
-                 namespace)
-            return namespace[name]
-    raise AssertionError(f"{chapter} defines no function {name}")
+    """The chapter's own function ``name`` (only its ``def`` runs)."""
+    return chapter_function(BOOK / chapter, name, {"np": np})
 
 
 # -- notation.md is the single source (C6) -------------------------------------------

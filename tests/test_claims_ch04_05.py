@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from chapter_code import code_bodies
 
 ROOT = Path(__file__).resolve().parent.parent
 CH4 = (ROOT / "book" / "04_cross_entropy.md").read_text()
@@ -26,11 +27,6 @@ REFERENCE = ROOT / "book" / "pytorch_losses.md"
 
 def _prose(text: str) -> str:
     return re.sub(r"```.*?```", "", text, flags=re.S)
-
-
-def _code_cells(text: str) -> list[str]:
-    cells = re.findall(r"```\{code-cell\}[^\n]*\n(.*?)\n```", text, flags=re.S)
-    return [re.sub(r"\A(?::tags:[^\n]*\n|---\n.*?\n---\n)", "", c, flags=re.S) for c in cells]
 
 
 # --- A1: 1 - eps + eps/C is the per-example optimum, and trained networks exceed it ----
@@ -180,7 +176,7 @@ def test_pos_weight_formula_and_balanced_optimum():
 # --- the reference page runs -----------------------------------------------------------
 
 def test_reference_page_checks_run():
-    cells = _code_cells(REFERENCE.read_text())
+    cells = code_bodies(REFERENCE.read_text())
     assert len(cells) >= 8
     namespace: dict = {}
     for cell in cells:

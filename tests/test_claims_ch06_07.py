@@ -7,43 +7,27 @@ copies from the page is what is tested (issue 11: A3/C4, A6, A7, A9, B9, C12).
 
 from __future__ import annotations
 
-import ast
-import re
 import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
 import scipy.special
+from chapter_code import chapter_functions
 
 ROOT = Path(__file__).resolve().parent.parent
 CH06 = ROOT / "book" / "06_ce_vs_mse.md"
 CH07 = ROOT / "book" / "07_softmax_stability.md"
 
 
-def _functions(chapter: Path) -> dict:
-    """Every top-level function defined in the chapter's code cells, by name."""
-    namespace: dict = {"np": np}
-    for block in re.findall(r"```\{code-cell\}[^\n]*\n(.*?)\n```", chapter.read_text(), flags=re.S):
-        if block.startswith("---\n"):
-            block = block[4:].partition("\n---\n")[2]
-        body = "\n".join(line for line in block.splitlines() if not line.startswith(":tags:"))
-        tree = ast.parse(body)
-        defs = [node for node in tree.body
-                if isinstance(node, ast.FunctionDef) and not node.decorator_list]
-        if defs:
-            exec(compile(ast.Module(body=defs, type_ignores=[]), str(chapter), "exec"), namespace)
-    return namespace
-
-
 @pytest.fixture(scope="module")
 def ch06():
-    return _functions(CH06)
+    return chapter_functions(CH06, {"np": np})
 
 
 @pytest.fixture(scope="module")
 def ch07():
-    return _functions(CH07)
+    return chapter_functions(CH07, {"np": np})
 
 
 INF, NAN = np.inf, np.nan

@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 
 import pytest
+from chapter_code import code_cells
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = sorted((ROOT / "book").glob("*.md"))
@@ -41,11 +42,8 @@ def test_prose_has_no_machine_or_build_specific_sentences(page):
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.stem)
 def test_code_prints_no_timings(page):
     """A timing printed by a visible cell ends up in the rendered page."""
-    cells = re.findall(r"```\{code-cell\}[^\n]*\n(.*?)\n```", page.read_text(), flags=re.S)
-    for cell in cells:
-        if "remove-cell" in cell.split("\n---\n")[0] and cell.startswith("---"):
-            continue
-        if re.search(r"^:tags: \[.*remove-cell", cell, flags=re.M):
+    for opts, cell in code_cells(page.read_text()):
+        if "remove-cell" in opts or re.search(r"^:tags: \[.*remove-cell", cell, flags=re.M):
             continue
         assert not re.search(r"print\([^)]*(perf_counter|elapsed|seconds)", cell), (
             f"{page.name} prints a timing: {cell[:160]}")
