@@ -44,7 +44,19 @@ def main(argv: list[str] | None = None) -> int:
     p_rp.add_argument("assignment")
     p_ck = sub.add_parser("check-db", parents=[course], help="gradebook integrity check")
     del p_ck
+    p_rq = sub.add_parser("requirements",
+                          help="each rule a task text states and the hidden checks that cover it")
+    p_rq.add_argument("assignments", nargs="*", help="default: every assignment")
     args = parser.parse_args(argv)
+    if args.command == "requirements":
+        from .requirements import coverage, table
+
+        names = args.assignments or rel.assignments()
+        bad = 0
+        for name in names:
+            print(table(name))
+            bad += len(coverage(name)[1])
+        return 1 if bad else 0
     if args.command != "release":
         return _instructor(args)
 
