@@ -1,11 +1,12 @@
 """A small real class for the export and report tests: four ps01 submissions graded once.
 
 ``solution`` (every autograded point), ``untouched`` (the release as handed out: every
-answer raises NotImplementedError; not named ``release``, a folder name collect skips), ``half`` (two plausible mistakes: ``log(1 - q)`` for
-``log1p(-q)`` and H(X|Y) for H(Y|X)) and ``broken`` (an empty file: malformed), in
-nbgrader's submitted/ layout with ``timestamp.txt`` files, graded by the real grader (the
-sandbox where bubblewrap is installed), then given a due date with nbgrader's own
-``nbgrader db assignment add --duedate``.
+answer raises NotImplementedError; not called ``release``, a folder name collect skips),
+``half`` (two plausible mistakes: ``log(1 - q)`` for ``log1p(-q)`` and H(X|Y) for H(Y|X))
+and ``broken`` (an empty file: malformed), in nbgrader's submitted/ layout with
+``timestamp.txt`` files, graded by the real grader (the sandbox where bubblewrap is
+installed), then given a due date with nbgrader's own ``nbgrader db assignment add
+--duedate``.
 """
 
 from __future__ import annotations
