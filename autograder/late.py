@@ -22,6 +22,7 @@ from pathlib import Path
 
 UNITS = {"s": 1, "sec": 1, "second": 1, "min": 60, "minute": 60, "h": 3600, "hour": 3600,
          "d": 86400, "day": 86400, "w": 604800, "week": 604800}
+NAMED_UNITS = ("second", "minute", "hour", "day", "week")
 
 
 class LatePolicyError(ValueError):
@@ -44,9 +45,9 @@ class LatePolicy:
     def describe(self) -> str:
         if self.rate == 0:
             return "no late penalty"
-        unit = next((k for k, v in UNITS.items() if v == self.unit_s and len(k) > 3),
-                    f"{self.unit_s:g} s")
-        text = f"{self.rate:.4g} of the score per started {unit} late, at most {self.cap:.4g}"
+        unit = next((k for k in NAMED_UNITS if UNITS[k] == self.unit_s), f"{self.unit_s:g} s")
+        text = (f"{100 * self.rate:.4g}% of the score per started {unit} late, at most "
+                f"{100 * self.cap:.4g}%")
         return text + (f", {format_duration(self.grace_s)} grace" if self.grace_s else "")
 
 
@@ -82,7 +83,7 @@ def parse_duration(text: str) -> float:
     m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)?\s*([a-z]+?)s?\s*", text.lower())
     if not m or m.group(2) not in UNITS:
         raise LatePolicyError(f"duration {text!r}: write a number and a unit "
-                              f"({', '.join(sorted(set(k for k in UNITS if len(k) > 3)))})")
+                              f"({', '.join(NAMED_UNITS)})")
     return float(m.group(1) or 1) * UNITS[m.group(2)]
 
 

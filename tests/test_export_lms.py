@@ -53,6 +53,8 @@ def test_policy_parses_rate_unit_cap_and_grace():
     assert parse_policy(None) == LatePolicy() and parse_policy("none") == LatePolicy()
     assert penalty_fraction(parse_policy("zero"), 1.0) == 1.0     # nbgrader's 'zero'
     assert parse_duration("90s") == 90 and parse_duration("2 days") == 172800
+    assert p.describe() == "10% of the score per started day late, at most 50%, 00:15:00 grace"
+    assert LatePolicy().describe() == "no late penalty"
 
 
 @pytest.mark.parametrize("penalty,cap,grace,words", [
