@@ -134,6 +134,7 @@ def payload_for(verdict: Verdict, task: Task | None, raw: RawResult | None,
                                "error": run_.ename or run_.failure})
     return {"status": verdict.status, "chunk_errors": errors,
             "runner_cpu": round(raw.cpu, 3) if raw is not None else 0.0, "reasons": verdict.reasons,
+            "student_notes": verdict.student_notes,
             "cells": {g: {"score": c.score, "max_score": c.max_score, "judged": c.judged,
                           "notebook_passed": c.notebook_passed, "probes": c.probes}
                       for g, c in verdict.cells.items()},

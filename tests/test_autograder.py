@@ -145,7 +145,7 @@ def test_feedback_leak_check_finds_every_hidden_line():
                "payload": {"cells": {"t": {"score": 0.0, "max_score": 1.0, "probes": []}},
                            "visible": {"t": {"source": h, "output": h, "ok": False,
                                              "error": None}},
-                           "reasons": [h]}}
+                           "reasons": [h], "student_notes": [h]}}
         page = html.unescape(render(A, row))
         assert h in _leaked(page, hidden)
 
