@@ -53,7 +53,7 @@ def render(assignment: str, row: dict) -> str:
            f"{e(row['student'])}</title><style>{CSS}</style></head><body>",
            f"<h1>{e(assignment)}: feedback for {e(row['student'])}</h1>",
            f"<p>Score: <b>{row['score']:g}</b> of {row['max_score']:g} "
-           f"(status: {e(row["status"])}). Cells graded by hand count once they are graded.</p>"]
+           f"(status: {e(row['status'])}). Cells graded by hand count once they are graded.</p>"]
     for gid, cell in p.get("cells", {}).items():
         out.append(f"<h2>{e(gid)}</h2>")
         if cell["score"] is None:
