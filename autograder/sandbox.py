@@ -27,8 +27,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import ROOT
-
 HOME = "/home/student"
 JOB = "/job"
 
@@ -67,11 +65,16 @@ def sandbox_warning(limits: Limits) -> str | None:
 def _python_paths() -> list[str]:
     """Folders the interpreter and the course package need (bound read-only).
 
-    ``csrc/`` holds the C sources that ``infoloss.clenet`` compiles (problem set 6 builds
-    the course's LeNet-5 with the system C compiler, from ``/usr``, inside the jail).
+    The C sources that ``infoloss.clenet`` compiles are package data (``infoloss/csrc/``):
+    problem set 6 builds the course's LeNet-5 with the system C compiler, from ``/usr``,
+    inside the jail. The packages are found where Python imports them from (a checkout or an
+    installed wheel).
     """
-    paths = {sys.base_prefix, sys.prefix, str(ROOT / "infoloss"), str(ROOT / "autograder"),
-             str(ROOT / "csrc")}
+    import autograder
+    import infoloss
+
+    paths = {sys.base_prefix, sys.prefix, str(Path(infoloss.__file__).resolve().parent),
+             str(Path(autograder.__file__).resolve().parent)}
     exe = Path(sys.executable).resolve()
     paths.add(str(exe.parent.parent))
     return sorted(p for p in paths if os.path.exists(p))
