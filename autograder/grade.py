@@ -25,7 +25,7 @@ from .markers import release_view
 from .prepare import instructor_cells, prepare
 from .record import Recorder, db_url
 from .reference import reference_answers
-from .sandbox import Limits, sandbox_warning
+from .sandbox import Limits, limits_banner, sandbox_warning
 from .scan import names_used_by_tests, scan
 from .spec import Spec, encode_inputs, load_spec
 
@@ -99,11 +99,20 @@ def payload_for(verdict: Verdict, task: Task | None, raw: RawResult | None,
                                "error": run_.ename or run_.failure})
     return {"status": verdict.status, "chunk_errors": errors,
             "runner_cpu": round(raw.cpu, 3) if raw is not None else 0.0, "reasons": verdict.reasons,
+            **_usage(raw),
             "cells": {g: {"score": c.score, "max_score": c.max_score, "judged": c.judged,
                           "notebook_passed": c.notebook_passed, "probes": c.probes}
                       for g, c in verdict.cells.items()},
             "visible": visible, "slowest_chunks": slow,
             "manual_answers": task.manual_answers if task else {}}
+
+
+def _usage(raw: RawResult | None) -> dict:
+    """The cgroup's account of a run (absent under the rlimit fallback)."""
+    if raw is None or raw.cpu_all is None:
+        return {}
+    return {"sandbox_cpu": round(raw.cpu_all, 3), "memory_peak": raw.memory_peak,
+            "limits_hit": raw.limits_hit}
 
 
 def grade(assignment: str, submissions: Path, course: Path, db: str | None = None,
@@ -116,6 +125,7 @@ def grade(assignment: str, submissions: Path, course: Path, db: str | None = Non
     spec = load_spec(assignment)
     limits = make_limits(spec, **limit_overrides)
     warning = sandbox_warning(limits)
+    print(limits_banner(limits), file=sys.stderr)
     if warning:
         print("\n" + "!" * 78 + f"\n{warning}\n" + "!" * 78 + "\n", file=sys.stderr)
     if spec is None:

@@ -10,8 +10,9 @@ Runs in the grading process only (never next to student code). For each graded t
 
 Where a cell's in-notebook verdict and the judge's differ, the judge's counts and the
 submission is ``tamper_suspected``. The status of a submission is the first that applies
-of ``malformed``, ``tamper_suspected``, ``timeout``, ``crashed``, ``needs_manual_grading``
-and ``ok``; every reason goes to the log.
+of ``malformed``, ``tamper_suspected``, ``timeout``, ``out_of_memory`` (the sandbox hit its
+cgroup memory limit), ``crashed``, ``needs_manual_grading`` and ``ok``; every reason goes
+to the log.
 """
 
 from __future__ import annotations
@@ -123,6 +124,8 @@ def judge(cells: list[Cell], chunks: list[dict], raw: RawResult, spec: Spec | No
         status = "tamper_suspected"
     elif timeouts:
         status = "timeout"
+    elif "memory" in raw.limits_hit:
+        status = "out_of_memory"
     elif crashes:
         status = "crashed"
     elif flags:
