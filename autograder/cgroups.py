@@ -23,14 +23,16 @@ outer limit, a container's or a CI job's, still holds), with
 The exec wrapper in :mod:`autograder.sandbox` writes its own pid into ``cgroup.procs``
 before it becomes bwrap, so nothing of the submission ever runs outside the group.
 
-CUDA (reasoned; no GPU machine was lent to test it): with the cgroup memory limit in force
-the sandbox sets no ``RLIMIT_AS``. The CUDA driver maps the device and reserves a unified
-virtual address range of the size of host RAM plus all device memory (hundreds of GiB on
-one H200) at ``cuInit``; an address-space cap of a few GiB makes that reservation fail
-(``cudaErrorMemoryAllocation`` / "out of memory" at initialisation). Reserved but untouched
-ranges are not charged to a memory cgroup, device memory never is (it is not host RAM), and
-pinned host buffers are (they are resident), so the cgroup limit bounds what the run takes
-from the host without stopping CUDA from starting.
+CUDA (reasoned, not run: no GPU machine was lent to this work): with the cgroup memory
+limit in force the sandbox sets no ``RLIMIT_AS``. At initialisation the CUDA driver
+reserves very large virtual address ranges for unified addressing (tens to hundreds of
+GiB, growing with host and device memory) and maps the device's memory windows; under an
+address-space cap of a few GiB those ``mmap`` calls fail and CUDA reports an out-of-memory
+or initialisation error before any work. A memory cgroup charges pages, not reservations:
+reserved but untouched ranges cost nothing, device memory is not host RAM and is never
+charged, pinned host buffers and host copies of tensors are resident and are charged. So
+the cgroup limit bounds what a run takes from the host without stopping CUDA from
+starting. (``benchmarks/gpu/gpu_checks.py`` is where to confirm it when a GPU is lent.)
 
 Where no cgroup is writable (no controller mounted, not root, a v2 folder whose
 controllers cannot be delegated), :func:`host` says why and the sandbox falls back to
