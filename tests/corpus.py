@@ -194,8 +194,9 @@ def corpus(db_path: str, marker: str) -> dict[str, tuple[bytes, float, str]]:
                        "timeout")
     c["os_exit"] = (_bytes(build(extra_after={"real_data": ["import os\nos._exit(3)"]})), FULL,
                     "crashed")
-    # over ps01's 2 GiB: a cgroup stops the sandbox (the extra cell, worth nothing, is lost);
-    # the rlimit fallback refuses the allocation (MemoryError in that cell)
+    # over the memory limit (ps01: 2 GiB, tests/test_autograder.py: 1 GiB): a cgroup stops
+    # the sandbox (the extra cell, worth nothing, is lost); the rlimit fallback refuses the
+    # allocation (MemoryError in that cell)
     c["big_alloc"] = (_bytes(build(extra_after={"imports": ["big = bytearray(3 * 2**30)"]})),
                       FULL, "out_of_memory" if cgroup_host(Limits()) else "ok")
     slow = ["import time\ntime.sleep(2.5)"] * 18
