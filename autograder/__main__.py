@@ -32,7 +32,8 @@ def main(argv: list[str] | None = None) -> int:
     p_gr.add_argument("--cell-timeout", type=float, dest="chunk_timeout",
                       help="seconds per cell (default 30)")
     p_gr.add_argument("--probe-timeout", type=float, help="seconds per judge probe (default 20)")
-    p_gr.add_argument("--memory", type=int, help="bytes of address space per notebook")
+    p_gr.add_argument("--memory", type=int,
+                      help="bytes of memory per notebook (used; address space w/o cgroups)")
     p_gr.add_argument("--no-sandbox", action="store_true",
                       help="run without bubblewrap (resource limits only; NOT safe)")
     p_fb = sub.add_parser("feedback", parents=[course], help="per-student HTML feedback")

@@ -26,7 +26,7 @@ from .prepare import Cell, Instructor, prepare
 from .record import Recorder, db_url
 from .reference import reference_answers
 from .rules import broken_rules
-from .sandbox import Limits, sandbox_warning
+from .sandbox import Limits, limits_banner, sandbox_warning
 from .scan import names_used_by_tests, scan
 from .spec import Spec, encode_inputs, load_spec
 
@@ -135,6 +135,7 @@ def payload_for(verdict: Verdict, task: Task | None, raw: RawResult | None,
     return {"status": verdict.status, "chunk_errors": errors,
             "runner_cpu": round(raw.cpu, 3) if raw is not None else 0.0, "reasons": verdict.reasons,
             "student_notes": verdict.student_notes,
+            **_usage(raw),
             "cells": {g: {"score": c.score, "max_score": c.max_score, "judged": c.judged,
                           "notebook_passed": c.notebook_passed, "probes": c.probes}
                       for g, c in verdict.cells.items()},
@@ -191,6 +192,14 @@ def _run_locally(workers: int, ctx: AssignmentContext, tasks: list[Task], finish
         pool.close()
 
 
+def _usage(raw: RawResult | None) -> dict:
+    """The cgroup's account of a run (absent under the rlimit fallback)."""
+    if raw is None or raw.cpu_all is None:
+        return {}
+    return {"sandbox_cpu": round(raw.cpu_all, 3), "memory_peak": raw.memory_peak,
+            "limits_hit": raw.limits_hit}
+
+
 def grade(assignment: str, submissions: Path, course: Path, db: str | None = None,
           workers: int | None = None, scheduler: str | None = None, quiet: bool = False,
           **limit_overrides) -> list[tuple[str, Verdict]]:
@@ -198,6 +207,7 @@ def grade(assignment: str, submissions: Path, course: Path, db: str | None = Non
     start = time.monotonic()
     ctx = assignment_context(assignment, **limit_overrides)
     warning = sandbox_warning(ctx.limits)
+    print(limits_banner(ctx.limits), file=sys.stderr)
     if warning:
         print("\n" + "!" * 78 + f"\n{warning}\n" + "!" * 78 + "\n", file=sys.stderr)
     if ctx.spec is None:

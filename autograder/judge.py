@@ -10,9 +10,10 @@ Runs in the grading process only (never next to student code). For each graded t
 
 Where a cell's in-notebook verdict and the judge's differ, the judge's counts and the
 submission is ``tamper_suspected``. The status of a submission is the first that applies
-of ``malformed``, ``tamper_suspected``, ``timeout``, ``crashed``, ``rule_broken`` (a rule
-of the spec's ``RULES``, e.g. "do not call SciPy", is broken), ``needs_manual_grading`` and
-``ok``; every reason goes to the log.
+of ``malformed``, ``tamper_suspected``, ``timeout``, ``out_of_memory`` (the sandbox hit its
+cgroup memory limit), ``crashed``, ``rule_broken`` (a rule of the spec's ``RULES``, e.g. "do
+not call SciPy", is broken), ``needs_manual_grading`` and ``ok``; every reason goes to the
+log.
 """
 
 from __future__ import annotations
@@ -138,6 +139,7 @@ def status_of(tamper: bool, raw: RawResult, broken: bool, flagged: bool) -> str:
     timeouts = [e for e in raw.events if "timeout" in e or "wall-clock" in e]
     crashes = [e for e in raw.events if "crashed" in e or "died" in e or "processes" in e]
     for status, applies in (("tamper_suspected", tamper), ("timeout", timeouts),
+                            ("out_of_memory", "memory" in raw.limits_hit),
                             ("crashed", crashes), ("rule_broken", broken),
                             ("needs_manual_grading", flagged)):
         if applies:
