@@ -41,9 +41,12 @@ class Verdict:
     score: float
     max_score: float
     cells: dict[str, CellScore]
-    reasons: list[str]
+    reasons: list[str]          # everything, for the instructor's log
     seconds: float = 0.0
     manual_answers: dict[str, str] = field(default_factory=dict)
+    student_notes: list[str] = field(default_factory=list)
+    """The reasons a student may read in the feedback, decided where each reason is made
+    (the static scan's findings, tamper evidence and the sandbox state are the instructor's)."""
 
 
 def reference_values(spec: Spec, ref: RawResult) -> list:
@@ -150,6 +153,7 @@ def judge(cells: list[Cell], chunks: list[dict], raw: RawResult, spec: Spec | No
     timeouts = [e for e in raw.events if "timeout" in e or "wall-clock" in e]
     crashes = [e for e in raw.events if "crashed" in e or "died" in e or "processes" in e]
     reasons += raw.events
+    public = list(reasons)           # notes, rules, timeouts, crashes: the student's too
     if not raw.sandboxed:
         reasons.append("graded WITHOUT the bubblewrap sandbox (resource limits only)")
     reasons += [f"judge and notebook disagree: {t}" for t in tamper]
@@ -169,11 +173,11 @@ def judge(cells: list[Cell], chunks: list[dict], raw: RawResult, spec: Spec | No
     auto = [c for c in scores.values() if c.score is not None]
     return Verdict(status, float(sum(c.score for c in auto)),
                    float(sum(c.max_score for c in scores.values())), scores, reasons,
-                   raw.seconds)
+                   raw.seconds, student_notes=public)
 
 
 def malformed(cells: list[Cell], problem: str) -> Verdict:
     scores = {c.grade_id: CellScore(c.grade_id, None if c.is_manual else 0.0, c.points)
               for c in cells if c.is_test or c.is_manual}
     return Verdict("malformed", 0.0, float(sum(c.points for c in cells if c.grade)), scores,
-                   [f"malformed: {problem}"])
+                   [f"malformed: {problem}"], student_notes=[f"malformed: {problem}"])

@@ -71,18 +71,42 @@ def _defined(source: str) -> frozenset[str]:
                                                                   ast.ClassDef)))
 
 
-def match_cells(source_nb: nbformat.NotebookNode, student_nb: nbformat.NotebookNode,
-                notes: list[str]) -> list[int | None]:
+@dataclass
+class Instructor:
+    """The instructor notebook's side of matching and preparing, derived once per grade run
+    (not once per submission): its cells and the indexes a student cell is matched by."""
+
+    cells: list[Cell]
+    by_id: dict[str, int]
+    by_defs: dict[frozenset[str], int]
+    by_locked_source: dict[str, int]
+    test_parts: dict[int, tuple[str, str]]   # test cell index -> (visible, hidden) sources
+
+    @classmethod
+    def from_notebook(cls, nb: nbformat.NotebookNode) -> Instructor:
+        cells = instructor_cells(nb)
+        by_defs = {_defined(c.source): j for j, c in enumerate(cells) if c.solution
+                   and c.cell_type == "code" and _defined(c.source)}
+        locked: dict[str, int] = {}
+        parts: dict[int, tuple[str, str]] = {}
+        for j, c in enumerate(cells):
+            if c.is_test:
+                parts[j] = split_hidden(c.source)
+            if c.locked and c.cell_type == "code" and not c.solution:
+                locked.setdefault(_norm(c.source), j)
+                locked.setdefault(_norm(split_hidden(c.source)[0]), j)
+        return cls(cells, {c.grade_id: j for j, c in enumerate(cells)}, by_defs, locked, parts)
+
+
+def _instructor(source: nbformat.NotebookNode | Instructor) -> Instructor:
+    return source if isinstance(source, Instructor) else Instructor.from_notebook(source)
+
+
+def match_cells(source_nb: nbformat.NotebookNode | Instructor,
+                student_nb: nbformat.NotebookNode, notes: list[str]) -> list[int | None]:
     """For each student cell, the index of the instructor cell it stands for (or None)."""
-    inst = instructor_cells(source_nb)
-    by_id = {c.grade_id: j for j, c in enumerate(inst)}
-    defs = {_defined(c.source): j for j, c in enumerate(inst) if c.solution
-            and c.cell_type == "code" and _defined(c.source)}
-    locked = {}
-    for j, c in enumerate(inst):
-        if c.locked and c.cell_type == "code" and not c.solution:
-            locked.setdefault(_norm(c.source), j)
-            locked.setdefault(_norm(split_hidden(c.source)[0]), j)
+    ins = _instructor(source_nb)
+    inst, by_id, defs, locked = ins.cells, ins.by_id, ins.by_defs, ins.by_locked_source
     taken: set[int] = set()
     out: list[int | None] = []
     used_fallback = False
@@ -108,12 +132,13 @@ def match_cells(source_nb: nbformat.NotebookNode, student_nb: nbformat.NotebookN
     return out
 
 
-def prepare(source_nb: nbformat.NotebookNode,
+def prepare(source_nb: nbformat.NotebookNode | Instructor,
             student_nb: nbformat.NotebookNode) -> Prepared:
     """Chunks to run: instructor setup and tests, student answers and extra cells."""
-    inst = instructor_cells(source_nb)
+    ins = _instructor(source_nb)
+    inst = ins.cells
     notes: list[str] = []
-    matches = match_cells(source_nb, student_nb, notes)
+    matches = match_cells(ins, student_nb, notes)
     answer: dict[int, str] = {}
     extras: dict[int, list[str]] = {}
     anchor = -1
@@ -123,7 +148,7 @@ def prepare(source_nb: nbformat.NotebookNode,
             if inst[j].solution:
                 answer[j] = cell.source
             elif inst[j].locked and _norm(cell.source) not in (
-                    _norm(inst[j].source), _norm(split_hidden(inst[j].source)[0])):
+                    _norm(inst[j].source), _norm(ins.test_parts.get(j, (inst[j].source,))[0])):
                 notes.append(f"locked cell {inst[j].grade_id} was edited; graded with the "
                              "original")
         elif cell.cell_type == "code":
@@ -149,7 +174,7 @@ def prepare(source_nb: nbformat.NotebookNode,
     for j, c in enumerate(inst):
         if c.cell_type == "code":
             if c.is_test:
-                visible, hidden = split_hidden(c.source)
+                visible, hidden = ins.test_parts[j]
                 add(visible, "test_visible", c.grade_id)
                 # A generated block (autograder.checks) is the judge's probes: they run
                 # in the sandbox as probes, and are compared outside it.

@@ -88,23 +88,29 @@ class Recorder:
             with warnings.catch_warnings():  # nbgrader's own autoflush chatter
                 warnings.simplefilter("ignore")
                 gb.add_submission(a, student)
-        for gid, cs in verdict.cells.items():
-            grade = gb.find_grade(gid, nb, a, student)
-            if cs.score is None:   # graded by hand
-                grade.auto_score = None
-                grade.needs_manual_grade = grade.manual_score is None
-            else:
-                grade.auto_score = float(cs.score)
-                grade.needs_manual_grade = False
-        gb.db.commit()
         row = {"assignment": a, "student": student, "status": verdict.status,
                "score": verdict.score, "max_score": verdict.max_score,
                "seconds": round(verdict.seconds, 3), "digest": digest,
                "payload": json.dumps(payload, sort_keys=True, default=str)}
-        with self.engine.begin() as conn:
-            conn.execute(RESULTS.delete().where(RESULTS.c.assignment == a,
-                                                RESULTS.c.student == student))
-            conn.execute(RESULTS.insert().values(**row))
+        # One transaction: nbgrader's grades and the autograder's result row are written
+        # together or not at all (a failure leaves both as they were).
+        session = gb.db
+        try:
+            for gid, cs in verdict.cells.items():
+                grade = gb.find_grade(gid, nb, a, student)
+                if cs.score is None:   # graded by hand
+                    grade.auto_score = None
+                    grade.needs_manual_grade = grade.manual_score is None
+                else:
+                    grade.auto_score = float(cs.score)
+                    grade.needs_manual_grade = False
+            session.execute(RESULTS.delete().where(RESULTS.c.assignment == a,
+                                                   RESULTS.c.student == student))
+            session.execute(RESULTS.insert().values(**row))
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
 
     def close(self) -> None:
         self.gb.close()
