@@ -142,17 +142,65 @@ def payload_for(verdict: Verdict, task: Task | None, raw: RawResult | None,
             "manual_answers": task.manual_answers if task else {}}
 
 
+def make_task(ctx: AssignmentContext, sub) -> Task:
+    """Prepare, scan and check the rules of one well-formed submission (no code runs)."""
+    prepared = prepare(ctx.instructor, sub.notebook)
+    kernel = (sub.notebook.metadata.get("kernelspec") or {}).get("name")
+    notes = list(prepared.notes)
+    if kernel not in (None, "python3"):
+        notes.append(f"kernel {kernel!r} in the notebook; graded with Python 3")
+    broken = {}
+    if ctx.spec is not None and ctx.spec.rules:
+        ran = [c["source"] for c in prepared.chunks if c["role"] != "test_visible"]
+        broken = broken_rules(ctx.spec.rules, ran)
+    return Task(sub.student, sub.digest, {"chunks": prepared.chunks, "probes": ctx.probes},
+                prepared.definition_chunks, scan(sub.notebook, ctx.guarded, prepared.locked),
+                notes, prepared.manual_answers, broken)
+
+
+def _run_on_dask(scheduler: str, ctx: AssignmentContext, tasks: list[Task], finish) -> None:
+    from distributed import Client
+    from distributed import as_completed as dask_completed
+
+    with Client(scheduler, timeout="30s") as client:
+        futures = {client.submit(execute_task, t.job, ctx.inputs, ctx.limits.to_dict(),
+                                 t.definition_chunks, pure=False,
+                                 key=f"grade-{ctx.name}-{t.student}-{t.digest[:8]}"): t
+                   for t in tasks}
+        for fut in dask_completed(futures):
+            finish(futures[fut], fut.result())
+
+
+def _run_locally(workers: int, ctx: AssignmentContext, tasks: list[Task], finish) -> None:
+    pool = WarmPool(ctx.limits, pending=len(tasks))
+    try:
+        with ThreadPoolExecutor(max_workers=workers) as ex:
+            def work(t: Task) -> RawResult:
+                raw = run(t.job, ctx.inputs, ctx.limits, pool, t.definition_chunks)
+                pool.refill()   # the next submission on this thread starts warm
+                return raw
+            futures = {ex.submit(work, t): t for t in tasks}
+            try:
+                for fut in as_completed(futures):
+                    finish(futures[fut], fut.result())
+            except BaseException:  # a broken solution or ^C: start nothing new
+                for fut in futures:
+                    fut.cancel()
+                raise
+    finally:
+        pool.close()
+
+
 def grade(assignment: str, submissions: Path, course: Path, db: str | None = None,
           workers: int | None = None, scheduler: str | None = None, quiet: bool = False,
           **limit_overrides) -> list[tuple[str, Verdict]]:
     """Grade every submission of ``assignment`` in ``submissions``; returns the verdicts."""
     start = time.monotonic()
     ctx = assignment_context(assignment, **limit_overrides)
-    cells, spec, limits, inputs = ctx.cells, ctx.spec, ctx.limits, ctx.inputs
-    warning = sandbox_warning(limits)
+    warning = sandbox_warning(ctx.limits)
     if warning:
         print("\n" + "!" * 78 + f"\n{warning}\n" + "!" * 78 + "\n", file=sys.stderr)
-    if spec is None:
+    if ctx.spec is None:
         print(f"note: {assignment} has no judge spec (solutions/{assignment}/judge.py): "
               "scores come from the notebook's own tests, run in the sandbox", file=sys.stderr)
     # The solution's answers are computed (or read from the course's cache) beside the
@@ -160,85 +208,35 @@ def grade(assignment: str, submissions: Path, course: Path, db: str | None = Non
     # the run before any submission is judged.
     ref_pool = ThreadPoolExecutor(max_workers=1)
     ref_future = ref_pool.submit(
-        lambda: [] if spec is None else reference_answers(assignment, ctx.source_nb, spec,
-                                                          limits, Path(course)))
+        lambda: [] if ctx.spec is None else reference_answers(
+            assignment, ctx.source_nb, ctx.spec, ctx.limits, Path(course)))
     subs = collect(Path(submissions), assignment)
     Path(course).mkdir(parents=True, exist_ok=True)
-    url = db_url(course, db)
-    recorder = Recorder(url, assignment, cells)
+    recorder = Recorder(db_url(course, db), assignment, ctx.cells)
     verdicts: list[tuple[str, Verdict]] = []
     tasks: list[Task] = []
     for sub in subs:
         if sub.problem:
-            v = malformed(cells, sub.problem)
+            v = malformed(ctx.cells, sub.problem)
             recorder.record(sub.student, v, sub.digest, payload_for(v, None, None, ctx))
             verdicts.append((sub.student, v))
-            continue
-        prepared = prepare(ctx.instructor, sub.notebook)
-        if not any(c["role"] == "solution" for c in prepared.chunks):
-            v = malformed(cells, "no answer cells")
-            recorder.record(sub.student, v, sub.digest, payload_for(v, None, None, ctx))
-            verdicts.append((sub.student, v))
-            continue
-        kernel = (sub.notebook.metadata.get("kernelspec") or {}).get("name")
-        notes = list(prepared.notes)
-        if kernel not in (None, "python3"):
-            notes.append(f"kernel {kernel!r} in the notebook; graded with Python 3")
-        if spec is not None and spec.rules:
-            ran = [c["source"] for c in prepared.chunks if c["role"] != "test_visible"]
-            broken = broken_rules(spec.rules, ran)
         else:
-            broken = {}
-        tasks.append(Task(sub.student, sub.digest,
-                          {"chunks": prepared.chunks, "probes": ctx.probes},
-                          prepared.definition_chunks,
-                          scan(sub.notebook, ctx.guarded, prepared.locked), notes,
-                          prepared.manual_answers, broken))
-    total = len(subs)
-    done = len(verdicts)
+            tasks.append(make_task(ctx, sub))
 
     def finish(task: Task, raw: RawResult) -> None:
-        nonlocal done
-        v = judge(cells, task.job["chunks"], raw, spec, ref_future.result(), task.flags,
-                  task.notes, task.broken)
+        v = judge(ctx.cells, task.job["chunks"], raw, ctx.spec, ref_future.result(),
+                  task.flags, task.notes, task.broken)
         v.manual_answers = task.manual_answers
         recorder.record(task.student, v, task.digest, payload_for(v, task, raw, ctx))
         verdicts.append((task.student, v))
-        done += 1
         if not quiet:
-            _progress(done, total, start)
+            _progress(len(verdicts), len(subs), start)
 
     try:
         if scheduler:
-            from distributed import Client
-            from distributed import as_completed as dask_completed
-
-            with Client(scheduler, timeout="30s") as client:
-                futures = {client.submit(execute_task, t.job, inputs, limits.to_dict(),
-                                         t.definition_chunks, pure=False,
-                                         key=f"grade-{assignment}-{t.student}-{t.digest[:8]}"): t
-                           for t in tasks}
-                for fut in dask_completed(futures):
-                    finish(futures[fut], fut.result())
+            _run_on_dask(scheduler, ctx, tasks, finish)
         else:
-            n = workers or os.cpu_count() or 1
-            pool = WarmPool(limits, pending=len(tasks))
-            try:
-                with ThreadPoolExecutor(max_workers=n) as ex:
-                    def work(t: Task) -> RawResult:
-                        raw = run(t.job, inputs, limits, pool, t.definition_chunks)
-                        pool.refill()   # the next submission on this thread starts warm
-                        return raw
-                    futures = {ex.submit(work, t): t for t in tasks}
-                    try:
-                        for fut in as_completed(futures):
-                            finish(futures[fut], fut.result())
-                    except BaseException:  # a broken solution or ^C: start nothing new
-                        for fut in futures:
-                            fut.cancel()
-                        raise
-            finally:
-                pool.close()
+            _run_locally(workers or os.cpu_count() or 1, ctx, tasks, finish)
         ref_future.result()  # raises when the solution fails its spec, even with no tasks
     finally:
         recorder.close()

@@ -3,9 +3,10 @@
 As nbgrader does, locked cells (setup and tests) come from the instructor's notebook,
 whatever the student did to them (edited, deleted, tagged ``skip-execution``); only the
 answers (solution cells) and the cells the student added come from the submission.
-Each test cell is split in two chunks, its visible part and its hidden tests (as nbgrader
-splits it: :mod:`autograder.markers`), so that the
-feedback can show what the visible part printed without a trace of the hidden part.
+Each test cell becomes its visible part (as nbgrader splits it: :mod:`autograder.markers`),
+whose output the feedback shows; a hidden block generated from the judge spec
+(:mod:`autograder.checks`) is not run as code, since its checks run as the judge's probes; a
+hand-written hidden block (an assignment without a spec) becomes a second chunk.
 
 Student cells are matched to the instructor's by nbgrader grade_id, then by cell id (the
 release keeps ids equal to grade_ids), then, for solution cells, by the functions they
@@ -132,13 +133,12 @@ def match_cells(source_nb: nbformat.NotebookNode | Instructor,
     return out
 
 
-def prepare(source_nb: nbformat.NotebookNode | Instructor,
-            student_nb: nbformat.NotebookNode) -> Prepared:
-    """Chunks to run: instructor setup and tests, student answers and extra cells."""
-    ins = _instructor(source_nb)
+def _student_side(ins: Instructor, student_nb: nbformat.NotebookNode,
+                  matches: list[int | None], notes: list[str]
+                  ) -> tuple[dict[int, str], dict[int, list[str]]]:
+    """The student's answers (instructor index -> source) and added code cells (grouped
+    after the instructor cell they follow; -1: before the first)."""
     inst = ins.cells
-    notes: list[str] = []
-    matches = match_cells(ins, student_nb, notes)
     answer: dict[int, str] = {}
     extras: dict[int, list[str]] = {}
     anchor = -1
@@ -157,12 +157,12 @@ def prepare(source_nb: nbformat.NotebookNode | Instructor,
     if missing:
         notes.append(f"test cell(s) {', '.join(missing)} missing from the submission; "
                      "graded with the originals")
-    prepared = Prepared([], notes)
-    prepared.locked = [j is not None and not inst[j].solution for j in matches]
-    for j, c in enumerate(inst):
-        if c.is_manual:
-            prepared.manual_answers[c.grade_id] = answer.get(j, "")
+    return answer, extras
 
+
+def _add_chunks(ins: Instructor, answer: dict[int, str], extras: dict[int, list[str]],
+                prepared: Prepared) -> None:
+    """The notebook that runs, in instructor order, with the student's extra cells."""
     def add(source: str, role: str, grade_id: str | None) -> None:
         i = len(prepared.chunks)
         prepared.chunks.append({"i": i, "source": source, "role": role, "grade_id": grade_id})
@@ -171,7 +171,7 @@ def prepare(source_nb: nbformat.NotebookNode | Instructor,
 
     for src in extras.get(-1, []):
         add(src, "extra", None)
-    for j, c in enumerate(inst):
+    for j, c in enumerate(ins.cells):
         if c.cell_type == "code":
             if c.is_test:
                 visible, hidden = ins.test_parts[j]
@@ -181,11 +181,26 @@ def prepare(source_nb: nbformat.NotebookNode | Instructor,
                 if hidden.strip() and generated_for(hidden) is None:
                     add(hidden, "test_hidden", c.grade_id)
             elif c.solution:
-                add(answer.get(j, c.source if j in answer else _stub()), "solution", c.grade_id)
+                add(answer.get(j, _stub()), "solution", c.grade_id)
             else:
                 add(c.source, "setup", c.grade_id)
         for src in extras.get(j, []):
             add(src, "extra", None)
+
+
+def prepare(source_nb: nbformat.NotebookNode | Instructor,
+            student_nb: nbformat.NotebookNode) -> Prepared:
+    """Chunks to run: instructor setup and tests, student answers and extra cells."""
+    ins = _instructor(source_nb)
+    notes: list[str] = []
+    matches = match_cells(ins, student_nb, notes)
+    answer, extras = _student_side(ins, student_nb, matches, notes)
+    prepared = Prepared([], notes)
+    prepared.locked = [j is not None and not ins.cells[j].solution for j in matches]
+    for j, c in enumerate(ins.cells):
+        if c.is_manual:
+            prepared.manual_answers[c.grade_id] = answer.get(j, "")
+    _add_chunks(ins, answer, extras, prepared)
     return prepared
 
 
