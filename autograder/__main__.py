@@ -74,7 +74,21 @@ def main(argv: list[str] | None = None) -> int:
                            "grader would, and list what the grader would flag")
     p_chk.add_argument("notebook", type=Path)
     p_chk.add_argument("--assignment", help="default: found from the notebook's file name")
+    p_mut = sub.add_parser("mutants", help="mutation analysis: grade mutants of the solution's "
+                           "answer cells and list the ones the hidden checks miss")
+    p_mut.add_argument("assignment")
+    p_mut.add_argument("--out", type=Path, help="folder for mutants.txt/.html/.json "
+                       "(default reports/ASSIGNMENT)")
+    p_mut.add_argument("--workers", type=int, help="parallel sandboxes (default: all cores)")
+    p_mut.add_argument("--max-per-cell", type=int, default=12,
+                       help="mutants graded per answer cell, operators taken in turn "
+                       "(default 12; 0: all)")
+    p_mut.add_argument("--only", nargs="+", metavar="ID", help="grade just these mutant ids")
     args = parser.parse_args(argv)
+    if args.command == "mutants":
+        from .mutants import cli as mutants_cli
+
+        return mutants_cli(args)
     if args.command == "similarity":
         from .similarity import cli as similarity_cli
 
