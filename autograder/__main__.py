@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from . import release as rel
+from .mutants import DEFAULT_MAX_PER_CELL
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -80,9 +81,9 @@ def main(argv: list[str] | None = None) -> int:
     p_mut.add_argument("--out", type=Path, help="folder for mutants.txt/.html/.json "
                        "(default reports/ASSIGNMENT)")
     p_mut.add_argument("--workers", type=int, help="parallel sandboxes (default: all cores)")
-    p_mut.add_argument("--max-per-cell", type=int, default=12,
+    p_mut.add_argument("--max-per-cell", type=int, default=DEFAULT_MAX_PER_CELL,
                        help="mutants graded per answer cell, operators taken in turn "
-                       "(default 12; 0: all)")
+                       f"(default {DEFAULT_MAX_PER_CELL}; 0: all)")
     p_mut.add_argument("--only", nargs="+", metavar="ID", help="grade just these mutant ids")
     args = parser.parse_args(argv)
     if args.command == "mutants":

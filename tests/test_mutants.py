@@ -162,7 +162,7 @@ def test_classification_from_the_verdict():
     assert a.score == 1.0 and not a.passed      # a wrong equivalence mark fails the run
     a = Analysis("ps", [m], [classify(m, _verdict("ok", test_f=4.0), {})], 1.0, 12, [])
     assert a.score == 0.0 and not a.passed
-    assert f"SURVIVED" in text_report(a) and m.diff.split("\n")[3] in text_report(a)
+    assert "SURVIVED" in text_report(a) and m.diff.split("\n")[3] in text_report(a)
 
 
 def test_html_report_escapes_the_code():
