@@ -163,14 +163,21 @@ def analyse(assignment: str, max_per_cell: int | None = DEFAULT_MAX_PER_CELL,
             workers: int | None = None, only: list[str] | None = None,
             **limit_overrides) -> Analysis:
     """Generate, select and grade the mutants of ``assignment`` (one batch)."""
-    from .grade import grade, source_notebook
-
     marks = load_equivalent(assignment)
-    nb = source_notebook(assignment)
+    path = SOLUTIONS / assignment / f"{assignment}.ipynb"
+    if not path.exists():
+        raise ValueError(f"{path} not found: run `python -m autograder release` first")
+    nb = nbformat.read(path, as_version=4)
     generated = generate(nb)
     known = {m.id for m in generated}
+    unknown = sorted(set(only or ()) - known)
+    if unknown:
+        raise ValueError(f"{assignment} has no mutant {', '.join(unknown)}; the ids are in "
+                         "the report of a full run (CELL.OPERATOR.K)")
     chosen = ([m for m in generated if m.id in set(only)] if only
               else select(generated, max_per_cell))
+    from .grade import grade  # the sandbox machinery, only when there is something to grade
+
     start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix=f"mutants-{assignment}-") as tmp:
         subs = Path(tmp) / "submissions"
@@ -324,7 +331,7 @@ def cli(args) -> int:
     try:
         a = analyse(args.assignment, None if args.max_per_cell == 0 else args.max_per_cell,
                     workers=args.workers, only=args.only or None)
-    except EquivalentFileError as exc:
+    except ValueError as exc:   # EquivalentFileError included
         print(f"mutants: {exc}", file=sys.stderr)
         return 2
     print(text_report(a), end="")
