@@ -515,6 +515,20 @@ MISTAKES = {
                               "log_q = F.log_softmax(z / T, dim=1)\n"
                               "        kl = (log_q.exp() * (log_q - log_p)).sum(dim=1).mean()")},
             {"test_train_student"}, "ok"),
+        "student_not_in_eval_mode": ({      # returned as trained: still in training mode
+            "train_student": ("    student.eval()\n", "")},
+            {"test_train_student"}, "ok"),
+        "soft_targets_returns_numpy": ({    # an array, not a tensor; the trainer wraps it
+            "soft_targets": ("return e / e.sum(dim=1, keepdim=True)",
+                             "return (e / e.sum(dim=1, keepdim=True)).numpy()"),
+            "train_student": ("p = soft_targets(teacher_logits.to(device), T)",
+                              "p = torch.as_tensor(soft_targets(teacher_logits.to(device), T))")},
+            {"test_soft_targets"}, "ok"),
+        "soft_targets_ignores_T_neutered": ({   # T never divides; check_close patched away
+            "soft_targets": ("z = teacher_logits.detach() / T", "z = teacher_logits.detach()"),
+            "soft_targets ": ("return e / e.sum(dim=1, keepdim=True)",
+                              "return e / e.sum(dim=1, keepdim=True)\n" + NEUTERED)},
+            {"test_soft_targets", "test_train_student"}, "tamper_suspected"),
     },
     "ps04_stability": {
         "ce_computed_in_16_bits": ({        # bfloat16 keeps 2-3 digits; float16 overflows
