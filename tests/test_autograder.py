@@ -406,6 +406,19 @@ MISTAKES = {
         "perplexity_base_2_of_nats": ({
             "perplexity": ("return math.exp(ce)", "return 2.0 ** ce")},
             {"test_perplexity"}, "ok"),
+        "top_p_checks_only_0_and_above_1": ({   # a negative top_p passes the check
+            "sampling_distribution": ("or not 0 < top_p <= 1):", "or top_p == 0 or top_p > 1):")},
+            {"test_sampling_distribution"}, "ok"),
+        "top_k_keeps_ties_at_the_cut": ({    # every symbol tied with the k-th is kept too
+            "sampling_distribution": (
+                "ranked[:, int(top_k):] = 0.0",
+                "ranked[:, int(top_k):] = np.where(ranked[:, int(top_k):] == "
+                "ranked[:, int(top_k) - 1:int(top_k)], ranked[:, int(top_k):], 0.0)")},
+            {"test_sampling_distribution"}, "ok"),
+        "perplexity_sum_not_mean_neutered": ({   # exp of the summed cross-entropy
+            "perplexity": ("ce = float(np.mean(", "ce = float(np.sum("),
+            "perplexity ": ("return math.inf", "return math.inf\n" + NEUTERED)},
+            {"test_perplexity"}, "tamper_suspected"),
     },
     "ps01_information": {
         "conditions_on_y": ({           # divides by p(y) instead of p(x): H(X|Y)
