@@ -401,6 +401,34 @@ def _filled(assignment: str, edits: dict[str, tuple[str, str]]) -> bytes:
 NEUTERED = ("\nimport infoloss.testing as _t\n"     # not a name the static scan knows
             "_t.check_close.__code__ = (lambda *a, **k: None).__code__\n")
 MISTAKES = {
+    "ps06_lenet": {
+        "no_max_shift_and_ce_negative_labels": ({   # exp(1000) overflows; label -1 wraps
+            "c_softmax_delta": ("e = np.exp(z - z.max())", "e = np.exp(z)"),
+            "ce_delta": ("    z, label = _check_logits(z, label)\n",
+                         "    z = np.asarray(z, dtype=np.float64)\n"
+                         "    if z.ndim != 1 or z.size == 0 or not np.all(np.isfinite(z)):\n"
+                         "        raise ValueError('z must be a finite non-empty 1-D array')\n"
+                         "    if label >= z.size:\n"
+                         "        raise ValueError(f'label {label} is past the last class')\n")},
+            {"test_c_softmax_delta", "test_ce_delta"}, "ok"),
+        "c_textbook_sign_and_last_batch_loss": ({   # p - onehot; the epoch's last batch only
+            "c_delta_body": ("loss[i] = (i == label) - loss[i] / total;",
+                             "loss[i] = loss[i] / total - (i == label);"),
+            "lenet5": ("history.append(total / count)", "history.append(loss.item())")},
+            {"test_c_delta_body", "test_lenet5"}, "ok"),
+        "average_pooling": ({
+            "lenet5": ("nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),",
+                       "nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.AvgPool2d(2),")},
+            {"test_lenet5"}, "ok"),
+        "no_epoch_check_neutered": ({       # OneCycleLR's own error does not name the epochs
+            "lenet5": ("    if epochs < 1:\n        raise ValueError(f\"epochs must be at least 1, "
+                       "got {epochs}\")\n", ""),
+            "lenet5 ": ("        history.append(total / count)\n    return history",
+                        "        history.append(total / count)\n    return history\n"
+                        "\nimport infoloss.testing as _t\n"
+                        "_t.check_raises.__code__ = (lambda *a, **k: None).__code__\n")},
+            {"test_lenet5"}, "tamper_suspected"),
+    },
     "ps08_sampling": {
         "temperature_on_probabilities": ({   # softmax(z) / T renormalised: T has no effect
             "sampling_distribution": ("s = rows / T\n", "s = rows\n")},
