@@ -449,6 +449,16 @@ MISTAKES = {
             "digit_attributes": ("loop = (y == 0) | (y == 6)",
                                  "loop = (y == 0) | (y == 4) | (y == 6)")},
             {"test_digit_attributes"}, "ok"),
+        "soft_ce_calls_the_builtin": ({   # right values, but the task forbids F.cross_entropy
+            "soft_cross_entropy": ("return -(target_probs.to(log_q.dtype) * log_q)"
+                                   ".sum(dim=1).mean()",
+                                   "return F.cross_entropy(logits, target_probs)")},
+            {"test_soft_cross_entropy"}, "rule_broken"),
+        "kl_in_bits_neutered": ({          # log2: a visible test fails, hidden by the patch
+            "kl_and_ce": ("p * np.log(ratio)", "p * np.log2(ratio)"),
+            "kl_and_ce ": ("from None\n    return p, q",
+                           "from None\n    return p, q\n" + NEUTERED)},
+            {"test_kl_and_ce"}, "tamper_suspected"),
     },
     "ps03_ce_vs_mse": {
         "no_max_shift": ({                  # overflow at large logits; the MSE gradient uses it
