@@ -508,6 +508,20 @@ MISTAKES = {
             "multiclass_hinge": ("return float(terms.sum(axis=1).mean())",
                                  "return float(terms.sum())")},
             {"test_multiclass_hinge"}, "ok"),
+        # right values, but the text makes tasks 1, 2 and 7 NumPy only (autograder/rules.py);
+        # softmax_mse_grad calls softmax_ce_grad, so it breaks the rule too
+        "ce_grad_by_autograd": ({
+            "softmax_ce_grad": ("    e = np.exp(z - z.max(axis=1, keepdims=True))  # per-row max: "
+                                "no overflow\n    p = e / e.sum(axis=1, keepdims=True)\n"
+                                "    p[np.arange(len(y)), y] -= 1.0\n    return p",
+                                "    zt = torch.tensor(z, requires_grad=True)\n"
+                                "    F.cross_entropy(zt, torch.from_numpy(y).long(), "
+                                "reduction='sum').backward()\n    return zt.grad.numpy()")},
+            {"test_softmax_ce_grad", "test_softmax_mse_grad"}, "rule_broken"),
+        "hinge_in_torch": ({
+            "multiclass_hinge": ("return float(terms.sum(axis=1).mean())",
+                                 "return float(torch.from_numpy(terms).sum(dim=1).mean())")},
+            {"test_multiclass_hinge"}, "rule_broken"),
     },
     "ps07_distillation": {
         "soft_targets_no_max_shift": ({     # overflows at logits of 1e4; digits logits are fine
