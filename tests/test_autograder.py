@@ -500,6 +500,16 @@ MISTAKES = {
             "digit_attributes": ("loop = (y == 0) | (y == 6)",
                                  "loop = (y == 0) | (y == 4) | (y == 6)")},
             {"test_digit_attributes"}, "ok"),
+        "soft_ce_calls_the_builtin": ({   # right values, but the task forbids F.cross_entropy
+            "soft_cross_entropy": ("return -(target_probs.to(log_q.dtype) * log_q)"
+                                   ".sum(dim=1).mean()",
+                                   "return F.cross_entropy(logits, target_probs)")},
+            {"test_soft_cross_entropy"}, "rule_broken"),
+        "kl_in_bits_neutered": ({          # log2: a visible test fails, hidden by the patch
+            "kl_and_ce": ("p * np.log(ratio)", "p * np.log2(ratio)"),
+            "kl_and_ce ": ("from None\n    return p, q",
+                           "from None\n    return p, q\n" + NEUTERED)},
+            {"test_kl_and_ce"}, "tamper_suspected"),
     },
     "ps03_ce_vs_mse": {
         "no_max_shift": ({                  # overflow at large logits; the MSE gradient uses it
@@ -549,6 +559,20 @@ MISTAKES = {
             "multiclass_hinge": ("return float(terms.sum(axis=1).mean())",
                                  "return float(terms.sum())")},
             {"test_multiclass_hinge"}, "ok"),
+        # right values, but the text makes tasks 1, 2 and 7 NumPy only (autograder/rules.py);
+        # softmax_mse_grad calls softmax_ce_grad, so it breaks the rule too
+        "ce_grad_by_autograd": ({
+            "softmax_ce_grad": ("    e = np.exp(z - z.max(axis=1, keepdims=True))  # per-row max: "
+                                "no overflow\n    p = e / e.sum(axis=1, keepdims=True)\n"
+                                "    p[np.arange(len(y)), y] -= 1.0\n    return p",
+                                "    zt = torch.tensor(z, requires_grad=True)\n"
+                                "    F.cross_entropy(zt, torch.from_numpy(y).long(), "
+                                "reduction='sum').backward()\n    return zt.grad.numpy()")},
+            {"test_softmax_ce_grad", "test_softmax_mse_grad"}, "rule_broken"),
+        "hinge_in_torch": ({
+            "multiclass_hinge": ("return float(terms.sum(axis=1).mean())",
+                                 "return float(torch.from_numpy(terms).sum(dim=1).mean())")},
+            {"test_multiclass_hinge"}, "rule_broken"),
     },
     "ps07_distillation": {
         "soft_targets_no_max_shift": ({     # overflows at logits of 1e4; digits logits are fine
