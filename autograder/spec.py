@@ -80,6 +80,42 @@ class Close:
 
 
 @dataclass
+class CheckClose(Close):
+    """What the visible tests' ``check_close`` accepts (rtol 1e-7, any array-like of numbers,
+    a list too, no dtype check): the comparator of a probe that repeats a visible
+    ``check_close``, so that the two cannot disagree on honest code."""
+
+    rtol: float = 1e-7
+
+    def __call__(self, got: Any, ref: Any) -> tuple[bool, str]:
+        if isinstance(got, list):
+            try:
+                got = np.asarray(got, dtype=np.float64)
+            except (TypeError, ValueError):
+                return False, "expected numbers, got a list of something else"
+        return super().__call__(got, ref)
+
+
+class Parts:
+    """A list result judged item by item, each with its own comparator (one run of a
+    function checked several ways); the message names the first part that is wrong."""
+
+    def __init__(self, *parts: tuple[str, Any]) -> None:
+        self.parts = parts   # (what the part is, comparator)
+
+    def __call__(self, got: Any, ref: Any) -> tuple[bool, str]:
+        if isinstance(ref, Raised) or isinstance(got, Raised):
+            return Exact()(got, ref)
+        if not isinstance(got, list) or len(got) != len(self.parts):
+            return False, f"expected a list of {len(self.parts)} results"
+        for (what, compare), g, r in zip(self.parts, got, ref, strict=True):
+            ok, msg = compare(g, r)
+            if not ok:
+                return False, f"{what}: {msg}"
+        return True, "ok"
+
+
+@dataclass
 class Exact:
     """Equal plain values (ints, strings, booleans) of the same type."""
 

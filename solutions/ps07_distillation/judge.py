@@ -13,7 +13,7 @@ every model is trained once. See autograder/spec.py.
 import numpy as np
 
 from autograder.requirements import BY_NAME, WARNINGS_RULE
-from autograder.spec import Accuracy, Close, Exact, Probe, Raised, Raises
+from autograder.spec import Accuracy, CheckClose, Close, Exact, Parts, Probe, Raises
 from infoloss.data import load_digits_split
 
 WARM = ["numpy", "torch", "sklearn.datasets", "sklearn.model_selection", "infoloss.data",
@@ -27,38 +27,6 @@ LIMITS = {"memory": 4 * 2**30, "wall": 240.0}
 BAR = 0.915
 
 
-class AsCheckClose(Close):
-    """What the visible tests' ``check_close`` accepts: any array-like of numbers (a list
-    too), no dtype check; for the probes that repeat a visible ``check_close``."""
-
-    def __call__(self, got, ref):
-        if isinstance(got, list):
-            try:
-                got = np.asarray(got, dtype=np.float64)
-            except (TypeError, ValueError):
-                return False, "expected numbers, got a list of something else"
-        return super().__call__(got, ref)
-
-
-class Parts:
-    """A list result judged item by item, each with its own comparator (one run of a
-    function checked several ways); the message names the first part that is wrong."""
-
-    def __init__(self, *parts):
-        self.parts = parts   # (what the part is, comparator)
-
-    def __call__(self, got, ref):
-        if isinstance(ref, Raised) or isinstance(got, Raised):
-            return Exact()(got, ref)
-        if not isinstance(got, list) or len(got) != len(self.parts):
-            return False, f"expected a list of {len(self.parts)} results"
-        for (what, compare), g, r in zip(self.parts, got, ref, strict=True):
-            ok, msg = compare(g, r)
-            if not ok:
-                return False, f"{what}: {msg}"
-        return True, "ok"
-
-
 # The visible tests' logits.
 Z_VISIBLE = np.array([[2.0, 0.0, -2.0], [1.0, 1.0, 1.0]])
 
@@ -67,9 +35,9 @@ def _soft_targets():
     c = "test_soft_targets"
     zv = {"zv": Z_VISIBLE}
     yield Probe(c, "soft_targets(torch.from_numpy(zv), 2.0)", zv,
-                AsCheckClose(rtol=1e-12, dtype="float64"), visible=True,
+                CheckClose(rtol=1e-12, dtype="float64"), visible=True,
                 hint="T = 2, float64 logits give float64 targets")
-    yield Probe(c, "soft_targets(torch.from_numpy(zv), 1e6)[0]", zv, AsCheckClose(rtol=1e-5),
+    yield Probe(c, "soft_targets(torch.from_numpy(zv), 1e6)[0]", zv, CheckClose(rtol=1e-5),
                 visible=True, hint="a huge T is nearly uniform")
     yield Probe(c, "soft_targets(torch.from_numpy(zv), 0.0)", zv, Raises(ValueError, "T"),
                 visible=True, hint="rejects T = 0")
@@ -126,7 +94,7 @@ def _train_student():
     c = "test_train_student"
     yield Probe(c, VISIBLE_RUN, compare=Parts(
         ("20 losses, Python floats", Exact()), ("a Student", Exact()),
-        ("the loss before the first step (T = 4, alpha = 0.9)", AsCheckClose(rtol=1e-5)),
+        ("the loss before the first step (T = 4, alpha = 0.9)", CheckClose(rtol=1e-5)),
         ("the loss falls", Exact())), visible=True,
         hint="20 steps at T = 4, alpha = 0.9: the losses, the Student, the first loss")
     yield Probe(c, "train_student(z_few, X_few, y_few, 0.0, 0.5)", compare=Raises(ValueError, "T"),

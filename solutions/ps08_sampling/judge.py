@@ -15,43 +15,11 @@ autograder/spec.py.
 import numpy as np
 
 from autograder.requirements import BY_NAME, DESCRIBES, WARNINGS_RULE
-from autograder.spec import Close, Exact, Probe, Raised, Raises
+from autograder.spec import CheckClose, Close, Exact, Parts, Probe, Raises
 
 WARM = ["numpy", "scipy.special", "infoloss.testing", "infoloss.text"]
 
 DIST = Close(rtol=1e-10, atol=1e-15, dtype="float64")
-
-
-class AsCheckClose(Close):
-    """What the visible tests' ``check_close`` accepts: any array-like of numbers (a list
-    too), no dtype check; for the probes that repeat a visible ``check_close``."""
-
-    def __call__(self, got, ref):
-        if isinstance(got, list):
-            try:
-                got = np.asarray(got, dtype=np.float64)
-            except (TypeError, ValueError):
-                return False, "expected numbers, got a list of something else"
-        return super().__call__(got, ref)
-
-
-class Parts:
-    """A list result judged item by item, each with its own comparator (one call checked
-    several ways); the message names the first part that is wrong."""
-
-    def __init__(self, *parts):
-        self.parts = parts   # (what the part is, comparator)
-
-    def __call__(self, got, ref):
-        if isinstance(ref, Raised) or isinstance(got, Raised):
-            return Exact()(got, ref)
-        if not isinstance(got, list) or len(got) != len(self.parts):
-            return False, f"expected a list of {len(self.parts)} results"
-        for (what, compare), g, r in zip(self.parts, got, ref, strict=True):
-            ok, msg = compare(g, r)
-            if not ok:
-                return False, f"{what}: {msg}"
-        return True, "ok"
 
 
 # The visible tests' logits, in all three tasks.
@@ -69,12 +37,12 @@ def _sampling_distribution():
     c = "test_sampling_distribution"
     zv = {"zv": Z_VISIBLE}
     for expr, compare, hint in [
-            ("zv, 1.0", AsCheckClose(rtol=1e-12), "T = 1 is softmax (the visible example)"),
-            ("zv, 0.5", AsCheckClose(rtol=1e-12), "T = 0.5 divides the logits by T"),
-            ("zv, 0", AsCheckClose(), "T = 0 is greedy (the visible example)"),
-            ("zv, 1.0, top_k=2", AsCheckClose(rtol=1e-12), "top_k = 2 keeps the two largest"),
-            ("zv, 1.0, top_p=0.7", AsCheckClose(rtol=1e-12), "top_p = 0.7 keeps the crossing symbol"),
-            ("[[1e4, 0.0], [0.0, 0.0]], 0.01", AsCheckClose(),
+            ("zv, 1.0", CheckClose(rtol=1e-12), "T = 1 is softmax (the visible example)"),
+            ("zv, 0.5", CheckClose(rtol=1e-12), "T = 0.5 divides the logits by T"),
+            ("zv, 0", CheckClose(), "T = 0 is greedy (the visible example)"),
+            ("zv, 1.0, top_k=2", CheckClose(rtol=1e-12), "top_k = 2 keeps the two largest"),
+            ("zv, 1.0, top_p=0.7", CheckClose(rtol=1e-12), "top_p = 0.7 keeps the crossing symbol"),
+            ("[[1e4, 0.0], [0.0, 0.0]], 0.01", CheckClose(),
              "huge logits at a small T, and a batch of rows"),
             ("zv, -1.0", Raises(ValueError, "T"), "rejects T = -1"),
             ("zv, 1.0, top_p=0.0", Raises(ValueError, "top_p"), "rejects top_p = 0 (the visible example)")]:
@@ -290,11 +258,11 @@ def _perplexity():
     zz = {"zz": ZZ_VISIBLE}
     yield Probe(c, "(lambda p: [isinstance(p, float), p])(perplexity(np.zeros((5, 7)), "
                    "np.arange(5)))", compare=Parts(("a float", Exact()),
-                                                   ("the value", AsCheckClose(rtol=1e-12))),
+                                                   ("the value", CheckClose(rtol=1e-12))),
                 visible=True, hint="the uniform model's perplexity is V, a float")
-    yield Probe(c, "perplexity(zz, np.array([0, 2]))", zz, AsCheckClose(rtol=1e-12), visible=True,
+    yield Probe(c, "perplexity(zz, np.array([0, 2]))", zz, CheckClose(rtol=1e-12), visible=True,
                 hint="exp of the mean cross-entropy in nats (the visible example)")
-    yield Probe(c, "perplexity(zz + 1e4, np.array([0, 2]))", zz, AsCheckClose(rtol=1e-9),
+    yield Probe(c, "perplexity(zz + 1e4, np.array([0, 2]))", zz, CheckClose(rtol=1e-9),
                 visible=True, hint="huge logits (the visible example)")
     yield Probe(c, "perplexity(zz, np.array([0, 3]))", zz, Raises(ValueError, "target"),
                 visible=True, hint="rejects the target 3 of three symbols")
