@@ -77,7 +77,8 @@ def render(assignment: str, row: dict) -> str:
                     f"<span class='bad'>fail</span>: {e(pr['message'])}"
                 out.append(f"<tr><td>{e(pr['hint'])}</td><td>{mark}</td></tr>")
             out.append("</table>")
-    notes = [r for r in p.get("reasons", []) if not r.startswith(("static scan", "judge and"))]
+    notes = [r for r in p.get("reasons", [])
+             if not r.startswith(("static scan", "judge and", "runner stderr"))]
     if notes:
         out.append("<h2>Notes</h2><ul>" + "".join(f"<li>{e(n)}</li>" for n in notes) + "</ul>")
     out.append("</body></html>")

@@ -11,14 +11,17 @@ Runs in the grading process only (never next to student code). For each graded t
 Where a cell's in-notebook verdict and the judge's differ, the judge's counts and the
 submission is ``tamper_suspected``. The status of a submission is the first that applies
 of ``malformed``, ``tamper_suspected``, ``timeout``, ``crashed``, ``needs_manual_grading``
-and ``ok``; every reason goes to the log.
+and ``ok``, decided by the kinds of the run's events; every reason goes to the log. When
+the grader itself failed the run (``RawResult.grader_error``), the cells that did not run
+are not scored (``None``, as a cell graded by hand: the gradebook marks them as needing a
+grade) instead of 0, and the status is ``crashed``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .execute import RawResult
+from .execute import CRASH_KINDS, TIMEOUT_KINDS, RawResult
 from .prepare import Cell
 from .spec import Spec, decode_result
 
@@ -112,9 +115,14 @@ def judge(cells: list[Cell], chunks: list[dict], raw: RawResult, spec: Spec | No
             reasons.append(f"{cell.grade_id}: no judge probes; scored by the notebook's own "
                            "tests (run in the sandbox)")
         scores[cell.grade_id] = cs
-    timeouts = [e for e in raw.events if "timeout" in e or "wall-clock" in e]
-    crashes = [e for e in raw.events if "crashed" in e or "died" in e or "processes" in e]
-    reasons += raw.events
+    if raw.grader_error:   # nothing ran through the grader's fault: not scored, not 0
+        for cs in scores.values():
+            if cs.score is not None and cs.notebook_passed is None:
+                cs.score = None
+                cs.probes = [dict(p, message="not run: grader error") for p in cs.probes]
+    timeouts = [e for e in raw.events if e.kind in TIMEOUT_KINDS]
+    crashes = [e for e in raw.events if e.kind in CRASH_KINDS]
+    reasons += raw.messages
     if not raw.sandboxed:
         reasons.append("graded WITHOUT the bubblewrap sandbox (resource limits only)")
     reasons += [f"judge and notebook disagree: {t}" for t in tamper]

@@ -31,6 +31,8 @@ from . import ROOT
 
 HOME = "/home/student"
 JOB = "/job"
+STDERR_FILE = "runner.stderr"  # in the scratch folder, outside every bound path
+STDERR_TAIL = 8192             # bytes of it kept for the log and the stored result
 
 
 @dataclass
@@ -181,18 +183,32 @@ class Sandbox:
         cmd = [sys.executable, "-m", "autograder.runner"]
         if sandboxed:
             cmd = bwrap_argv(scratch) + cmd
+        # The runner's own stderr (bwrap's errors, a failed import, a fatal signal's
+        # traceback) goes to a file outside the jail; student output never reaches it.
+        err = open(scratch / STDERR_FILE, "wb")
         try:
             proc = subprocess.Popen(
                 limited(cmd, limits), stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL, pass_fds=(w,), env=_env(sandboxed, scratch, limits, w),
+                stderr=err, pass_fds=(w,), env=_env(sandboxed, scratch, limits, w),
                 start_new_session=True, cwd=scratch / "home")
         except BaseException:
             os.close(r)
             raise
         finally:
             os.close(w)
+            err.close()
         os.set_blocking(r, False)
         return cls(limits, scratch, proc, r, sandboxed)
+
+    def stderr_tail(self, limit: int = STDERR_TAIL) -> str:
+        """The last ``limit`` bytes the runner (or bwrap) wrote to its stderr, as text."""
+        try:
+            with open(self.scratch / STDERR_FILE, "rb") as f:
+                f.seek(0, os.SEEK_END)
+                f.seek(max(0, f.tell() - limit))
+                return f.read(limit).decode("utf-8", "replace")
+        except OSError:
+            return ""
 
     def paths(self) -> dict[str, str]:
         """Where the runner sees its job, home and output folders."""
