@@ -307,4 +307,8 @@ class Sandbox:
         self.kill()
         fd, self.events_fd = self.events_fd, -1
         os.close(fd)
+        try:  # the runner's stdin pipe (else one leaked descriptor per sandbox)
+            self.proc.stdin.close()
+        except OSError:
+            pass
         shutil.rmtree(self.scratch, ignore_errors=True)

@@ -11,6 +11,7 @@ notebook many times and wants the same scores and statuses every time.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import sys
 import threading
@@ -221,3 +222,59 @@ def test_a_runner_killed_from_outside_in_a_probe_is_retried_in_the_real_sandbox(
     assert raw.probes[0] == {"kind": "py", "type": "int", "value": 7}
     assert kinds(raw) == ["retried"], raw.messages
     assert "probe 0: the runner was killed by SIGKILL" in raw.messages[0]
+
+
+# Problem set -> (copies of its solution notebook graded as different students, rounds).
+# Most runs use the cheap sets (about 1.5 s a notebook on 2 cores), the torch sets twice
+# each, ps07 (teacher + students) and ps06 (compiles and trains LeNet-5 in C) twice, two at
+# a time: 50 + 40 + 4 + 3 * 2 + 2 + 2 = 104 sandboxed runs of honest notebooks, besides the
+# eight reference runs of the solutions.
+SOAK = {"ps01_information": (25, 2), "ps08_sampling": (20, 2), "ps04_stability": (4, 1),
+        "ps02_divergence": (2, 1), "ps03_ce_vs_mse": (2, 1), "ps05_temperature": (2, 1),
+        "ps07_distillation": (2, 1), "ps06_lenet": (2, 1)}
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1200)
+@pytest.mark.usefixtures("bwrap")
+def test_soak_the_same_honest_notebooks_get_the_same_grade_every_time(monkeypatch, tmp_path):
+    """Every problem set's solution notebook, graded as many students, in rounds: one
+    score and status for all of them (a random runner death would break this)."""
+    import warnings
+
+    from autograder import grade as grade_mod
+
+    raws: list[RawResult] = []
+    real_run = grade_mod.run
+
+    def run_and_keep(*args, **kwargs):
+        raw = real_run(*args, **kwargs)
+        raws.append(raw)   # from the grader's worker threads: append is atomic
+        return raw
+
+    monkeypatch.setattr(grade_mod, "run", run_and_keep)
+    course = tmp_path / "course"
+    graded = 0
+    for assignment, (copies, rounds) in SOAK.items():
+        subs = tmp_path / assignment
+        for n in range(copies):
+            (subs / f"s{n:02d}").mkdir(parents=True)
+            shutil.copy(ROOT / "solutions" / assignment / f"{assignment}.ipynb",
+                        subs / f"s{n:02d}")
+        seen = set()
+        for _ in range(rounds):
+            verdicts = grade_mod.grade(assignment, subs, course, workers=2, quiet=True)
+            assert len(verdicts) == copies
+            for _student, v in verdicts:
+                seen.add((v.status, v.score, tuple(sorted((g, c.score)
+                                                          for g, c in v.cells.items()))))
+            graded += copies
+        assert len(seen) == 1, f"{assignment}: different grades for the same notebook: {seen}"
+        [(status, score, _)] = seen
+        assert status == "ok", f"{assignment}: {status}"
+    assert graded >= 100 and len(raws) == graded
+    assert all(r.sandboxed for r in raws)
+    retried = [e.message for r in raws for e in r.events if e.kind == execute.RETRIED]
+    if retried:   # the grades held; say what the retries hid
+        warnings.warn(f"{len(retried)} runner deaths retried during the soak: {retried[:5]}",
+                      stacklevel=1)
