@@ -32,19 +32,66 @@ def main(argv: list[str] | None = None) -> int:
     p_gr.add_argument("--cell-timeout", type=float, dest="chunk_timeout",
                       help="seconds per cell (default 30)")
     p_gr.add_argument("--probe-timeout", type=float, help="seconds per judge probe (default 20)")
-    p_gr.add_argument("--memory", type=int, help="bytes of address space per notebook")
+    p_gr.add_argument("--memory", type=int,
+                      help="bytes of memory per notebook (used; address space w/o cgroups)")
     p_gr.add_argument("--no-sandbox", action="store_true",
                       help="run without bubblewrap (resource limits only; NOT safe)")
     p_fb = sub.add_parser("feedback", parents=[course], help="per-student HTML feedback")
     p_fb.add_argument("assignment")
-    p_ex = sub.add_parser("export", parents=[course], help="CSV of scores and statuses")
-    p_ex.add_argument("--csv", type=Path, required=True, dest="csv_path")
+    p_ex = sub.add_parser("export", parents=[course],
+                          help="scores as CSV, or Canvas / Moodle grade import files")
+    p_ex.add_argument("--out", "-o", "--csv", type=Path, dest="out", required=True,
+                      help="file to write (reasons go to the .log next to it)")
+    p_ex.add_argument("--format", choices=("csv", "canvas", "moodle"), default="csv")
     p_ex.add_argument("--assignment")
+    p_ex.add_argument("--students", type=Path,
+                      help="CSV mapping course_id to the LMS's ids (canvas, moodle)")
+    p_ex.add_argument("--canvas-id", action="append", default=[], metavar="A=ID",
+                      help="Canvas assignment id of assignment A (repeatable)")
+    p_ex.add_argument("--moodle-match", choices=("email", "idnumber"), default="email",
+                      help="the Moodle user field students are matched by (default email)")
+    p_ex.add_argument("--late-penalty", help="e.g. 10%%/day, 2%%/hour, zero, none (default)")
+    p_ex.add_argument("--late-cap", help="largest late deduction, e.g. 50%% (default 100%%)")
+    p_ex.add_argument("--late-grace", help="lateness that costs nothing, e.g. 15min")
+    p_ex.add_argument("--submitted", type=Path,
+                      help="nbgrader submitted/ folder whose timestamp.txt files give the "
+                      "submission times (default: the times in the gradebook)")
     p_rp = sub.add_parser("report", parents=[course], help="histogram, pass rates, flagged")
     p_rp.add_argument("assignment")
     p_ck = sub.add_parser("check-db", parents=[course], help="gradebook integrity check")
     del p_ck
+    p_rq = sub.add_parser("requirements",
+                          help="each rule a task text states and the hidden checks that cover it")
+    p_rq.add_argument("assignments", nargs="*", help="default: every assignment")
+    p_sim = sub.add_parser("similarity", help="rank pairs of submissions by shared answer code")
+    p_sim.add_argument("assignment")
+    p_sim.add_argument("submissions", type=Path, help="the folder or .zip given to grade")
+    p_sim.add_argument("--out", type=Path, help="HTML report (default "
+                       "reports/ASSIGNMENT/similarity.html)")
+    p_sim.add_argument("--threshold", type=float, default=0.5,
+                       help="score (0..1) from which a pair is flagged (default 0.5)")
+    p_chk = sub.add_parser("check", help="students: run a notebook's visible tests as the "
+                           "grader would, and list what the grader would flag")
+    p_chk.add_argument("notebook", type=Path)
+    p_chk.add_argument("--assignment", help="default: found from the notebook's file name")
     args = parser.parse_args(argv)
+    if args.command == "similarity":
+        from .similarity import cli as similarity_cli
+
+        return similarity_cli(args)
+    if args.command == "check":
+        from .selfcheck import cli as check_cli
+
+        return check_cli(args)
+    if args.command == "requirements":
+        from .requirements import coverage, table
+
+        names = args.assignments or rel.assignments()
+        bad = 0
+        for name in names:
+            print(table(name))
+            bad += len(coverage(name)[1])
+        return 1 if bad else 0
     if args.command != "release":
         return _instructor(args)
 
@@ -95,14 +142,15 @@ def _instructor(args) -> int:
         print(f"wrote {len(paths)} feedback file(s) under {args.course / 'feedback'}")
         return 0
     if args.command == "export":
-        from .export import export_csv
+        from .export import export_cli
 
-        out, log = export_csv(url, args.csv_path, args.assignment)
-        print(f"wrote {out} (reasons in {log})")
-        return 0
+        return export_cli(url, args)
     if args.command == "report":
-        from .report import write_report
+        from .record import results
+        from .report import analytics_text, check_stats, write_report
 
+        rows = results(url, args.assignment)
+        print(analytics_text(args.assignment, check_stats(rows), len(rows)), end="")
         print(f"wrote {write_report(args.assignment, url, args.course)}")
         return 0
     if args.command == "check-db":

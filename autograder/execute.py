@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .cgroups import Breach
 from .sandbox import Limits, Sandbox
 
 
@@ -54,12 +55,13 @@ TIMEOUT = "timeout"            # a chunk or probe ran past its limit; the runner
 WALL = "wall"                  # the notebook ran past its wall-clock budget
 CRASHED = "crashed"            # the submission's code killed the process
 PROCS = "procs"                # the process watchdog killed the run
+LIMIT = "limit"                # the sandbox ran into its cgroup's memory or pids limit
 RESTARTS = "restarts"          # too many sandboxes; the rest was not run
 GRADER_ERROR = "grader_error"  # the grader failed this notebook: nothing scored
 RETRIED = "retried"            # a death not the submission's fault, run again (no effect)
 STDERR = "stderr"              # what the runner wrote on its stderr (instructor's log only)
 TIMEOUT_KINDS = frozenset({TIMEOUT, WALL})
-CRASH_KINDS = frozenset({CRASHED, PROCS, RESTARTS, GRADER_ERROR})
+CRASH_KINDS = frozenset({CRASHED, PROCS, LIMIT, RESTARTS, GRADER_ERROR})
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,12 @@ class RawResult:
     sandboxed: bool = True
     stderr: list[str] = field(default_factory=list)  # the runner's stderr tail, per failed attempt
     grader_error: bool = False  # the grader could not run the notebook: nothing was scored
+    # cgroup accounting (None without cgroups): CPU seconds of everything the sandboxes ran
+    # (children, compilers, killed attempts included), their largest memory use, and the
+    # cgroup limits hit ("memory", "pids"), one entry per stopped attempt
+    cpu_all: float | None = None
+    memory_peak: int | None = None
+    limits_hit: list[str] = field(default_factory=list)
 
     @property
     def messages(self) -> list[str]:
@@ -228,6 +236,7 @@ def run(job: dict, inputs: bytes, limits: Limits, pool: WarmPool | None = None,
                                                         f" {stderr_summary(tail)}"))
             finally:
                 sb.close()
+                _account(res, sb)
         if outcome.kind == "done":
             break
         spent = time.monotonic() - t0
@@ -285,7 +294,7 @@ def _grader_side(out: Outcome) -> bool:
     """Whether the attempt failed before any of the notebook's code ran (the grader's fault)."""
     if out.kind == "no_start":
         return True
-    return out.kind in (CRASHED, TIMEOUT, PROCS) and not out.student_code \
+    return out.kind in (CRASHED, TIMEOUT, PROCS, LIMIT) and not out.student_code \
         and out.piece is None
 
 
@@ -302,6 +311,7 @@ def _record_failure(res: RawResult, job: dict, out: Outcome, limits: Limits,
     """The failed piece costs its points, and so does the rest of its test cell."""
     what, idx = out.piece
     label = TIMEOUT if out.kind == TIMEOUT else CRASHED
+    limited = out.kind in (PROCS, LIMIT)   # already said which limit
     if what == "chunk":
         res.chunks[idx] = ChunkRun(ok=None, failure=label, seconds=out.seconds)
     else:
@@ -310,8 +320,9 @@ def _record_failure(res: RawResult, job: dict, out: Outcome, limits: Limits,
         lim = limits.chunk_timeout if what == "chunk" else limits.probe_timeout
         res.events.append(Event(TIMEOUT, f"{what} {idx}: timeout (over {lim:.0f} s)"))
     else:
-        res.events.append(Event(CRASHED, f"{what} {idx}: crashed (the process died: "
-                                         f"{_how_it_died(out, res.sandboxed)})"))
+        how = "stopped at a limit" if limited else \
+            f"the process died: {_how_it_died(out, res.sandboxed)}"
+        res.events.append(Event(CRASHED, f"{what} {idx}: crashed ({how})"))
     # The rest of the failed piece's test cell would fail the same way: skip it too.
     if what == "chunk":
         gid = next((c.get("grade_id") for c in job["chunks"] if c["i"] == idx), None)
@@ -350,6 +361,19 @@ def _one_attempt(sb: Sandbox, job: dict, inputs: bytes, res: RawResult,
         if piece is None:
             return Outcome(kind, None, 0.0, student_code, rc)
         return Outcome(kind, (piece[0], piece[1]), time.monotonic() - piece[2], student_code, rc)
+
+    def stop_at_limit(hit: Breach) -> Outcome:
+        """The sandbox ran into a cgroup limit: stop it and say which, then fail the piece."""
+        res.limits_hit.append(hit.kind)
+        where = f"{current[0]} {current[1]}" if current is not None else "the runner"
+        if hit.kind == "memory":
+            msg = (f"{where}: over the memory limit of {hit.limit / 2**30:.1f} GiB "
+                   "(the sandbox's processes and its /tmp together): stopped")
+        else:
+            msg = (f"{where}: over the limit of {hit.limit} processes and threads "
+                   "(a fork or thread was refused): stopped")
+        res.events.append(Event(LIMIT, msg))
+        return fail(LIMIT, current)
 
     while True:
         now = time.monotonic()
@@ -399,8 +423,12 @@ def _one_attempt(sb: Sandbox, job: dict, inputs: bytes, res: RawResult,
                 cpu = ev.get("cpu")
                 res.cpu += float(cpu) if isinstance(cpu, (int, float)) else 0.0
                 return Outcome("done")
+        hit = sb.breach()
+        if hit is not None:
+            return stop_at_limit(hit)
         if closed or (sb.proc.poll() is not None and not events):
-            return fail(CRASHED, current, dead=True)
+            hit = sb.breach()   # the cgroup's OOM kill: the submission's, not a flake
+            return stop_at_limit(hit) if hit is not None else fail(CRASHED, current, dead=True)
 
 
 def _exit_status(sb: Sandbox, wait: float = 2.0) -> int | None:
@@ -410,6 +438,17 @@ def _exit_status(sb: Sandbox, wait: float = 2.0) -> int | None:
         return sb.proc.wait(timeout=wait)
     except subprocess.TimeoutExpired:
         return None
+
+
+def _account(res: RawResult, sb: Sandbox) -> None:
+    """Add a closed sandbox's cgroup usage to the result."""
+    usage = sb.usage
+    if usage is None:
+        return
+    if usage.cpu_seconds is not None:
+        res.cpu_all = (res.cpu_all or 0.0) + usage.cpu_seconds
+    if usage.memory_peak is not None:
+        res.memory_peak = max(res.memory_peak or 0, usage.memory_peak)
 
 
 def _s(value) -> str | None:

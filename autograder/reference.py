@@ -20,11 +20,11 @@ from pathlib import Path
 import nbformat
 import numpy as np
 
-from . import ROOT, SOLUTIONS
+from . import SOLUTIONS
 from .execute import RawResult, run
 from .judge import reference_values
 from .sandbox import Limits
-from .spec import Spec, encode_inputs
+from .spec import Raises, Spec, encode_inputs
 
 CACHE = Path(".autograder") / "references"
 
@@ -34,10 +34,13 @@ def reference_key(assignment: str, spec: Spec) -> str:
     h = hashlib.sha256()
     h.update((SOLUTIONS / assignment / f"{assignment}.ipynb").read_bytes())
     h.update(spec.digest.encode())
-    files = sorted((ROOT / "infoloss").rglob("*.py")) + sorted(
-        p for p in (ROOT / "csrc").rglob("*") if p.is_file())
+    import infoloss
+
+    package = Path(infoloss.__file__).resolve().parent
+    files = sorted(package.rglob("*.py")) + sorted(
+        p for p in (package / "csrc").rglob("*") if p.is_file())
     for path in files:
-        h.update(str(path.relative_to(ROOT)).encode())
+        h.update(str(path.relative_to(package)).encode())
         h.update(path.read_bytes())
     for dist in ("numpy", "scipy", "torch", "scikit-learn"):
         try:
@@ -63,6 +66,16 @@ def _solution_run(source_nb: nbformat.NotebookNode, spec: Spec, limits: Limits) 
     if failed or broken or len(raw.probes) != len(probes):
         raise RuntimeError(f"the instructor solution fails its own judge spec: chunks {broken} "
                            f"fail, probes {failed} crash ({raw.events})")
+    # A probe the solution answers with an error must be one that asks for an error: an
+    # unexpected exception (a warning, under the warnings rule) would become the answer
+    # every student is held to.
+    wrong = [f"probe {k} ({spec.probes[k].cell}: {spec.probes[k].expr}) raised "
+             f"{enc.get('mro', ['?'])[0]}: {enc.get('message', '')}"
+             for k, enc in sorted(raw.probes.items())
+             if enc.get("kind") == "raised" and not isinstance(spec.probes[k].compare, Raises)]
+    if wrong:
+        raise RuntimeError("the instructor solution fails its own judge spec: "
+                           + "; ".join(wrong))
     return raw
 
 

@@ -14,6 +14,7 @@ import nbformat
 
 from autograder import EXERCISES, SOLUTIONS
 from autograder.markers import drop_solution_markers
+from autograder.sandbox import Limits, cgroup_host
 
 A = "ps01_information"
 FULL = 26.0
@@ -165,7 +166,9 @@ def corpus(db_path: str, marker: str) -> dict[str, tuple[bytes, float, str]]:
         "    import warnings\n    warnings.warn('a warning on stderr must not cost points')\n"
         "    logs = np.log(np.where(p > 0, p, 1.0))")
     assert noisy != answers()["entropy"]
-    c["warns_on_stderr"] = (_bytes(build({"entropy": noisy})), FULL, "ok")
+    # The one warnings rule (issue 14): a graded call that warns fails its check, so entropy
+    # (6) and text_entropy, which calls it (3), lose their points; it is not tampering.
+    c["warns_on_stderr"] = (_bytes(build({"entropy": noisy})), FULL - 9, "ok")
     c["unstable"] = (_bytes(build({"bernoulli_entropy": UNSTABLE})), FULL - 4, "ok")
     c["input_transformer"] = (_bytes(build({"self_information": TRANSFORMER}, solved=False)),
                               0.0, "tamper_suspected")
@@ -193,8 +196,11 @@ def corpus(db_path: str, marker: str) -> dict[str, tuple[bytes, float, str]]:
                        "timeout")
     c["os_exit"] = (_bytes(build(extra_after={"real_data": ["import os\nos._exit(3)"]})), FULL,
                     "crashed")
+    # over the memory limit (ps01: 2 GiB, tests/test_autograder.py: 1 GiB): a cgroup stops
+    # the sandbox (the extra cell, worth nothing, is lost); the rlimit fallback refuses the
+    # allocation (MemoryError in that cell)
     c["big_alloc"] = (_bytes(build(extra_after={"imports": ["big = bytearray(3 * 2**30)"]})),
-                      FULL, "ok")
+                      FULL, "out_of_memory" if cgroup_host(Limits()) else "ok")
     slow = ["import time\ntime.sleep(2.5)"] * 18
     c["slow_cells"] = (_bytes(build(extra_after={"imports": slow})), FULL, "timeout")
     c["huge_output"] = (_bytes(build(extra_after={"imports": [

@@ -93,6 +93,24 @@ def test_a_probe_that_dies_again_is_the_submissions(monkeypatch, tmp_path):
     assert any("probe 2: crashed (the process died: killed by SIGKILL)" in r for r in v.reasons)
 
 
+def test_a_death_at_the_cgroups_memory_limit_is_the_submissions_not_run_again(monkeypatch,
+                                                                              tmp_path):
+    """SIGKILL from the sandbox's own cgroup (its memory limit) is no flake: the data of the
+    cgroup, not the signal, decides."""
+    import unitkit
+
+    from autograder.cgroups import Breach
+
+    starter = install(monkeypatch, tmp_path, script={("probe", 2): "die"})
+    # the cgroup reports the breach once the probe ran (as memory.events does)
+    monkeypatch.setattr(unitkit.FakeSandbox, "breach", lambda box: Breach("memory", 2**30)
+                        if ("probe", 2) in box.ran else None)
+    raw = execute.run(JOB, INPUTS, FAST, None, PREPARED.definition_chunks)
+    assert execute.RETRIED not in kinds(raw) and raw.limits_hit == ["memory"]
+    assert raw.probes[2] == {"kind": "crashed"}
+    assert ("probe", 2) not in starter.started[1].ran   # the replay skips it
+
+
 def test_os_exit_in_a_cell_is_the_submissions_and_not_run_again(monkeypatch, tmp_path):
     starter = install(monkeypatch, tmp_path, script={("chunk", T_ENTROPY): "die"},
                       returncode=3)
@@ -154,9 +172,11 @@ def test_the_stderr_never_reaches_the_students_feedback(monkeypatch, tmp_path):
     v = grade(monkeypatch, tmp_path, attempts=[{"never_ready": True, "alive": False,
                                                 "stderr": "SECRET-HIDDEN-INPUT\n"}])
     row = {"student": "s", "status": v.status, "score": v.score, "max_score": v.max_score,
-           "payload": {"reasons": v.reasons, "cells": {}, "visible": {}}}
+           "payload": {"reasons": v.reasons, "student_notes": v.student_notes, "cells": {},
+                       "visible": {}}}
     assert "SECRET-HIDDEN-INPUT" not in render("ps00_unit", row)
     assert any("SECRET-HIDDEN-INPUT" in r for r in v.reasons)   # the instructor's log has it
+    assert any("running any cell" in n for n in v.student_notes)  # the retry is no secret
 
 
 # --- the real sandbox ----------------------------------------------------------------
