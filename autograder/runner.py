@@ -186,6 +186,11 @@ def main() -> int:
     jobdir = line.strip()
     with open(os.path.join(jobdir, "job.json")) as f:
         job = json.load(f)
+    # A fatal signal (segfault, abort) still leaves its Python traceback on the runner's
+    # own stderr, which the supervisor keeps for the log (a private, non-inherited copy).
+    import faulthandler
+
+    faulthandler.enable(os.dup(2), all_threads=True)
     # Student code may write to the real stdout/stderr (os.write, subprocesses): drop it.
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
