@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .execute import CRASH_KINDS, STDERR, TIMEOUT_KINDS, RawResult
+from .execute import CRASH_KINDS, FORGED, STDERR, TIMEOUT_KINDS, RawResult
 from .prepare import Cell
 from .spec import Probe, Rule, Spec, decode_result
 
