@@ -18,7 +18,7 @@ from pathlib import Path
 import nbformat
 
 from . import SOLUTIONS
-from .collect import collect
+from .collect import Ignored, intake
 from .execute import RawResult, WarmPool, run
 from .judge import Verdict, judge, malformed
 from .markers import release_view
@@ -27,6 +27,7 @@ from .record import Recorder, db_url
 from .reference import reference_answers
 from .sandbox import Limits, sandbox_warning
 from .scan import names_used_by_tests, scan
+from .scratch import remove_stale
 from .spec import Spec, encode_inputs, load_spec
 
 
@@ -111,6 +112,9 @@ def grade(assignment: str, submissions: Path, course: Path, db: str | None = Non
           **limit_overrides) -> list[tuple[str, Verdict]]:
     """Grade every submission of ``assignment`` in ``submissions``; returns the verdicts."""
     start = time.monotonic()
+    stale = remove_stale()   # scratch left by graders that were killed
+    if stale:
+        print(f"removed {len(stale)} scratch folder(s) of graders that are gone", file=sys.stderr)
     source_nb = source_notebook(assignment)
     cells = instructor_cells(source_nb)
     spec = load_spec(assignment)
@@ -133,7 +137,8 @@ def grade(assignment: str, submissions: Path, course: Path, db: str | None = Non
                                                           Path(course)))
     guarded = names_used_by_tests([c.source for c in cells if c.cell_type == "code"
                                    and c.locked and not c.grade])
-    subs = collect(Path(submissions), assignment)
+    taken = intake(Path(submissions), assignment)
+    subs = taken.submissions
     Path(course).mkdir(parents=True, exist_ok=True)
     url = db_url(course, db)
     recorder = Recorder(url, assignment, cells)
@@ -142,6 +147,7 @@ def grade(assignment: str, submissions: Path, course: Path, db: str | None = Non
     for sub in subs:
         if sub.problem:
             v = malformed(cells, sub.problem)
+            v.reasons += sub.notes
             recorder.record(sub.student, v, sub.digest, payload_for(v, None, None, source_nb))
             verdicts.append((sub.student, v))
             continue
@@ -152,7 +158,7 @@ def grade(assignment: str, submissions: Path, course: Path, db: str | None = Non
             verdicts.append((sub.student, v))
             continue
         kernel = (sub.notebook.metadata.get("kernelspec") or {}).get("name")
-        notes = list(prepared.notes)
+        notes = list(prepared.notes) + sub.notes
         if kernel not in (None, "python3"):
             notes.append(f"kernel {kernel!r} in the notebook; graded with Python 3")
         tasks.append(Task(sub.student, sub.digest,
@@ -211,19 +217,25 @@ def grade(assignment: str, submissions: Path, course: Path, db: str | None = Non
         ref_pool.shutdown(cancel_futures=True)
     verdicts.sort()
     if not quiet:
-        print_summary(verdicts, time.monotonic() - start)
+        print_summary(verdicts, time.monotonic() - start, taken.ignored)
         if warning:
             print(warning, file=sys.stderr)
     return verdicts
 
 
-def print_summary(verdicts: list[tuple[str, Verdict]], seconds: float) -> None:
+def print_summary(verdicts: list[tuple[str, Verdict]], seconds: float,
+                  ignored: list[Ignored] = ()) -> None:
     from collections import Counter
 
-    width = max([len(s) for s, _ in verdicts] + [7])
+    width = min(max([len(s) for s, _ in verdicts] + [7]), 40)
     print(f"{'student':<{width}}  {'score':>11}  status")
     for student, v in verdicts:
         print(f"{student:<{width}}  {v.score:5.1f}/{v.max_score:<5.1f}  {v.status}")
     counts = Counter(v.status for _, v in verdicts)
     print(f"{len(verdicts)} submissions in {seconds:.1f} s: "
           + ", ".join(f"{k} {n}" for k, n in sorted(counts.items())))
+    for student, v in verdicts:   # what was handed in but not graded, and why
+        if v.status == "malformed":
+            print(f"not graded: {student}: {v.reasons[0].removeprefix('malformed: ')}")
+    for item in ignored:
+        print(f"not graded: {item.path}: {item.reason}")
