@@ -58,6 +58,14 @@ _RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(10)),
              *(f"LPT{i}" for i in range(10))}
 
 
+@dataclass(frozen=True)
+class Ignored:
+    """A notebook that no row grades: outside every student's folder, or next to the
+    student's graded notebook."""
+    path: Path
+    reason: str
+
+
 @dataclass
 class Submission:
     student: str
@@ -66,19 +74,18 @@ class Submission:
     problem: str | None = None   # why it is malformed (not graded)
     digest: str = ""
     notes: list[str] = field(default_factory=list)   # what the log should say besides
-
-
-@dataclass(frozen=True)
-class Ignored:
-    """A notebook found where no student's folder is: nobody's row can hold it."""
-    path: Path
-    reason: str
+    extra: list[Ignored] = field(default_factory=list)   # other notebooks next to it
 
 
 @dataclass
 class Intake:
     submissions: list[Submission]
-    ignored: list[Ignored]
+    ignored: list[Ignored]   # outside every student's folder
+
+    @property
+    def left_out(self) -> list[Ignored]:
+        """Every notebook found and not graded that no malformed row stands for."""
+        return self.ignored + [e for s in self.submissions for e in s.extra]
 
 
 class CollectError(RuntimeError):
@@ -222,8 +229,9 @@ def _student(folder: Path, root_real: Path, assignment: str,
         sub.notes += notes
     for rel, out in found:
         if rel != chosen and not _quiet(rel) and not _other_assignment(rel, assignment):
-            sub.notes.append(f"also found {rel} ({_why_misplaced(rel, assignment, out)}): "
-                             f"not graded; {chosen} was")
+            why = _why_misplaced(rel, assignment, out)
+            sub.extra.append(Ignored(show(folder / rel), f"{why}; not graded, {chosen} was"))
+            sub.notes.append(f"also found {rel} ({why}): not graded; {chosen} was")
     return sub
 
 

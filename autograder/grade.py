@@ -217,7 +217,7 @@ def grade(assignment: str, submissions: Path, course: Path, db: str | None = Non
         ref_pool.shutdown(cancel_futures=True)
     verdicts.sort()
     if not quiet:
-        print_summary(verdicts, time.monotonic() - start, taken.ignored)
+        print_summary(verdicts, time.monotonic() - start, taken.left_out)
         if warning:
             print(warning, file=sys.stderr)
     return verdicts
@@ -230,7 +230,8 @@ def print_summary(verdicts: list[tuple[str, Verdict]], seconds: float,
     width = min(max([len(s) for s, _ in verdicts] + [7]), 40)
     print(f"{'student':<{width}}  {'score':>11}  status")
     for student, v in verdicts:
-        print(f"{student:<{width}}  {v.score:5.1f}/{v.max_score:<5.1f}  {v.status}")
+        shown = student if len(student) <= width else student[:width - 3] + "..."
+        print(f"{shown:<{width}}  {v.score:5.1f}/{v.max_score:<5.1f}  {v.status}")
     counts = Counter(v.status for _, v in verdicts)
     print(f"{len(verdicts)} submissions in {seconds:.1f} s: "
           + ", ".join(f"{k} {n}" for k, n in sorted(counts.items())))
