@@ -168,7 +168,9 @@ def test_feedback_is_written_under_the_safe_name(tmp_path, monkeypatch):
            "payload": {"cells": {}, "reasons": []}}
     monkeypatch.setattr(feedback, "results", lambda url, assignment: [row])
     [path] = feedback.write_feedback(A, "sqlite://", tmp_path)
-    assert path == tmp_path / "feedback" / safe_name(row["student"]) / A / f"{A}.html"
+    folder = path.relative_to(tmp_path / "feedback").parts[0]
+    assert folder == safe_name(row["student"]) and folder.isascii() and "'" not in folder
+    assert path == tmp_path / "feedback" / folder / A / f"{A}.html"
     assert "Zoë O&#x27;Brien" in path.read_text()   # the page shows the id as given
 
 
@@ -406,8 +408,8 @@ def test_a_grader_killed_with_sigkill_leaves_scratch_the_next_run_removes(tmp_pa
         again = _grade(tmp_path / "none", course, tmpdir)   # any later run cleans up
         out, _ = again.communicate(timeout=900)
         assert again.returncode == 0, out
+        assert list(tmpdir.glob("autograder-*")) == [live_dir], out
         assert "scratch folder(s) of graders that are gone" in out
-        assert list(tmpdir.glob("autograder-*")) == [live_dir]
     finally:
         live.kill()
         live.wait()
