@@ -37,14 +37,41 @@ def main(argv: list[str] | None = None) -> int:
                       help="run without bubblewrap (resource limits only; NOT safe)")
     p_fb = sub.add_parser("feedback", parents=[course], help="per-student HTML feedback")
     p_fb.add_argument("assignment")
-    p_ex = sub.add_parser("export", parents=[course], help="CSV of scores and statuses")
-    p_ex.add_argument("--csv", type=Path, required=True, dest="csv_path")
+    p_ex = sub.add_parser("export", parents=[course],
+                          help="scores as CSV, or Canvas / Moodle grade import files")
+    p_ex.add_argument("--out", "-o", "--csv", type=Path, dest="out", required=True,
+                      help="file to write (reasons go to the .log next to it)")
+    p_ex.add_argument("--format", choices=("csv", "canvas", "moodle"), default="csv")
     p_ex.add_argument("--assignment")
+    p_ex.add_argument("--students", type=Path,
+                      help="CSV mapping course_id to the LMS's ids (canvas, moodle)")
+    p_ex.add_argument("--canvas-id", action="append", default=[], metavar="A=ID",
+                      help="Canvas assignment id of assignment A (repeatable)")
+    p_ex.add_argument("--moodle-match", choices=("email", "idnumber"), default="email",
+                      help="the Moodle user field students are matched by (default email)")
+    p_ex.add_argument("--late-penalty", help="e.g. 10%%/day, 2%%/hour, zero, none (default)")
+    p_ex.add_argument("--late-cap", help="largest late deduction, e.g. 50%% (default 100%%)")
+    p_ex.add_argument("--late-grace", help="lateness that costs nothing, e.g. 15min")
+    p_ex.add_argument("--submitted", type=Path,
+                      help="nbgrader submitted/ folder whose timestamp.txt files give the "
+                      "submission times (default: the times in the gradebook)")
     p_rp = sub.add_parser("report", parents=[course], help="histogram, pass rates, flagged")
     p_rp.add_argument("assignment")
     p_ck = sub.add_parser("check-db", parents=[course], help="gradebook integrity check")
     del p_ck
+    p_rq = sub.add_parser("requirements",
+                          help="each rule a task text states and the hidden checks that cover it")
+    p_rq.add_argument("assignments", nargs="*", help="default: every assignment")
     args = parser.parse_args(argv)
+    if args.command == "requirements":
+        from .requirements import coverage, table
+
+        names = args.assignments or rel.assignments()
+        bad = 0
+        for name in names:
+            print(table(name))
+            bad += len(coverage(name)[1])
+        return 1 if bad else 0
     if args.command != "release":
         return _instructor(args)
 
@@ -95,14 +122,15 @@ def _instructor(args) -> int:
         print(f"wrote {len(paths)} feedback file(s) under {args.course / 'feedback'}")
         return 0
     if args.command == "export":
-        from .export import export_csv
+        from .export import export_cli
 
-        out, log = export_csv(url, args.csv_path, args.assignment)
-        print(f"wrote {out} (reasons in {log})")
-        return 0
+        return export_cli(url, args)
     if args.command == "report":
-        from .report import write_report
+        from .record import results
+        from .report import analytics_text, check_stats, write_report
 
+        rows = results(url, args.assignment)
+        print(analytics_text(args.assignment, check_stats(rows), len(rows)), end="")
         print(f"wrote {write_report(args.assignment, url, args.course)}")
         return 0
     if args.command == "check-db":

@@ -12,7 +12,7 @@ import os
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import nbformat
@@ -25,6 +25,7 @@ from .markers import release_view
 from .prepare import instructor_cells, prepare
 from .record import Recorder, db_url
 from .reference import reference_answers
+from .rules import broken_rules
 from .sandbox import Limits, sandbox_warning
 from .scan import names_used_by_tests, scan
 from .scratch import remove_stale
@@ -40,6 +41,7 @@ class Task:
     flags: list[str]
     notes: list[str]
     manual_answers: dict[str, str]
+    broken: dict = field(default_factory=dict)   # Rule -> what breaks it
 
 
 def source_notebook(assignment: str) -> nbformat.NotebookNode:
@@ -161,18 +163,23 @@ def grade(assignment: str, submissions: Path, course: Path, db: str | None = Non
         notes = list(prepared.notes) + sub.notes
         if kernel not in (None, "python3"):
             notes.append(f"kernel {kernel!r} in the notebook; graded with Python 3")
+        if spec is not None and spec.rules:
+            ran = [c["source"] for c in prepared.chunks if c["role"] != "test_visible"]
+            broken = broken_rules(spec.rules, ran)
+        else:
+            broken = {}
         tasks.append(Task(sub.student, sub.digest,
                           {"chunks": prepared.chunks, "probes": probes},
                           prepared.definition_chunks,
                           scan(sub.notebook, guarded, prepared.locked), notes,
-                          prepared.manual_answers))
+                          prepared.manual_answers, broken))
     total = len(subs)
     done = len(verdicts)
 
     def finish(task: Task, raw: RawResult) -> None:
         nonlocal done
         v = judge(cells, task.job["chunks"], raw, spec, ref_future.result(), task.flags,
-                  task.notes)
+                  task.notes, task.broken)
         v.manual_answers = task.manual_answers
         recorder.record(task.student, v, task.digest, payload_for(v, task, raw, source_nb))
         verdicts.append((task.student, v))

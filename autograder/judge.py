@@ -10,17 +10,19 @@ Runs in the grading process only (never next to student code). For each graded t
 
 Where a cell's in-notebook verdict and the judge's differ, the judge's counts and the
 submission is ``tamper_suspected``. The status of a submission is the first that applies
-of ``malformed``, ``tamper_suspected``, ``timeout``, ``crashed``, ``needs_manual_grading``
-and ``ok``; every reason goes to the log.
+of ``malformed``, ``tamper_suspected``, ``timeout``, ``crashed``, ``rule_broken`` (a rule
+of the spec's ``RULES``, e.g. "do not call SciPy", is broken), ``needs_manual_grading`` and
+``ok``; every reason goes to the log.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from .execute import RawResult
 from .prepare import Cell
-from .spec import Spec, decode_result
+from .spec import Probe, Rule, Spec, decode_result
 
 
 @dataclass
@@ -52,6 +54,32 @@ def reference_values(spec: Spec, ref: RawResult) -> list:
     return values
 
 
+def compare_probe(probe: Probe, enc: dict, arrays: dict, reference: Any) -> tuple[bool, str]:
+    """One probe's verdict: the student's plain-data result against the solution's.
+
+    The one comparison of a probe, made by the judge (outside the sandbox) and by the
+    generated hidden tests in the notebook (``autograder.checks``).
+    """
+    if enc.get("kind") == "timeout":
+        return False, "ran out of time"
+    if enc.get("kind") == "crashed":
+        return False, "the process died while this check ran"
+    got = decode_result(enc, arrays)
+    try:
+        ok, msg = probe.compare(got, reference)
+    except Exception as exc:  # noqa: BLE001 (odd data must not stop the batch)
+        return False, f"the result could not be compared ({type(exc).__name__})"
+    return bool(ok), str(msg)
+
+
+def _answered(enc: dict) -> bool:
+    """The probe ran to an answer the visible test would also have seen: not a timeout or
+    a crash, and not a warning turned into an error (the visible tests let warnings pass)."""
+    if enc.get("kind") in ("timeout", "crashed"):
+        return False
+    return not (enc.get("kind") == "raised" and "Warning" in (enc.get("mro") or []))
+
+
 def notebook_verdicts(chunks: list[dict], raw: RawResult) -> dict[str, bool | None]:
     """Per test cell: True/False when its chunks ran to a verdict, None when they did not."""
     out: dict[str, bool | None] = {}
@@ -70,8 +98,12 @@ def notebook_verdicts(chunks: list[dict], raw: RawResult) -> dict[str, bool | No
 
 
 def judge(cells: list[Cell], chunks: list[dict], raw: RawResult, spec: Spec | None,
-          references: list | None, flags: list[str], notes: list[str]) -> Verdict:
+          references: list | None, flags: list[str], notes: list[str],
+          broken: dict[Rule, str] | None = None) -> Verdict:
+    """Score one run; ``broken``: the spec's rules the submission's code breaks
+    (:func:`autograder.rules.broken_rules`), each zeroing its cell."""
     reasons = list(notes)
+    broken = broken or {}
     verdicts = notebook_verdicts(chunks, raw)
     scores: dict[str, CellScore] = {}
     tamper = []
@@ -87,26 +119,29 @@ def judge(cells: list[Cell], chunks: list[dict], raw: RawResult, spec: Spec | No
         if cell.grade_id in judged_cells:
             cs.judged = True
             all_ok = True
+            fooled = []
             for k, probe in enumerate(spec.probes):
                 if probe.cell != cell.grade_id:
                     continue
                 enc = raw.probes.get(k, {"kind": "crashed"})
-                got = decode_result(enc, raw.arrays.get(k, {}))
-                if enc.get("kind") in ("timeout", "crashed"):
-                    ok, msg = False, f"{enc['kind']} while running"
-                else:
-                    try:
-                        ok, msg = probe.compare(got, references[k])
-                    except Exception as exc:  # noqa: BLE001 (odd data must not stop the batch)
-                        ok, msg = False, f"result could not be compared ({type(exc).__name__})"
+                ok, msg = compare_probe(probe, enc, raw.arrays.get(k, {}), references[k])
                 cs.probes.append({"hint": probe.hint or f"hidden check {k}", "ok": bool(ok),
                                   "message": msg})
                 all_ok = all_ok and ok
-            cs.score = cell.points if all_ok else 0.0
-            if nb_ok is not None and nb_ok != all_ok:
-                tamper.append(f"{cell.grade_id}: the notebook's tests say "
-                              f"{'pass' if nb_ok else 'fail'}, the judge says "
-                              f"{'pass' if all_ok else 'fail'}")
+                if probe.visible and not ok and _answered(enc):
+                    fooled.append(probe.hint or f"check {k}")
+            for rule, found in broken.items():
+                if rule.cell == cell.grade_id:
+                    cs.probes.append({"hint": rule.hint, "ok": False, "message": found})
+                    reasons.append(f"rule broken: {rule.says} ({found})")
+                    all_ok = False
+            # As stock nbgrader scores it: the visible tests do not fail in the notebook
+            # (not reached, after a timeout, is left to the probes) and every hidden check
+            # passes (the same probes that nbgrader's generated hidden block runs).
+            cs.score = cell.points if (all_ok and nb_ok is not False) else 0.0
+            if nb_ok and fooled:
+                tamper.append(f"{cell.grade_id}: the notebook's visible tests pass, but the "
+                              f"same checks made by the judge fail ({'; '.join(fooled)})")
         else:
             cs.score = cell.points if nb_ok else 0.0
             reasons.append(f"{cell.grade_id}: no judge probes; scored by the notebook's own "
@@ -125,6 +160,8 @@ def judge(cells: list[Cell], chunks: list[dict], raw: RawResult, spec: Spec | No
         status = "timeout"
     elif crashes:
         status = "crashed"
+    elif broken:
+        status = "rule_broken"
     elif flags:
         status = "needs_manual_grading"
     else:

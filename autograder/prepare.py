@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 import nbformat
 
+from .checks import generated_for
 from .markers import split_hidden
 
 
@@ -150,7 +151,9 @@ def prepare(source_nb: nbformat.NotebookNode,
             if c.is_test:
                 visible, hidden = split_hidden(c.source)
                 add(visible, "test_visible", c.grade_id)
-                if hidden.strip():
+                # A generated block (autograder.checks) is the judge's probes: they run
+                # in the sandbox as probes, and are compared outside it.
+                if hidden.strip() and generated_for(hidden) is None:
                     add(hidden, "test_hidden", c.grade_id)
             elif c.solution:
                 add(answer.get(j, c.source if j in answer else _stub()), "solution", c.grade_id)

@@ -24,7 +24,7 @@ from . import ROOT, SOLUTIONS
 from .execute import RawResult, run
 from .judge import reference_values
 from .sandbox import Limits
-from .spec import Spec, encode_inputs
+from .spec import Raises, Spec, encode_inputs
 
 CACHE = Path(".autograder") / "references"
 
@@ -63,6 +63,16 @@ def _solution_run(source_nb: nbformat.NotebookNode, spec: Spec, limits: Limits) 
     if failed or broken or len(raw.probes) != len(probes):
         raise RuntimeError(f"the instructor solution fails its own judge spec: chunks {broken} "
                            f"fail, probes {failed} crash ({raw.events})")
+    # A probe the solution answers with an error must be one that asks for an error: an
+    # unexpected exception (a warning, under the warnings rule) would become the answer
+    # every student is held to.
+    wrong = [f"probe {k} ({spec.probes[k].cell}: {spec.probes[k].expr}) raised "
+             f"{enc.get('mro', ['?'])[0]}: {enc.get('message', '')}"
+             for k, enc in sorted(raw.probes.items())
+             if enc.get("kind") == "raised" and not isinstance(spec.probes[k].compare, Raises)]
+    if wrong:
+        raise RuntimeError("the instructor solution fails its own judge spec: "
+                           + "; ".join(wrong))
     return raw
 
 

@@ -27,7 +27,17 @@ from pathlib import Path
 import nbformat
 
 from . import EXERCISES, ROOT, SOLUTIONS, nbgrader_env
-from .markers import MARKERS, MarkerError, instructor_blocks, release_view, validate
+from .checks import hidden_block
+from .markers import (
+    BEGIN_HIDDEN,
+    MARKERS,
+    MarkerError,
+    instructor_blocks,
+    release_view,
+    split_hidden,
+    validate,
+)
+from .spec import load_spec
 
 
 class ReleaseError(RuntimeError):
@@ -56,6 +66,7 @@ def notebook_from_percent(py_path: Path) -> nbformat.NotebookNode:
             raise ReleaseError(f"{py_path}: grade_id {cid!r} is used twice")
         seen.add(cid)
         cell["id"] = cid
+        cell.metadata.pop("lines_to_next_cell", None)  # Jupytext's spacing, not content
         if cell.cell_type == "code":
             cell.outputs = []
             cell.execution_count = None
@@ -64,7 +75,35 @@ def notebook_from_percent(py_path: Path) -> nbformat.NotebookNode:
         validate(nb, str(py_path))
     except MarkerError as exc:
         raise ReleaseError(str(exc)) from exc
+    add_hidden_checks(nb, py_path.stem, str(py_path))
     return nb
+
+
+def add_hidden_checks(nb: nbformat.NotebookNode, assignment: str, where: str) -> None:
+    """Write the generated hidden-test block (:mod:`autograder.checks`) into every test cell
+    that the assignment's judge spec decides; refuse hand-written hidden tests beside a spec,
+    which would be a second copy of the checks."""
+    spec = load_spec(assignment)
+    if spec is None:
+        return
+    tests = {}
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type == "code" and meta.get("grade") and not meta.get("solution"):
+            tests[meta.get("grade_id")] = cell
+    unknown = sorted(spec.cells - set(tests))
+    if unknown:
+        raise ReleaseError(f"{where}: judge.py has probes for {unknown}, which are not test "
+                           "cells of the notebook (a typo in a probe's cell?)")
+    for grade_id, cell in tests.items():
+        if split_hidden(cell.source)[1].strip() or BEGIN_HIDDEN in cell.source:
+            raise ReleaseError(
+                f"{where}: test cell {grade_id} holds hand-written hidden tests, but the "
+                f"assignment's hidden checks are the probes of judge.py: move each check into "
+                f"a Probe for {grade_id!r} there and delete the block (release generates it)")
+        if grade_id in spec.cells:
+            visible = cell.source.rstrip("\n")
+            cell.source = (visible + "\n" if visible else "") + hidden_block(assignment, grade_id)
 
 
 def notebook_text(nb: nbformat.NotebookNode) -> str:

@@ -147,6 +147,33 @@ def _run_chunks(shell, job: dict, events: _Events, hidden: bool = False) -> None
                     output=cap.value(), t=time.time())
 
 
+def evaluate_probe(expr: str, names: dict, key: str) -> tuple[dict, dict]:
+    """One probe: ``expr`` evaluated in ``names``, as plain data plus its arrays.
+
+    The one place a probe is evaluated, in the sandbox (the judge) and in the notebook's
+    own kernel (``autograder.checks``, stock ``nbgrader autograde``), so both see the same
+    value. Warnings are errors while a probe runs: a graded call that warns fails its
+    check, whatever warning filters the notebook set (the course's one warnings rule).
+    """
+    import warnings
+
+    arrays: dict = {}
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            value = eval(expr, names)  # noqa: S307 (instructor-written probe)
+            enc = encode(value, key, arrays)
+    except BaseException as exc:  # noqa: BLE001
+        arrays = {}
+        try:
+            msg = str(exc)[:300]
+        except BaseException:  # noqa: BLE001
+            msg = ""
+        enc = {"kind": "raised", "message": msg,
+               "mro": [c.__name__ for c in _type(exc).__mro__][:20]}
+    return enc, arrays
+
+
 def _run_probes(shell, job: dict, jobdir: str, events: _Events) -> None:
     import numpy as np
 
@@ -162,22 +189,13 @@ def _run_probes(shell, job: dict, jobdir: str, events: _Events) -> None:
         if k in skip:
             continue
         events.send(ev="probe_start", k=k, t=time.time())
-        arrays: dict = {}
         cap = _Capture()
         old = sys.stdout, sys.stderr
         sys.stdout = sys.stderr = cap
         try:
             names = dict(shell.user_ns)
             names.update(_decode_inputs(probe["inputs"], inputs))
-            value = eval(probe["expr"], names)  # noqa: S307 (instructor-written probe)
-            enc = encode(value, f"r{k}", arrays)
-        except BaseException as exc:  # noqa: BLE001
-            try:
-                msg = str(exc)[:300]
-            except BaseException:  # noqa: BLE001
-                msg = ""
-            enc = {"kind": "raised", "message": msg,
-                   "mro": [c.__name__ for c in _type(exc).__mro__][:20]}
+            enc, arrays = evaluate_probe(probe["expr"], names, f"r{k}")
         finally:
             sys.stdout, sys.stderr = old
         if arrays:

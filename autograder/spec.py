@@ -56,7 +56,7 @@ class Close:
         if isinstance(ref, Raised):
             return _compare_raised(got, ref.mro[0], None)
         if isinstance(got, Raised):
-            return False, f"raised {got.mro[0]} where a result was expected"
+            return False, _raised_instead(got)
         if not isinstance(got, np.ndarray) or got.dtype.kind not in "biuf":
             return False, f"expected a number or a NumPy array, got {_what(got)}"
         ref = np.asarray(ref)
@@ -133,15 +133,40 @@ class Raised:
 
 def _compare_raised(got: Any, name: str, match: str | None) -> tuple[bool, str]:
     if not isinstance(got, Raised):
-        return False, f"should raise {name} but returned {_what(got)}"
+        return False, f"expected {name}, but the call returned {_what(got)}"
     if name not in got.mro:
-        return False, f"raised {got.mro[0]} instead of {name}"
+        return False, f"expected {name}, but the call raised {_said(got)}"
     if match and not re.search(match, got.message, flags=re.I):
-        return False, f"raised {name} but the message does not say what is wrong"
+        return False, (f"expected a {name} whose message names the problem (it should mention "
+                       f"{_readable(match)!r}); the {name} raised says {_quote(got.message)}")
     return True, "ok"
 
 
+def _raised_instead(got: Raised) -> str:
+    if "Warning" in got.mro:
+        return (f"the call warned ({_said(got)}); graded calls must not warn "
+                "(a warning fails the check)")
+    return f"expected a result, but the call raised {_said(got)}"
+
+
+def _said(got: Raised) -> str:
+    return f"{got.mro[0]}: {_quote(got.message)}" if got.message else got.mro[0]
+
+
+def _quote(message: str) -> str:
+    message = " ".join(message.split())
+    return repr(message if len(message) <= 120 else message[:117] + "...")
+
+
+def _readable(pattern: str) -> str:
+    """A match pattern as words: 'probab' stays, 'sum|total' becomes 'sum' or 'total'."""
+    words = re.sub(r"\\[bBdDsSwW]|[\\^$()?*+\[\]{}.]", "", pattern)
+    return words.replace("|", "' or '")
+
+
 def _what(value: Any) -> str:
+    if isinstance(value, Raised):
+        return f"an error ({_said(value)})"
     if isinstance(value, np.ndarray):
         return f"an array of dtype {value.dtype} and shape {value.shape}"
     if isinstance(value, Unsupported):
@@ -163,6 +188,28 @@ class Probe:
     inputs: dict[str, Any] = field(default_factory=dict)
     compare: Any = field(default_factory=Close)
     hint: str = ""
+    visible: bool = False
+    """The probe repeats a check of the cell's *visible* tests (same call, same answer). When
+    the notebook's visible tests pass but such a probe fails, the notebook's tests were
+    fooled: the submission is ``tamper_suspected``. A failing hidden-only probe just costs
+    the cell's points (honest wrong work)."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A rule the task text states about *how* functions are written, e.g. "Do not call
+    SciPy or PyTorch": the functions named may not use the modules named (directly, through
+    an alias or a helper function of the submission). A broken rule costs ``cell``'s points,
+    with ``says`` (the task's own words) as the reason the student sees."""
+
+    cell: str
+    functions: tuple[str, ...]
+    modules: tuple[str, ...]
+    says: str
+
+    @property
+    def hint(self) -> str:
+        return f"rule: {self.says}"
 
 
 @dataclass
@@ -172,6 +219,7 @@ class Spec:
     warm: tuple[str, ...] = ("numpy",)
     limits: dict[str, Any] = field(default_factory=dict)
     digest: str = ""
+    rules: tuple[Rule, ...] = ()
 
     @property
     def cells(self) -> set[str]:
@@ -182,21 +230,34 @@ def spec_path(assignment: str) -> Path:
     return SOLUTIONS / assignment / "judge.py"
 
 
-def load_spec(assignment: str) -> Spec | None:
-    """The assignment's judge spec, or None when it has none."""
+def spec_module(assignment: str):
+    """The assignment's ``judge.py`` as a module (None when it has none)."""
     path = spec_path(assignment)
     if not path.exists():
         return None
     mod_spec = importlib.util.spec_from_file_location(f"judge_{assignment}", path)
     module = importlib.util.module_from_spec(mod_spec)
     mod_spec.loader.exec_module(module)
+    return module
+
+
+def load_spec(assignment: str) -> Spec | None:
+    """The assignment's judge spec, or None when it has none."""
+    module = spec_module(assignment)
+    if module is None:
+        return None
+    path = spec_path(assignment)
     probes = list(module.probes())
     for p in probes:
         if not re.fullmatch(r"[A-Za-z_]\w*", p.cell):
             raise ValueError(f"{path}: probe cell {p.cell!r} is not a grade_id")
     digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    rules = tuple(getattr(module, "RULES", ()))
+    for r in rules:
+        if not isinstance(r, Rule):
+            raise ValueError(f"{path}: RULES must hold autograder.spec.Rule objects, got {r!r}")
     return Spec(assignment, probes, tuple(getattr(module, "WARM", ("numpy",))),
-                dict(getattr(module, "LIMITS", {})), digest)
+                dict(getattr(module, "LIMITS", {})), digest, rules)
 
 
 def encode_inputs(probes: list[Probe]) -> tuple[list[dict], bytes]:

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from small_class import small_class  # noqa: F401 (four ps01 submissions, graded once)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -15,7 +16,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # the whole book (about 5 min on a loaded 2-core machine), ``graded`` grades the corpus
 # (its ``autograder grade`` subprocess alone may run 900 s), ``rendered`` and ``book_pdf``
 # drive Chromium over every page of the build.
-LONG_FIXTURES = {"built_book": 1800, "graded": 1800, "rendered": 2400, "book_pdf": 2400}
+LONG_FIXTURES = {"built_book": 1800, "graded": 1800, "rendered": 2400, "book_pdf": 2400,
+                 "small_class": 1800}
 
 
 def pytest_collection_modifyitems(config, items):

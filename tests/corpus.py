@@ -165,7 +165,9 @@ def corpus(db_path: str, marker: str) -> dict[str, tuple[bytes, float, str]]:
         "    import warnings\n    warnings.warn('a warning on stderr must not cost points')\n"
         "    logs = np.log(np.where(p > 0, p, 1.0))")
     assert noisy != answers()["entropy"]
-    c["warns_on_stderr"] = (_bytes(build({"entropy": noisy})), FULL, "ok")
+    # The one warnings rule (issue 14): a graded call that warns fails its check, so entropy
+    # (6) and text_entropy, which calls it (3), lose their points; it is not tampering.
+    c["warns_on_stderr"] = (_bytes(build({"entropy": noisy})), FULL - 9, "ok")
     c["unstable"] = (_bytes(build({"bernoulli_entropy": UNSTABLE})), FULL - 4, "ok")
     c["input_transformer"] = (_bytes(build({"self_information": TRANSFORMER}, solved=False)),
                               0.0, "tamper_suspected")

@@ -132,9 +132,11 @@ def test_release_refuses_a_source_with_a_marker_nbgrader_reads_differently(tmp_p
 
     src = rel.SOLUTIONS / "ps01_information" / "ps01_information.py"
     text = src.read_text()
-    assert text.count("### BEGIN HIDDEN TESTS") >= 1
+    anchor = 'check_raises(ValueError, self_information, -0.1, match="probab")\n'
+    assert text.count(anchor) == 1
     bad = tmp_path / "ps01_information.py"
-    bad.write_text(text.replace("### BEGIN HIDDEN TESTS", "# BEGIN HIDDEN TESTS", 1))
+    bad.write_text(text.replace(anchor, anchor + "# BEGIN HIDDEN TESTS\nx = 1\n"
+                                "### END HIDDEN TESTS\n"))
     with pytest.raises(rel.ReleaseError, match=r"cell \d+ \(test_\w+\), line \d+: "
                                                r"'# BEGIN HIDDEN TESTS'"):
         rel.notebook_from_percent(bad)
@@ -300,3 +302,39 @@ def test_feedback_page_of_a_failing_submission_reads_plain_in_the_browser(chromi
     assert "AssertionError" in text and "infoloss/testing.py" in text
     assert ESC not in text and "[0;3" not in text and str(ROOT) not in text
     assert text.index("entropy([0.5, 0.5])") < text.index("Traceback")
+
+
+def test_release_refuses_hand_written_hidden_tests_beside_a_judge_spec(tmp_path):
+    """Issue 14: a hidden check is written once, as a probe of judge.py; a hand-written
+    hidden-test block next to it would be a second copy that can drift."""
+    from autograder import release as rel
+
+    text = (rel.SOLUTIONS / "ps01_information" / "ps01_information.py").read_text()
+    anchor = 'check_raises(ValueError, self_information, -0.1, match="probab")\n'
+    bad = tmp_path / "ps01_information.py"
+    bad.write_text(text.replace(anchor, anchor + "### BEGIN HIDDEN TESTS\n"
+                                "check_close(self_information(0.25), 2.0)\n"
+                                "### END HIDDEN TESTS\n"))
+    with pytest.raises(rel.ReleaseError, match=r"test_self_information holds hand-written "
+                                               r"hidden tests.*judge\.py"):
+        rel.notebook_from_percent(bad)
+
+
+def test_release_generates_each_judged_cells_hidden_block_from_the_spec():
+    from autograder import release as rel
+    from autograder.checks import generated_for
+    from autograder.markers import split_hidden
+    from autograder.spec import load_spec
+
+    for name in rel.assignments():
+        spec = load_spec(name)
+        nb = rel.notebook_from_percent(rel.SOLUTIONS / name / f"{name}.py")
+        for cell in nb.cells:
+            meta = cell.metadata.get("nbgrader", {})
+            if not (meta.get("grade") and not meta.get("solution") and cell.cell_type == "code"):
+                continue
+            hidden = split_hidden(cell.source)[1]
+            if spec is not None and meta["grade_id"] in spec.cells:
+                assert generated_for(hidden) == (name, meta["grade_id"]), (name, meta)
+            else:
+                assert not hidden.strip(), (name, meta["grade_id"])

@@ -37,7 +37,7 @@ from autograder.spec import Exact, Probe, Spec, decode_result  # noqa: E402
 
 CELLS = instructor_cells(instructor_nb())
 # the judge decides test_entropy (probes 0 and 1) and test_kl (probe 2)
-SPEC = Spec("ps00_unit", [Probe("test_entropy", "entropy(p)", compare=Exact()),
+SPEC = Spec("ps00_unit", [Probe("test_entropy", "entropy(p)", compare=Exact(), visible=True),
                           Probe("test_entropy", "entropy(q)", compare=Exact()),
                           Probe("test_kl", "kl(p, p)", compare=Exact())])
 # only test_entropy is judged; test_kl is scored by the notebook's own tests
@@ -82,13 +82,10 @@ CASES = {
 }
 
 
-# A probe that runs out of time or dies while the notebook's own tests passed is counted as
-# a disagreement between notebook and judge, so the honest-but-slow submission is labelled
-# tamper_suspected (issue 14, section 3: honest work labelled as suspected cheating).
-HONEST_LABELLED_TAMPER = pytest.mark.xfail(
-    strict=True, reason="a probe's timeout or crash counts as judge/notebook disagreement")
-PARAMS = [pytest.param(name, marks=HONEST_LABELLED_TAMPER)
-          if name in ("probe-timeout", "probe-crash") else name for name in CASES]
+# A probe that runs out of time or dies while the notebook's own tests passed is not
+# evidence of tampering (issue 14, section 3): only a wrong answer to a probe that repeats
+# a visible test is.
+PARAMS = list(CASES)
 
 
 @pytest.mark.parametrize("name", PARAMS)
@@ -122,7 +119,7 @@ def test_a_timed_out_probe_costs_its_own_cell_only(monkeypatch, tmp_path):
     verdict = grade(monkeypatch, tmp_path, script={("probe", 0): "hang"})
     assert scores(verdict) == {"test_entropy": 0.0, "test_kl": 1.0, "explain": None}
     assert [p["message"] for p in verdict.cells["test_entropy"].probes] == [
-        "timeout while running", "timeout while running"]
+        "ran out of time", "ran out of time"]
     assert "probe 0: timeout (over 20 s)" in verdict.reasons
 
 
@@ -177,4 +174,24 @@ def test_a_probe_result_the_comparator_cannot_handle_fails_without_stopping(monk
     verdict = judge(CELLS, PREPARED.chunks, raw, spec, [np.asarray(2)], [], [])
     assert verdict.cells["test_kl"].score == 0.0
     assert verdict.cells["test_kl"].probes[0]["message"] == (
-        "result could not be compared (TypeError)")
+        "the result could not be compared (TypeError)")
+
+
+def test_a_broken_rule_zeroes_its_cell_says_why_and_ranks_below_a_crash(monkeypatch, tmp_path):
+    from autograder.spec import Rule
+
+    rule = Rule("test_kl", ("kl",), ("scipy",), "Do not call SciPy")
+    install(monkeypatch, tmp_path)
+    raw = execute.run(JOB, INPUTS, FAST, None, PREPARED.definition_chunks)
+    verdict = judge(CELLS, PREPARED.chunks, raw, SPEC, REFERENCES, [], [],
+                    {rule: "kl uses scipy.special.rel_entr"})
+    assert verdict.status == "rule_broken"
+    assert scores(verdict) == {"test_entropy": 2.0, "test_kl": 0.0, "explain": None}
+    assert {"hint": "rule: Do not call SciPy", "ok": False,
+            "message": "kl uses scipy.special.rel_entr"} in verdict.cells["test_kl"].probes
+    assert "rule broken: Do not call SciPy (kl uses scipy.special.rel_entr)" in verdict.reasons
+    (tmp_path / "b").mkdir()
+    install(monkeypatch, tmp_path / "b", script={("chunk", KL): "die"})
+    raw = execute.run(JOB, INPUTS, FAST, None, PREPARED.definition_chunks)
+    crashed = judge(CELLS, PREPARED.chunks, raw, SPEC, REFERENCES, [], [], {rule: "x"})
+    assert crashed.status == "crashed"

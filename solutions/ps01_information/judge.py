@@ -10,6 +10,7 @@ See autograder/spec.py for the format.
 import numpy as np
 import scipy.stats  # noqa: F401 (the reference answers use the solution, not scipy)
 
+from autograder.requirements import BY_NAME, DESCRIBES, WARNINGS_RULE
 from autograder.spec import Close, Probe, Raises
 from infoloss.data import SAMPLE_TEXT, load_digits_split
 
@@ -18,14 +19,15 @@ WARM = ["numpy", "scipy.stats", "sklearn.datasets", "sklearn.model_selection",
 LIMITS = {"memory": 2 * 2**30}
 
 F64 = Close(rtol=1e-9, dtype="float64")
+VISIBLE = Close(rtol=1e-7)  # check_close's tolerance, for the probes that repeat a visible test
 
 
 def _self_information():
     c = "test_self_information"
-    yield Probe(c, "self_information(0.5)", hint="a fair coin carries one bit")
-    yield Probe(c, "self_information(1 / 6)", hint="a fair die")
-    yield Probe(c, "self_information(np.array([1.0, 0.25]))", hint="an array of probabilities")
-    yield Probe(c, "self_information(0.5, base=np.e)", hint="nats (base e)")
+    yield Probe(c, "self_information(0.5)", hint="a fair coin carries one bit", compare=VISIBLE, visible=True)
+    yield Probe(c, "self_information(1 / 6)", hint="a fair die", compare=VISIBLE, visible=True)
+    yield Probe(c, "self_information(np.array([1.0, 0.25]))", hint="an array of probabilities", compare=VISIBLE, visible=True)
+    yield Probe(c, "self_information(0.5, base=np.e)", hint="nats (base e)", compare=VISIBLE, visible=True)
     yield Probe(c, "self_information(0.0)", hint="an impossible event")
     yield Probe(c, "self_information(1e-300)", compare=Close(rtol=1e-12), hint="a tiny p")
     yield Probe(c, "self_information(5e-324)", compare=Close(rtol=1e-12),
@@ -37,7 +39,7 @@ def _self_information():
                 hint="float32 input, float64 result")
     yield Probe(c, "self_information(0.5, base=4)", compare=Close(rtol=1e-12), hint="base 4")
     yield Probe(c, "self_information(-0.1)", compare=Raises(ValueError, "probab"),
-                hint="rejects a negative probability")
+                hint="rejects a negative probability", visible=True)
     yield Probe(c, "self_information(1.5)", compare=Raises(ValueError, "probab"),
                 hint="rejects a probability above 1")
     yield Probe(c, "self_information(np.array([0.5, np.nan]))", compare=Raises(ValueError, "nan"),
@@ -50,12 +52,12 @@ def _self_information():
 
 def _entropy():
     c = "test_entropy"
-    yield Probe(c, "entropy([0.5, 0.5])", hint="a fair coin")
-    yield Probe(c, "entropy([1.0, 0.0])", hint="0 log 0 = 0")
-    yield Probe(c, "entropy(np.full(8, 1 / 8))", hint="a fair 8-sided die")
-    yield Probe(c, "entropy([[0.5, 0.5], [0.25, 0.75]])", hint="a batch of two coins")
+    yield Probe(c, "entropy([0.5, 0.5])", hint="a fair coin", compare=VISIBLE, visible=True)
+    yield Probe(c, "entropy([1.0, 0.0])", hint="0 log 0 = 0", compare=VISIBLE, visible=True)
+    yield Probe(c, "entropy(np.full(8, 1 / 8))", hint="a fair 8-sided die", compare=VISIBLE, visible=True)
+    yield Probe(c, "entropy([[0.5, 0.5], [0.25, 0.75]])", hint="a batch of two coins", compare=VISIBLE, visible=True)
     yield Probe(c, "entropy([0.5, 0.6])", compare=Raises(ValueError, "sum"),
-                hint="rejects a distribution that does not sum to 1")
+                hint="rejects a distribution that does not sum to 1", visible=True)
     rng = np.random.default_rng(12345)
     batch = rng.dirichlet(np.ones(7) * 0.3, size=(4, 5))
     batch[0, 0, :3] = 0.0
@@ -86,8 +88,8 @@ def _entropy():
 
 def _bernoulli():
     c = "test_bernoulli_entropy"
-    yield Probe(c, "bernoulli_entropy(0.5)", hint="a fair coin, in nats")
-    yield Probe(c, "bernoulli_entropy(np.array([0.0, 1.0]))", hint="certain outcomes")
+    yield Probe(c, "bernoulli_entropy(0.5)", hint="a fair coin, in nats", compare=VISIBLE, visible=True)
+    yield Probe(c, "bernoulli_entropy(np.array([0.0, 1.0]))", hint="certain outcomes", compare=VISIBLE, visible=True)
     yield Probe(c, "bernoulli_entropy(0.1)", hint="p = 0.1")
     yield Probe(c, "bernoulli_entropy(0.9)", hint="p = 0.9")
     yield Probe(c, "bernoulli_entropy(np.linspace(0.01, 0.99, 99))", compare=Close(rtol=1e-12),
@@ -106,8 +108,8 @@ def _bernoulli():
 def _real_data():
     c = "test_real_data"
     split = load_digits_split()
-    yield Probe(c, "text_entropy('abab')", hint="two equally frequent characters")
-    yield Probe(c, "text_entropy('aaaa')", hint="one character")
+    yield Probe(c, "text_entropy('abab')", hint="two equally frequent characters", compare=VISIBLE, visible=True)
+    yield Probe(c, "text_entropy('aaaa')", hint="one character", compare=VISIBLE, visible=True)
     yield Probe(c, "text_entropy(text)", {"text": SAMPLE_TEXT}, hint="the sample text")
     yield Probe(c, "text_entropy('abcd' * 3)", compare=Close(rtol=1e-12),
                 hint="four equally frequent characters")
@@ -156,12 +158,12 @@ T32 = np.array([[0.1, 0.2], [0.3, 0.4]], dtype=np.float32)
 def _conditional_entropy():
     c = "test_conditional_entropy"
     f = "conditional_entropy"
-    yield Probe(c, f"{f}(np.full((2, 2), 0.25))", hint="independent fair coins")
-    yield Probe(c, f"{f}([[0.5, 0.0], [0.0, 0.5]])", hint="Y = X")
-    yield Probe(c, f"{f}(t)", {"t": EXAMPLE}, hint="rows are X, columns Y")
-    yield Probe(c, f"{f}(t, base=np.e)", {"t": EXAMPLE}, hint="nats (base e)")
+    yield Probe(c, f"{f}(np.full((2, 2), 0.25))", hint="independent fair coins", compare=VISIBLE, visible=True)
+    yield Probe(c, f"{f}([[0.5, 0.0], [0.0, 0.5]])", hint="Y = X", compare=VISIBLE, visible=True)
+    yield Probe(c, f"{f}(t)", {"t": EXAMPLE}, hint="rows are X, columns Y", compare=VISIBLE, visible=True)
+    yield Probe(c, f"{f}(t, base=np.e)", {"t": EXAMPLE}, hint="nats (base e)", compare=VISIBLE, visible=True)
     yield Probe(c, f"{f}([0.5, 0.5])", compare=Raises(ValueError, "2-d|two|dim"),
-                hint="rejects a 1-D table")
+                hint="rejects a 1-D table", visible=True)
     _, tables, gaps = _tables(2024)
     loose = Close(rtol=1e-9, atol=1e-15, dtype="float64")
     for shape, table in tables.items():
@@ -204,11 +206,11 @@ def _mutual_information():
     f = "mutual_information"
     zero = NonNegative(rtol=1e-9, atol=1e-12)
     yield Probe(c, f"{f}(np.full((2, 2), 0.25))", compare=zero, hint="independent fair coins")
-    yield Probe(c, f"{f}([[0.5, 0.0], [0.0, 0.5]])", hint="Y = X")
-    yield Probe(c, f"{f}(t)", {"t": EXAMPLE}, hint="H(Y) - H(Y|X)")
+    yield Probe(c, f"{f}([[0.5, 0.0], [0.0, 0.5]])", hint="Y = X", compare=VISIBLE, visible=True)
+    yield Probe(c, f"{f}(t)", {"t": EXAMPLE}, hint="H(Y) - H(Y|X)", compare=VISIBLE, visible=True)
     yield Probe(c, f"{f}(t.T)", {"t": EXAMPLE}, hint="the transposed table: I(X;Y) = I(Y;X)")
     yield Probe(c, f"{f}([[0.5, 0.6]])", compare=Raises(ValueError, "sum"),
-                hint="rejects a table that does not sum to 1")
+                hint="rejects a table that does not sum to 1", visible=True)
     rng, tables, gaps = _tables(2025)
     loose = NonNegative(rtol=1e-9, atol=1e-13, dtype="float64")
     for shape, table in tables.items():
@@ -250,3 +252,40 @@ def probes():
     yield from _real_data()
     yield from _conditional_entropy()
     yield from _mutual_information()
+
+
+# Each rule the notebook's text states, and the probes (by hint) that check it
+# (autograder/requirements.py; `python -m autograder requirements ps01_information`).
+REQUIREMENTS = {
+    "Replace every `raise NotImplementedError()`": BY_NAME,
+    "Do not rename the functions": BY_NAME,
+    "more tests, hidden here": DESCRIBES,
+    "A graded call that warns": WARNINGS_RULE,
+    "Return a float64 array of the same shape as `p`": [
+        "float32 input, float64 result", "an array of probabilities"],
+    "`p = 0` is allowed": ["an impossible event", WARNINGS_RULE],
+    "Raise `ValueError`, with a message that says what is wrong, when any probability": [
+        "rejects a negative probability", "rejects a probability above 1", "rejects NaN",
+        "rejects base 1", "rejects a negative base"],
+    "Use the convention $0 \\log 0 = 0$ (no `nan`, no warning)": [
+        "0 log 0 = 0", "a one-hot distribution", WARNINGS_RULE],
+    "Compute and return float64, even for float32 input": [
+        "float32 input, float64 result, no renormalising"],
+    "Raise `ValueError` when an entry is negative or NaN": [
+        "rejects a negative entry", "rejects NaN", "rejects a batch row that does not sum to 1",
+        "rejects an empty last axis", "rejects base 0"],
+    "It must stay accurate for tiny `p`": ["a tiny p (needs log1p)", "p near 1"],
+    "Raise `ValueError` for probabilities outside": [
+        "rejects p above 1", "rejects a negative p", "rejects NaN"],
+    "a length-10 float64 array whose entry `d`": ["the training split", "the test split"],
+    "the floor of the cross-entropy of any classifier": [
+        "independent fair coins", "rows are X, columns Y", "a pixel of the digits"],
+    "a row with $p(x) = 0$": ["a value of X that never occurs (empty row)", WARNINGS_RULE],
+    "Compute in float64 (also for float32 tables)": [
+        "a float32 table, float64 result", "nats (base e)"],
+    "`mutual_information` is never negative": ["independent X and Y: zero, never negative"],
+    "Raise `ValueError` with a message that names the problem when `joint` is not 2-D": [
+        "rejects a 1-D table", "rejects a 3-D table", "rejects an empty table",
+        "rejects a negative entry", "rejects NaN", "rejects a table of counts",
+        "rejects base 1", "rejects base 0", "rejects an infinite base"],
+}
