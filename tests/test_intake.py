@@ -174,6 +174,16 @@ def test_feedback_is_written_under_the_safe_name(tmp_path, monkeypatch):
     assert "Zoë O&#x27;Brien" in path.read_text()   # the page shows the id as given
 
 
+def test_the_late_policy_finds_a_macos_folders_timestamp_under_collects_id(tmp_path):
+    from autograder.late import submission_timestamps
+
+    put(tmp_path, f"{ZOE_NFD}/{A}/{A}.ipynb")
+    (tmp_path / ZOE_NFD / A / "timestamp.txt").write_text("2026-10-01 23:59:00.000000 UTC")
+    [sub] = intake(tmp_path, A).submissions
+    stamps, problems = submission_timestamps(tmp_path, A)
+    assert list(stamps) == [sub.student] == [ZOE_NFC] and problems == []
+
+
 def test_an_nfc_nfd_pair_is_one_row_naming_both_folders(tmp_path):
     put(tmp_path, f"{ZOE_NFC}/{A}.ipynb")
     put(tmp_path, f"{ZOE_NFD}/{A}.ipynb")
