@@ -6,20 +6,26 @@ holds a small owner file: the creating process's pid, its start time (from
 host name. A grader killed with SIGKILL runs no ``finally``; the next grade run calls
 :func:`remove_stale`, which deletes the folders whose owner process is gone and leaves
 alone every folder whose owner still runs, that another host made (a shared /tmp), or that
-has no owner file (another program's, or one being created this instant).
+has no owner file (another program's). So that no ``autograder-*`` folder is ever without
+its owner file, a folder is made as ``.autograder-staging-*``, given the file, then
+renamed; a staging folder left by a kill in between is removed once a minute old.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import socket
 import tempfile
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 PREFIX = "autograder-"
+STAGING = ".autograder-staging-"
+STAGING_GRACE_S = 60.0
 OWNER_FILE = ".autograder-owner.json"
 
 
@@ -66,9 +72,15 @@ def make_scratch(prefix: str = PREFIX) -> Path:
     """A new private folder ``<tmp>/<prefix>XXXX`` that records this process as its owner."""
     if not prefix.startswith(PREFIX):
         raise ValueError(f"scratch prefixes start with {PREFIX!r} (got {prefix!r})")
-    path = Path(tempfile.mkdtemp(prefix=prefix))
-    (path / OWNER_FILE).write_text(json.dumps(asdict(current_owner())))
-    return path
+    base = Path(tempfile.gettempdir())
+    staging = Path(tempfile.mkdtemp(prefix=STAGING, dir=base))
+    (staging / OWNER_FILE).write_text(json.dumps(asdict(current_owner())))
+    while True:
+        final = base / (prefix + staging.name[len(STAGING):])
+        if not final.exists():
+            os.rename(staging, final)
+            return final
+        staging = staging.rename(base / (STAGING + secrets.token_hex(6)))
 
 
 def owner_of(folder: Path) -> Owner | None:
@@ -93,11 +105,17 @@ def remove_stale(tmpdir: Path | None = None) -> list[Path]:
     """Delete the scratch folders of graders that are gone; returns what was removed."""
     base = Path(tmpdir or tempfile.gettempdir())
     removed = []
-    for folder in sorted(base.glob(PREFIX + "*")):
+    for folder in sorted([*base.glob(PREFIX + "*"), *base.glob(STAGING + "*")]):
         if folder.is_symlink() or not folder.is_dir():
             continue
         owner = owner_of(folder)
-        if owner is None or owner_alive(owner):
+        if owner is None and folder.name.startswith(STAGING):
+            try:   # killed before its owner file was complete: only this module makes these
+                if time.time() - folder.stat().st_mtime < STAGING_GRACE_S:
+                    continue
+            except OSError:
+                continue
+        elif owner is None or owner_alive(owner):
             continue
         shutil.rmtree(folder, ignore_errors=True)
         if not folder.exists():

@@ -312,9 +312,14 @@ def test_scratch_of_a_dead_grader_is_removed_and_every_other_kept(scratch_base):
                            scratch.Owner(_dead_pid(), "1", me.boot, socket.gethostname() + "x"))
     ownerless = base / "autograder-someone-else"
     ownerless.mkdir()
+    half_made = base / f"{scratch.STAGING}killed"   # killed before its owner file was written
+    half_made.mkdir()
+    os.utime(half_made, (time.time() - 2 * scratch.STAGING_GRACE_S,) * 2)
+    being_made = base / f"{scratch.STAGING}now"
+    being_made.mkdir()
     removed = scratch.remove_stale()
-    assert sorted(removed) == sorted([dead, reused, rebooted])
-    assert all(p.exists() for p in (mine, other_host, ownerless))
+    assert sorted(removed) == sorted([dead, reused, rebooted, half_made])
+    assert all(p.exists() for p in (mine, other_host, ownerless, being_made))
     assert not any(p.exists() for p in removed)
 
 
