@@ -47,7 +47,6 @@ import nbformat
 from .scratch import make_scratch
 
 SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@+-]{0,99}")
-STUDENT_ID = SAFE_NAME   # the ids that are already file names (kept for older callers)
 MAX_ZIP_BYTES = 1 << 30
 MAX_NOTEBOOK_BYTES = 50 << 20
 NBGRADER_FOLDERS = ("autograded", "feedback", "source", "release")
