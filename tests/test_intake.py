@@ -163,13 +163,14 @@ def test_different_ids_get_different_names_and_nfc_nfd_spellings_the_same():
 
 def test_feedback_is_written_under_the_safe_name(tmp_path, monkeypatch):
     from autograder import feedback
+    from autograder.record import StoredResult
 
-    row = {"student": "Zoë O'Brien", "score": 1.0, "max_score": 2.0, "status": "ok",
-           "payload": {"cells": {}, "reasons": []}}
-    monkeypatch.setattr(feedback, "results", lambda url, assignment: [row])
+    row = StoredResult(A, "Zoë O'Brien", "ok", 1.0, 2.0, 0.0, "", {"cells": {}, "reasons": []},
+                       {})
+    monkeypatch.setattr(feedback, "stored_results", lambda url, assignment: [row])
     [path] = feedback.write_feedback(A, "sqlite://", tmp_path)
     folder = path.relative_to(tmp_path / "feedback").parts[0]
-    assert folder == safe_name(row["student"]) and folder.isascii() and "'" not in folder
+    assert folder == safe_name(row.student) and folder.isascii() and "'" not in folder
     assert path == tmp_path / "feedback" / folder / A / f"{A}.html"
     assert "Zoë O&#x27;Brien" in path.read_text()   # the page shows the id as given
 
