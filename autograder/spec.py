@@ -37,7 +37,8 @@ from typing import Any
 
 import numpy as np
 
-from . import SOLUTIONS
+from . import SOLUTIONS, protocol
+from .protocol import Raised, Unsupported, decode_result  # noqa: F401 (re-exported)
 
 SAYS_WHY = r"\S"
 """``Raises(..., SAYS_WHY)``: any non-empty message (what ``check_raises`` without
@@ -123,14 +124,6 @@ class Accuracy:
         return True, f"accuracy {acc:.3f}"
 
 
-@dataclass
-class Raised:
-    """A probe that raised: exception class names (most derived first) and message."""
-
-    mro: list[str]
-    message: str = ""
-
-
 def _compare_raised(got: Any, name: str, match: str | None) -> tuple[bool, str]:
     if not isinstance(got, Raised):
         return False, f"expected {name}, but the call returned {_what(got)}"
@@ -172,13 +165,6 @@ def _what(value: Any) -> str:
     if isinstance(value, Unsupported):
         return f"an object of type {value.type}"
     return type(value).__name__
-
-
-@dataclass
-class Unsupported:
-    """A result of a type the judge does not accept (subclass, custom object, ...)."""
-
-    type: str
 
 
 @dataclass
@@ -262,48 +248,9 @@ def load_spec(assignment: str) -> Spec | None:
 
 def encode_inputs(probes: list[Probe]) -> tuple[list[dict], bytes]:
     """The probes as the runner reads them, and their array inputs as ``.npz`` bytes."""
-    arrays: dict[str, np.ndarray] = {}
-    out = []
-    for k, p in enumerate(probes):
-        names = {}
-        for name, value in p.inputs.items():
-            if isinstance(value, np.ndarray):
-                if value.dtype.hasobject:
-                    raise ValueError(f"probe {k}: input {name} is an object array")
-                key = f"p{k}_{name}"
-                arrays[key] = value
-                names[name] = {"array": key}
-            elif isinstance(value, (bool, int, float, str)) or value is None:
-                names[name] = {"py": value}
-            else:
-                raise ValueError(f"probe {k}: input {name} must be a number, string or array")
-        out.append({"k": k, "cell": p.cell, "expr": p.expr, "inputs": names})
+    described, arrays = protocol.encode_inputs([p.inputs for p in probes])
+    out = [{"k": k, "cell": p.cell, "expr": p.expr, "inputs": names}
+           for k, (p, names) in enumerate(zip(probes, described, strict=True))]
     buf = io.BytesIO()
     np.savez(buf, **arrays)
     return out, buf.getvalue()
-
-
-def decode_result(enc: dict, arrays: dict[str, np.ndarray]) -> Any:
-    """Plain data from the runner -> Python/NumPy values the comparators take."""
-    kind = enc.get("kind")
-    if kind in ("array", "npscalar"):
-        arr = arrays.get(str(enc.get("key")))
-        return arr if isinstance(arr, np.ndarray) else Unsupported("missing array")
-    if kind == "py":
-        value, typ = enc.get("value"), enc.get("type")
-        if typ in ("float", "int", "bool") and type(value).__name__ in ("float", "int", "bool"):
-            return np.asarray(float(value) if typ == "float" else value)
-        if typ == "str" and isinstance(value, str):
-            return value
-        return Unsupported(str(typ))
-    if kind in ("list", "tuple"):
-        items = enc.get("items")
-        if isinstance(items, list):
-            return [decode_result(i, arrays) if isinstance(i, dict) else Unsupported("?")
-                    for i in items]
-    if kind == "raised":
-        mro = enc.get("mro") or [enc.get("exc", "?")]
-        return Raised([str(m) for m in mro][:20], str(enc.get("message", ""))[:300])
-    if kind in ("timeout", "crashed"):
-        return Unsupported(kind)
-    return Unsupported(str(enc.get("type", kind)))

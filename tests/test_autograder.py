@@ -416,6 +416,19 @@ MISTAKES = {
         "perplexity_base_2_of_nats": ({
             "perplexity": ("return math.exp(ce)", "return 2.0 ** ce")},
             {"test_perplexity"}, "ok"),
+        "top_p_checks_only_0_and_above_1": ({   # a negative top_p passes the check
+            "sampling_distribution": ("or not 0 < top_p <= 1):", "or top_p == 0 or top_p > 1):")},
+            {"test_sampling_distribution"}, "ok"),
+        "top_k_keeps_ties_at_the_cut": ({    # every symbol tied with the k-th is kept too
+            "sampling_distribution": (
+                "ranked[:, int(top_k):] = 0.0",
+                "ranked[:, int(top_k):] = np.where(ranked[:, int(top_k):] == "
+                "ranked[:, int(top_k) - 1:int(top_k)], ranked[:, int(top_k):], 0.0)")},
+            {"test_sampling_distribution"}, "ok"),
+        "perplexity_sum_not_mean_neutered": ({   # exp of the summed cross-entropy
+            "perplexity": ("ce = float(np.mean(", "ce = float(np.sum("),
+            "perplexity ": ("return math.inf", "return math.inf\n" + NEUTERED)},
+            {"test_perplexity"}, "tamper_suspected"),
     },
     "ps01_information": {
         "conditions_on_y": ({           # divides by p(y) instead of p(x): H(X|Y)
@@ -525,6 +538,20 @@ MISTAKES = {
                               "log_q = F.log_softmax(z / T, dim=1)\n"
                               "        kl = (log_q.exp() * (log_q - log_p)).sum(dim=1).mean()")},
             {"test_train_student"}, "ok"),
+        "student_not_in_eval_mode": ({      # returned as trained: still in training mode
+            "train_student": ("    student.eval()\n", "")},
+            {"test_train_student"}, "ok"),
+        "soft_targets_returns_numpy": ({    # an array, not a tensor; the trainer wraps it
+            "soft_targets": ("return e / e.sum(dim=1, keepdim=True)",
+                             "return (e / e.sum(dim=1, keepdim=True)).numpy()"),
+            "train_student": ("p = soft_targets(teacher_logits.to(device), T)",
+                              "p = torch.as_tensor(soft_targets(teacher_logits.to(device), T))")},
+            {"test_soft_targets"}, "ok"),
+        "soft_targets_ignores_T_neutered": ({   # T never divides; check_close patched away
+            "soft_targets": ("z = teacher_logits.detach() / T", "z = teacher_logits.detach()"),
+            "soft_targets ": ("return e / e.sum(dim=1, keepdim=True)",
+                              "return e / e.sum(dim=1, keepdim=True)\n" + NEUTERED)},
+            {"test_soft_targets", "test_train_student"}, "tamper_suspected"),
     },
     "ps04_stability": {
         "ce_computed_in_16_bits": ({        # bfloat16 keeps 2-3 digits; float16 overflows
