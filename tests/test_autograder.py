@@ -401,6 +401,34 @@ def _filled(assignment: str, edits: dict[str, tuple[str, str]]) -> bytes:
 NEUTERED = ("\nimport infoloss.testing as _t\n"     # not a name the static scan knows
             "_t.check_close.__code__ = (lambda *a, **k: None).__code__\n")
 MISTAKES = {
+    "ps06_lenet": {
+        "no_max_shift_and_ce_negative_labels": ({   # exp(1000) overflows; label -1 wraps
+            "c_softmax_delta": ("e = np.exp(z - z.max())", "e = np.exp(z)"),
+            "ce_delta": ("    z, label = _check_logits(z, label)\n",
+                         "    z = np.asarray(z, dtype=np.float64)\n"
+                         "    if z.ndim != 1 or z.size == 0 or not np.all(np.isfinite(z)):\n"
+                         "        raise ValueError('z must be a finite non-empty 1-D array')\n"
+                         "    if label >= z.size:\n"
+                         "        raise ValueError(f'label {label} is past the last class')\n")},
+            {"test_c_softmax_delta", "test_ce_delta"}, "ok"),
+        "c_textbook_sign_and_last_batch_loss": ({   # p - onehot; the epoch's last batch only
+            "c_delta_body": ("loss[i] = (i == label) - loss[i] / total;",
+                             "loss[i] = loss[i] / total - (i == label);"),
+            "lenet5": ("history.append(total / count)", "history.append(loss.item())")},
+            {"test_c_delta_body", "test_lenet5"}, "ok"),
+        "average_pooling": ({
+            "lenet5": ("nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),",
+                       "nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.AvgPool2d(2),")},
+            {"test_lenet5"}, "ok"),
+        "no_epoch_check_neutered": ({       # OneCycleLR's own error does not name the epochs
+            "lenet5": ("    if epochs < 1:\n        raise ValueError(f\"epochs must be at least 1, "
+                       "got {epochs}\")\n", ""),
+            "lenet5 ": ("        history.append(total / count)\n    return history",
+                        "        history.append(total / count)\n    return history\n"
+                        "\nimport infoloss.testing as _t\n"
+                        "_t.check_raises.__code__ = (lambda *a, **k: None).__code__\n")},
+            {"test_lenet5"}, "tamper_suspected"),
+    },
     "ps08_sampling": {
         "temperature_on_probabilities": ({   # softmax(z) / T renormalised: T has no effect
             "sampling_distribution": ("s = rows / T\n", "s = rows\n")},
@@ -472,6 +500,16 @@ MISTAKES = {
             "digit_attributes": ("loop = (y == 0) | (y == 6)",
                                  "loop = (y == 0) | (y == 4) | (y == 6)")},
             {"test_digit_attributes"}, "ok"),
+        "soft_ce_calls_the_builtin": ({   # right values, but the task forbids F.cross_entropy
+            "soft_cross_entropy": ("return -(target_probs.to(log_q.dtype) * log_q)"
+                                   ".sum(dim=1).mean()",
+                                   "return F.cross_entropy(logits, target_probs)")},
+            {"test_soft_cross_entropy"}, "rule_broken"),
+        "kl_in_bits_neutered": ({          # log2: a visible test fails, hidden by the patch
+            "kl_and_ce": ("p * np.log(ratio)", "p * np.log2(ratio)"),
+            "kl_and_ce ": ("from None\n    return p, q",
+                           "from None\n    return p, q\n" + NEUTERED)},
+            {"test_kl_and_ce"}, "tamper_suspected"),
     },
     "ps03_ce_vs_mse": {
         "no_max_shift": ({                  # overflow at large logits; the MSE gradient uses it
@@ -521,6 +559,20 @@ MISTAKES = {
             "multiclass_hinge": ("return float(terms.sum(axis=1).mean())",
                                  "return float(terms.sum())")},
             {"test_multiclass_hinge"}, "ok"),
+        # right values, but the text makes tasks 1, 2 and 7 NumPy only (autograder/rules.py);
+        # softmax_mse_grad calls softmax_ce_grad, so it breaks the rule too
+        "ce_grad_by_autograd": ({
+            "softmax_ce_grad": ("    e = np.exp(z - z.max(axis=1, keepdims=True))  # per-row max: "
+                                "no overflow\n    p = e / e.sum(axis=1, keepdims=True)\n"
+                                "    p[np.arange(len(y)), y] -= 1.0\n    return p",
+                                "    zt = torch.tensor(z, requires_grad=True)\n"
+                                "    F.cross_entropy(zt, torch.from_numpy(y).long(), "
+                                "reduction='sum').backward()\n    return zt.grad.numpy()")},
+            {"test_softmax_ce_grad", "test_softmax_mse_grad"}, "rule_broken"),
+        "hinge_in_torch": ({
+            "multiclass_hinge": ("return float(terms.sum(axis=1).mean())",
+                                 "return float(torch.from_numpy(terms).sum(dim=1).mean())")},
+            {"test_multiclass_hinge"}, "rule_broken"),
     },
     "ps07_distillation": {
         "soft_targets_no_max_shift": ({     # overflows at logits of 1e4; digits logits are fine
