@@ -27,12 +27,12 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import cgroups
+from .scratch import make_scratch
 
 HOME = "/home/student"
 JOB = "/job"
@@ -224,7 +224,7 @@ class Sandbox:
 
     @classmethod
     def start(cls, limits: Limits) -> Sandbox:
-        scratch = Path(tempfile.mkdtemp(prefix="autograder-"))
+        scratch = make_scratch()   # owned: a later run removes it if this process dies
         for sub in ("home", "job", "out"):
             (scratch / sub).mkdir()
             os.chmod(scratch / sub, 0o777)
