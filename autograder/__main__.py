@@ -85,11 +85,20 @@ def main(argv: list[str] | None = None) -> int:
                        help="mutants graded per answer cell, operators taken in turn "
                        f"(default {DEFAULT_MAX_PER_CELL}; 0: all)")
     p_mut.add_argument("--only", nargs="+", metavar="ID", help="grade just these mutant ids")
+    p_rf = sub.add_parser("references", help="compute the solution's answers to the hidden "
+                          "checks once (before a stock `nbgrader autograde`)")
+    p_rf.add_argument("assignments", nargs="*", help="default: every assignment")
     args = parser.parse_args(argv)
     if args.command == "mutants":
         from .mutants import cli as mutants_cli
 
         return mutants_cli(args)
+    if args.command == "references":
+        from .checks import warm_references
+
+        for name in args.assignments or rel.assignments():
+            print(f"{name}: {warm_references(name)} reference answers cached")
+        return 0
     if args.command == "similarity":
         from .similarity import cli as similarity_cli
 

@@ -11,7 +11,7 @@ import numpy as np
 import scipy.stats  # noqa: F401 (the reference answers use the solution, not scipy)
 
 from autograder.requirements import BY_NAME, DESCRIBES, WARNINGS_RULE
-from autograder.spec import Close, Probe, Raised, Raises
+from autograder.spec import CheckClose, Close, Probe, Raised, Raises
 from infoloss.data import SAMPLE_TEXT, load_digits_split
 
 WARM = ["numpy", "scipy.stats", "sklearn.datasets", "sklearn.model_selection",
@@ -20,7 +20,7 @@ LIMITS = {"memory": 2 * 2**30}
 
 F64 = Close(rtol=1e-9, dtype="float64")
 BASE_HALF = "base 1/2 (any positive base other than 1 is allowed)"
-VISIBLE = Close(rtol=1e-7)  # check_close's tolerance, for the probes that repeat a visible test
+VISIBLE = CheckClose()  # check_close's rule, for the probes that repeat a visible test
 
 
 def _self_information():
