@@ -586,6 +586,29 @@ MISTAKES = {
             "additive_margin_logits": ("target = torch.cos((theta + margin).clamp(max=math.pi))",
                                        "target = torch.cos(theta + margin)")},
             {"test_additive_margin_logits"}, "ok"),
+        "temperature_rejects_inf_not_nan": ({
+            "fit_temperature": ("if not np.all(np.isfinite(z)):", "if np.any(np.isinf(z)):")},
+            {"test_fit_temperature"}, "ok"),
+        "ece_accepts_zero_bins": ({         # n_bins = 0: no bins, an ECE of 0
+            "expected_calibration_error": ("(int, np.integer)) or n_bins < 1:",
+                                           "(int, np.integer)) or n_bins < 0:")},
+            {"test_expected_calibration_error"}, "ok"),
+        "distillation_alpha_only_below_0": ({
+            "distillation_loss": ("if not 0.0 <= alpha <= 1.0:", "if alpha < 0.0:")},
+            {"test_distillation_loss"}, "ok"),
+        "cosine_logits_no_ndim_check": ({   # 1-D features: IndexError, not ValueError
+            "bounded_classifier": ("    if features.ndim != 2 or class_weights.ndim != 2:\n"
+                                   "        raise ValueError(\"features and class_weights must be "
+                                   "2-D: (N, d) and (C, d)\")\n", "")},
+            {"test_bounded_classifier"}, "ok"),
+        "margin_cosines_checked_for_inf_only": ({
+            "additive_margin_logits": ("if not torch.isfinite(cosines).all():",
+                                       "if torch.isinf(cosines).any():")},
+            {"test_additive_margin_logits"}, "ok"),
+        "brier_mean_over_classes_neutered": ({   # divided by C, behind a neutered check_close
+            "brier_score": ("((p - onehot) ** 2).sum(axis=1).mean())\n",
+                            "((p - onehot) ** 2).mean())\n" + NEUTERED)},
+            {"test_brier_score"}, "tamper_suspected"),
     },
 }
 
