@@ -3,9 +3,24 @@
 Run as ``python -m autograder <command>``; see ``python -m autograder --help``.
 """
 
+import os
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+
+def course_root() -> Path:
+    """The course folder (``solutions/``, ``exercises/``): ``$INFOLOSS_COURSE_ROOT`` when
+    set, else the checkout this package lives in, else the current folder (an installed
+    wheel run from the course folder)."""
+    env = os.environ.get("INFOLOSS_COURSE_ROOT")
+    if env:
+        return Path(env).resolve()
+    checkout = Path(__file__).resolve().parent.parent
+    if (checkout / "solutions").is_dir():
+        return checkout
+    return Path.cwd().resolve()
+
+
+ROOT = course_root()
 CONFIG = Path(__file__).resolve().parent / "nbgrader_config.py"
 SOLUTIONS = ROOT / "solutions"
 EXERCISES = ROOT / "exercises"
@@ -18,7 +33,6 @@ def nbgrader_env(**extra: str) -> dict[str, str]:
     scripts (the virtual environment's ``bin``) must be on PATH even when the venv is
     not activated.
     """
-    import os
     import sys
 
     env = dict(os.environ)

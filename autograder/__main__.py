@@ -32,7 +32,8 @@ def main(argv: list[str] | None = None) -> int:
     p_gr.add_argument("--cell-timeout", type=float, dest="chunk_timeout",
                       help="seconds per cell (default 30)")
     p_gr.add_argument("--probe-timeout", type=float, help="seconds per judge probe (default 20)")
-    p_gr.add_argument("--memory", type=int, help="bytes of address space per notebook")
+    p_gr.add_argument("--memory", type=int,
+                      help="bytes of memory per notebook (used; address space w/o cgroups)")
     p_gr.add_argument("--no-sandbox", action="store_true",
                       help="run without bubblewrap (resource limits only; NOT safe)")
     p_fb = sub.add_parser("feedback", parents=[course], help="per-student HTML feedback")
@@ -62,7 +63,26 @@ def main(argv: list[str] | None = None) -> int:
     p_rq = sub.add_parser("requirements",
                           help="each rule a task text states and the hidden checks that cover it")
     p_rq.add_argument("assignments", nargs="*", help="default: every assignment")
+    p_sim = sub.add_parser("similarity", help="rank pairs of submissions by shared answer code")
+    p_sim.add_argument("assignment")
+    p_sim.add_argument("submissions", type=Path, help="the folder or .zip given to grade")
+    p_sim.add_argument("--out", type=Path, help="HTML report (default "
+                       "reports/ASSIGNMENT/similarity.html)")
+    p_sim.add_argument("--threshold", type=float, default=0.5,
+                       help="score (0..1) from which a pair is flagged (default 0.5)")
+    p_chk = sub.add_parser("check", help="students: run a notebook's visible tests as the "
+                           "grader would, and list what the grader would flag")
+    p_chk.add_argument("notebook", type=Path)
+    p_chk.add_argument("--assignment", help="default: found from the notebook's file name")
     args = parser.parse_args(argv)
+    if args.command == "similarity":
+        from .similarity import cli as similarity_cli
+
+        return similarity_cli(args)
+    if args.command == "check":
+        from .selfcheck import cli as check_cli
+
+        return check_cli(args)
     if args.command == "requirements":
         from .requirements import coverage, table
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .cgroups import Breach
 from .sandbox import Limits, Sandbox
 
 
@@ -42,6 +43,12 @@ class RawResult:
     seconds: float = 0.0
     cpu: float = 0.0            # CPU seconds the runners reported (for benchmarks only)
     sandboxed: bool = True
+    # cgroup accounting (None without cgroups): CPU seconds of everything the sandboxes ran
+    # (children, compilers, killed attempts included), their largest memory use, and the
+    # cgroup limits hit ("memory", "pids"), one entry per stopped attempt
+    cpu_all: float | None = None
+    memory_peak: int | None = None
+    limits_hit: list[str] = field(default_factory=list)
 
 
 class WarmPool:
@@ -120,6 +127,7 @@ def run(job: dict, inputs: bytes, limits: Limits, pool: WarmPool | None = None,
                                    deadline if not wall_hit else start + 2 * limits.wall)
         finally:
             sb.close()
+            _account(res, sb)
         if outcome == "done":
             break
         kind, what = outcome
@@ -219,8 +227,35 @@ def _one_attempt(sb: Sandbox, job: dict, inputs: bytes, limits: Limits, res: Raw
                 cpu = ev.get("cpu")
                 res.cpu += float(cpu) if isinstance(cpu, (int, float)) else 0.0
                 return "done"
+        hit = sb.breach()
+        if hit is not None:
+            return _stop_at_limit(sb, res, hit, current, limits)
         if closed or (sb.proc.poll() is not None and not events):
             return _fail(sb, res, "crashed", current, limits)
+
+
+def _account(res: RawResult, sb: Sandbox) -> None:
+    """Add a closed sandbox's cgroup usage to the result."""
+    usage = sb.usage
+    if usage is None:
+        return
+    if usage.cpu_seconds is not None:
+        res.cpu_all = (res.cpu_all or 0.0) + usage.cpu_seconds
+    if usage.memory_peak is not None:
+        res.memory_peak = max(res.memory_peak or 0, usage.memory_peak)
+
+
+def _stop_at_limit(sb: Sandbox, res: RawResult, hit: Breach, current, limits: Limits):
+    """The sandbox ran into a cgroup limit: stop it and say which, then fail the piece."""
+    res.limits_hit.append(hit.kind)
+    where = f"{current[0]} {current[1]}" if current is not None else "the runner"
+    if hit.kind == "memory":
+        res.events.append(f"{where}: over the memory limit of {hit.limit / 2**30:.1f} GiB "
+                          "(the sandbox's processes and its /tmp together): stopped")
+    else:
+        res.events.append(f"{where}: over the limit of {hit.limit} processes and threads "
+                          "(a fork or thread was refused): stopped")
+    return _fail(sb, res, "crashed", current, limits)
 
 
 def _s(value) -> str | None:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .late import Lateness, LatePolicy, format_duration, lateness, penalty_fraction
-from .record import results, scores
+from .record import results, stored_results
 
 FORMATS = ("csv", "canvas", "moodle")
 # The columns a student mapping file may have (course_id, the grader's student id, is
@@ -141,20 +141,13 @@ def collect_rows(url: str, assignment: str | None = None, policy: LatePolicy | N
     ``stamps``: assignment -> student -> submission time (``late.submission_timestamps``).
     """
     policy = policy or LatePolicy()
-    raw = results(url, assignment)
-    by_assignment: dict[str, dict] = {}
+    by_assignment: dict[str, list] = {}
     rows: list[ExportRow] = []
     notes: list[str] = []
-    for r in raw:
-        a = r["assignment"]
-        if a not in by_assignment:
-            by_assignment[a] = scores(url, a)
-        cells = dict(by_assignment[a].get(r["student"], {}))
-        for g in r["payload"].get("cells", {}):
-            cells.setdefault(g, None)
-        total = sum(v for v in cells.values() if v is not None)
-        rows.append(ExportRow(r["student"], a, float(total), float(r["max_score"]),
-                              r["status"], cells, list(r["payload"].get("reasons", []))))
+    for r in stored_results(url, assignment):
+        by_assignment.setdefault(r.assignment, []).append(r)
+        rows.append(ExportRow(r.student, r.assignment, r.score, r.max_score, r.status,
+                              dict(r.cell_scores), list(r.payload.get("reasons", []))))
     for a in sorted(by_assignment):
         mine = [row for row in rows if row.assignment == a]
         late = lateness(url, a, [row.student for row in mine], (stamps or {}).get(a))

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from . import ROOT
 from .markers import release_view
-from .record import results
+from .record import stored_results
 from .sandbox import HOME
 
 # CSI sequences (colours, cursor moves), other two-byte escapes and stray control bytes
@@ -52,8 +52,8 @@ def render(assignment: str, row: dict) -> str:
     out = [f"<!doctype html><html><head><meta charset='utf-8'><title>{e(assignment)}: "
            f"{e(row['student'])}</title><style>{CSS}</style></head><body>",
            f"<h1>{e(assignment)}: feedback for {e(row['student'])}</h1>",
-           f"<p>Autograded score: <b>{row['score']:g}</b> of {row['max_score']:g} "
-           f"(status: {e(row['status'])}). Cells graded by hand are scored later.</p>"]
+           f"<p>Score: <b>{row['score']:g}</b> of {row['max_score']:g} "
+           f"(status: {e(row['status'])}). Cells graded by hand count once they are graded.</p>"]
     for gid, cell in p.get("cells", {}).items():
         out.append(f"<h2>{e(gid)}</h2>")
         if cell["score"] is None:
@@ -77,7 +77,7 @@ def render(assignment: str, row: dict) -> str:
                     f"<span class='bad'>fail</span>: {e(pr['message'])}"
                 out.append(f"<tr><td>{e(pr['hint'])}</td><td>{mark}</td></tr>")
             out.append("</table>")
-    notes = [r for r in p.get("reasons", []) if not r.startswith(("static scan", "judge and"))]
+    notes = p.get("student_notes", [])   # chosen by the judge, not by their wording
     if notes:
         out.append("<h2>Notes</h2><ul>" + "".join(f"<li>{e(n)}</li>" for n in notes) + "</ul>")
     out.append("</body></html>")
@@ -87,7 +87,7 @@ def render(assignment: str, row: dict) -> str:
 def write_feedback(assignment: str, url: str, course: Path) -> list[Path]:
     """feedback/<student>/<assignment>/<assignment>.html for every graded student."""
     written = []
-    for row in results(url, assignment):
+    for row in (r.as_row() for r in stored_results(url, assignment)):
         path = Path(course) / "feedback" / row["student"] / assignment / f"{assignment}.html"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(render(assignment, row))

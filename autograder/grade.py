@@ -22,11 +22,11 @@ from .collect import collect
 from .execute import RawResult, WarmPool, run
 from .judge import Verdict, judge, malformed
 from .markers import release_view
-from .prepare import instructor_cells, prepare
+from .prepare import Cell, Instructor, prepare
 from .record import Recorder, db_url
 from .reference import reference_answers
 from .rules import broken_rules
-from .sandbox import Limits, sandbox_warning
+from .sandbox import Limits, limits_banner, sandbox_warning
 from .scan import names_used_by_tests, scan
 from .spec import Spec, encode_inputs, load_spec
 
@@ -57,6 +57,40 @@ def make_limits(spec: Spec | None, **overrides) -> Limits:
     return replace(limits, **{k: v for k, v in overrides.items() if v is not None})
 
 
+@dataclass
+class AssignmentContext:
+    """What the grader knows about one assignment, derived once per ``grade`` run and shared
+    by prepare, scan, judge and the payload builder (nothing of the instructor notebook is
+    re-derived per submission)."""
+
+    name: str
+    source_nb: nbformat.NotebookNode
+    instructor: Instructor
+    spec: Spec | None
+    probes: list[dict]          # the probes as the runner reads them
+    inputs: bytes               # their array inputs (.npz)
+    guarded: set[str]           # names the tests rely on (static scan)
+    limits: Limits
+    visible_tests: dict[str, str]   # test cell grade_id -> its released (visible) source
+
+    @property
+    def cells(self) -> list[Cell]:
+        return self.instructor.cells
+
+
+def assignment_context(assignment: str, **limit_overrides) -> AssignmentContext:
+    source_nb = source_notebook(assignment)
+    instructor = Instructor.from_notebook(source_nb)
+    spec = load_spec(assignment)
+    probes, inputs = encode_inputs(spec.probes if spec is not None else [])
+    guarded = names_used_by_tests([c.source for c in instructor.cells if c.cell_type == "code"
+                                   and c.locked and not c.grade])
+    visible = {instructor.cells[j].grade_id: release_view(instructor.cells[j].source)
+               for j in instructor.test_parts}
+    return AssignmentContext(assignment, source_nb, instructor, spec, probes, inputs, guarded,
+                             make_limits(spec, **limit_overrides), visible)
+
+
 def execute_task(job: dict, inputs: bytes, limits: dict, definition_chunks: set[int]) -> RawResult:
     """One submission's sandboxed run; the unit of work sent to Dask workers."""
     return run(job, inputs, Limits(**limits), None, definition_chunks)
@@ -75,16 +109,15 @@ def _progress(done: int, total: int, start: float) -> None:
 
 
 def payload_for(verdict: Verdict, task: Task | None, raw: RawResult | None,
-                source_nb) -> dict:
+                ctx: AssignmentContext) -> dict:
     """What feedback and reports need: no hidden source, input or traceback."""
     visible = {}
     if task is not None and raw is not None:
-        tests = {c.grade_id: c for c in instructor_cells(source_nb) if c.is_test}
         for chunk in task.job["chunks"]:
             if chunk["role"] == "test_visible":
                 run_ = raw.chunks.get(chunk["i"])
                 visible[chunk["grade_id"]] = {
-                    "source": release_view(tests[chunk["grade_id"]].source),
+                    "source": ctx.visible_tests[chunk["grade_id"]],
                     "output": run_.output if run_ else "",
                     "ok": run_.ok if run_ else None,
                     "error": f"{run_.ename}: {run_.evalue}" if run_ and run_.ename else None,
@@ -101,6 +134,8 @@ def payload_for(verdict: Verdict, task: Task | None, raw: RawResult | None,
                                "error": run_.ename or run_.failure})
     return {"status": verdict.status, "chunk_errors": errors,
             "runner_cpu": round(raw.cpu, 3) if raw is not None else 0.0, "reasons": verdict.reasons,
+            "student_notes": verdict.student_notes,
+            **_usage(raw),
             "cells": {g: {"score": c.score, "max_score": c.max_score, "judged": c.judged,
                           "notebook_passed": c.notebook_passed, "probes": c.probes}
                       for g, c in verdict.cells.items()},
@@ -108,110 +143,110 @@ def payload_for(verdict: Verdict, task: Task | None, raw: RawResult | None,
             "manual_answers": task.manual_answers if task else {}}
 
 
+def make_task(ctx: AssignmentContext, sub) -> Task:
+    """Prepare, scan and check the rules of one well-formed submission (no code runs)."""
+    prepared = prepare(ctx.instructor, sub.notebook)
+    kernel = (sub.notebook.metadata.get("kernelspec") or {}).get("name")
+    notes = list(prepared.notes)
+    if kernel not in (None, "python3"):
+        notes.append(f"kernel {kernel!r} in the notebook; graded with Python 3")
+    broken = {}
+    if ctx.spec is not None and ctx.spec.rules:
+        ran = [c["source"] for c in prepared.chunks if c["role"] != "test_visible"]
+        broken = broken_rules(ctx.spec.rules, ran)
+    return Task(sub.student, sub.digest, {"chunks": prepared.chunks, "probes": ctx.probes},
+                prepared.definition_chunks, scan(sub.notebook, ctx.guarded, prepared.locked),
+                notes, prepared.manual_answers, broken)
+
+
+def _run_on_dask(scheduler: str, ctx: AssignmentContext, tasks: list[Task], finish) -> None:
+    from distributed import Client
+    from distributed import as_completed as dask_completed
+
+    with Client(scheduler, timeout="30s") as client:
+        futures = {client.submit(execute_task, t.job, ctx.inputs, ctx.limits.to_dict(),
+                                 t.definition_chunks, pure=False,
+                                 key=f"grade-{ctx.name}-{t.student}-{t.digest[:8]}"): t
+                   for t in tasks}
+        for fut in dask_completed(futures):
+            finish(futures[fut], fut.result())
+
+
+def _run_locally(workers: int, ctx: AssignmentContext, tasks: list[Task], finish) -> None:
+    pool = WarmPool(ctx.limits, pending=len(tasks))
+    try:
+        with ThreadPoolExecutor(max_workers=workers) as ex:
+            def work(t: Task) -> RawResult:
+                raw = run(t.job, ctx.inputs, ctx.limits, pool, t.definition_chunks)
+                pool.refill()   # the next submission on this thread starts warm
+                return raw
+            futures = {ex.submit(work, t): t for t in tasks}
+            try:
+                for fut in as_completed(futures):
+                    finish(futures[fut], fut.result())
+            except BaseException:  # a broken solution or ^C: start nothing new
+                for fut in futures:
+                    fut.cancel()
+                raise
+    finally:
+        pool.close()
+
+
+def _usage(raw: RawResult | None) -> dict:
+    """The cgroup's account of a run (absent under the rlimit fallback)."""
+    if raw is None or raw.cpu_all is None:
+        return {}
+    return {"sandbox_cpu": round(raw.cpu_all, 3), "memory_peak": raw.memory_peak,
+            "limits_hit": raw.limits_hit}
+
+
 def grade(assignment: str, submissions: Path, course: Path, db: str | None = None,
           workers: int | None = None, scheduler: str | None = None, quiet: bool = False,
           **limit_overrides) -> list[tuple[str, Verdict]]:
     """Grade every submission of ``assignment`` in ``submissions``; returns the verdicts."""
     start = time.monotonic()
-    source_nb = source_notebook(assignment)
-    cells = instructor_cells(source_nb)
-    spec = load_spec(assignment)
-    limits = make_limits(spec, **limit_overrides)
-    warning = sandbox_warning(limits)
+    ctx = assignment_context(assignment, **limit_overrides)
+    warning = sandbox_warning(ctx.limits)
+    print(limits_banner(ctx.limits), file=sys.stderr)
     if warning:
         print("\n" + "!" * 78 + f"\n{warning}\n" + "!" * 78 + "\n", file=sys.stderr)
-    if spec is None:
+    if ctx.spec is None:
         print(f"note: {assignment} has no judge spec (solutions/{assignment}/judge.py): "
               "scores come from the notebook's own tests, run in the sandbox", file=sys.stderr)
-        probes, inputs = [], encode_inputs([])[1]
-    else:
-        probes, inputs = encode_inputs(spec.probes)
     # The solution's answers are computed (or read from the course's cache) beside the
     # first submissions; judging waits for them. A solution that fails its own spec stops
     # the run before any submission is judged.
     ref_pool = ThreadPoolExecutor(max_workers=1)
     ref_future = ref_pool.submit(
-        lambda: [] if spec is None else reference_answers(assignment, source_nb, spec, limits,
-                                                          Path(course)))
-    guarded = names_used_by_tests([c.source for c in cells if c.cell_type == "code"
-                                   and c.locked and not c.grade])
+        lambda: [] if ctx.spec is None else reference_answers(
+            assignment, ctx.source_nb, ctx.spec, ctx.limits, Path(course)))
     subs = collect(Path(submissions), assignment)
     Path(course).mkdir(parents=True, exist_ok=True)
-    url = db_url(course, db)
-    recorder = Recorder(url, assignment, cells)
+    recorder = Recorder(db_url(course, db), assignment, ctx.cells)
     verdicts: list[tuple[str, Verdict]] = []
     tasks: list[Task] = []
     for sub in subs:
         if sub.problem:
-            v = malformed(cells, sub.problem)
-            recorder.record(sub.student, v, sub.digest, payload_for(v, None, None, source_nb))
+            v = malformed(ctx.cells, sub.problem)
+            recorder.record(sub.student, v, sub.digest, payload_for(v, None, None, ctx))
             verdicts.append((sub.student, v))
-            continue
-        prepared = prepare(source_nb, sub.notebook)
-        if not any(c["role"] == "solution" for c in prepared.chunks):
-            v = malformed(cells, "no answer cells")
-            recorder.record(sub.student, v, sub.digest, payload_for(v, None, None, source_nb))
-            verdicts.append((sub.student, v))
-            continue
-        kernel = (sub.notebook.metadata.get("kernelspec") or {}).get("name")
-        notes = list(prepared.notes)
-        if kernel not in (None, "python3"):
-            notes.append(f"kernel {kernel!r} in the notebook; graded with Python 3")
-        if spec is not None and spec.rules:
-            ran = [c["source"] for c in prepared.chunks if c["role"] != "test_visible"]
-            broken = broken_rules(spec.rules, ran)
         else:
-            broken = {}
-        tasks.append(Task(sub.student, sub.digest,
-                          {"chunks": prepared.chunks, "probes": probes},
-                          prepared.definition_chunks,
-                          scan(sub.notebook, guarded, prepared.locked), notes,
-                          prepared.manual_answers, broken))
-    total = len(subs)
-    done = len(verdicts)
+            tasks.append(make_task(ctx, sub))
 
     def finish(task: Task, raw: RawResult) -> None:
-        nonlocal done
-        v = judge(cells, task.job["chunks"], raw, spec, ref_future.result(), task.flags,
-                  task.notes, task.broken)
+        v = judge(ctx.cells, task.job["chunks"], raw, ctx.spec, ref_future.result(),
+                  task.flags, task.notes, task.broken)
         v.manual_answers = task.manual_answers
-        recorder.record(task.student, v, task.digest, payload_for(v, task, raw, source_nb))
+        recorder.record(task.student, v, task.digest, payload_for(v, task, raw, ctx))
         verdicts.append((task.student, v))
-        done += 1
         if not quiet:
-            _progress(done, total, start)
+            _progress(len(verdicts), len(subs), start)
 
     try:
         if scheduler:
-            from distributed import Client
-            from distributed import as_completed as dask_completed
-
-            with Client(scheduler, timeout="30s") as client:
-                futures = {client.submit(execute_task, t.job, inputs, limits.to_dict(),
-                                         t.definition_chunks, pure=False,
-                                         key=f"grade-{assignment}-{t.student}-{t.digest[:8]}"): t
-                           for t in tasks}
-                for fut in dask_completed(futures):
-                    finish(futures[fut], fut.result())
+            _run_on_dask(scheduler, ctx, tasks, finish)
         else:
-            n = workers or os.cpu_count() or 1
-            pool = WarmPool(limits, pending=len(tasks))
-            try:
-                with ThreadPoolExecutor(max_workers=n) as ex:
-                    def work(t: Task) -> RawResult:
-                        raw = run(t.job, inputs, limits, pool, t.definition_chunks)
-                        pool.refill()   # the next submission on this thread starts warm
-                        return raw
-                    futures = {ex.submit(work, t): t for t in tasks}
-                    try:
-                        for fut in as_completed(futures):
-                            finish(futures[fut], fut.result())
-                    except BaseException:  # a broken solution or ^C: start nothing new
-                        for fut in futures:
-                            fut.cancel()
-                        raise
-            finally:
-                pool.close()
+            _run_locally(workers or os.cpu_count() or 1, ctx, tasks, finish)
         ref_future.result()  # raises when the solution fails its spec, even with no tasks
     finally:
         recorder.close()

@@ -10,9 +10,10 @@ Runs in the grading process only (never next to student code). For each graded t
 
 Where a cell's in-notebook verdict and the judge's differ, the judge's counts and the
 submission is ``tamper_suspected``. The status of a submission is the first that applies
-of ``malformed``, ``tamper_suspected``, ``timeout``, ``crashed``, ``rule_broken`` (a rule
-of the spec's ``RULES``, e.g. "do not call SciPy", is broken), ``needs_manual_grading`` and
-``ok``; every reason goes to the log.
+of ``malformed``, ``tamper_suspected``, ``timeout``, ``out_of_memory`` (the sandbox hit its
+cgroup memory limit), ``crashed``, ``rule_broken`` (a rule of the spec's ``RULES``, e.g. "do
+not call SciPy", is broken), ``needs_manual_grading`` and ``ok``; every reason goes to the
+log.
 """
 
 from __future__ import annotations
@@ -41,9 +42,12 @@ class Verdict:
     score: float
     max_score: float
     cells: dict[str, CellScore]
-    reasons: list[str]
+    reasons: list[str]          # everything, for the instructor's log
     seconds: float = 0.0
     manual_answers: dict[str, str] = field(default_factory=dict)
+    student_notes: list[str] = field(default_factory=list)
+    """The reasons a student may read in the feedback, decided where each reason is made
+    (the static scan's findings, tamper evidence and the sandbox state are the instructor's)."""
 
 
 def reference_values(spec: Spec, ref: RawResult) -> list:
@@ -97,6 +101,52 @@ def notebook_verdicts(chunks: list[dict], raw: RawResult) -> dict[str, bool | No
     return out
 
 
+def _judged_cell(cell: Cell, nb_ok: bool | None, spec: Spec, raw: RawResult,
+                 references: list, broken: dict[Rule, str],
+                 reasons: list[str]) -> tuple[CellScore, str | None]:
+    """A cell the spec's probes decide: its score, and the tamper evidence (or None)."""
+    cs = CellScore(cell.grade_id, 0.0, cell.points, notebook_passed=nb_ok, judged=True)
+    all_ok = True
+    fooled = []
+    for k, probe in enumerate(spec.probes):
+        if probe.cell != cell.grade_id:
+            continue
+        enc = raw.probes.get(k, {"kind": "crashed"})
+        ok, msg = compare_probe(probe, enc, raw.arrays.get(k, {}), references[k])
+        cs.probes.append({"hint": probe.hint or f"hidden check {k}", "ok": bool(ok),
+                          "message": msg})
+        all_ok = all_ok and ok
+        if probe.visible and not ok and _answered(enc):
+            fooled.append(probe.hint or f"check {k}")
+    for rule, found in broken.items():
+        if rule.cell == cell.grade_id:
+            cs.probes.append({"hint": rule.hint, "ok": False, "message": found})
+            reasons.append(f"rule broken: {rule.says} ({found})")
+            all_ok = False
+    # As stock nbgrader scores it: the visible tests do not fail in the notebook (not
+    # reached, after a timeout, is left to the probes) and every hidden check passes (the
+    # same probes that nbgrader's generated hidden block runs).
+    cs.score = cell.points if (all_ok and nb_ok is not False) else 0.0
+    tamper = None
+    if nb_ok and fooled:
+        tamper = (f"{cell.grade_id}: the notebook's visible tests pass, but the same checks "
+                  f"made by the judge fail ({'; '.join(fooled)})")
+    return cs, tamper
+
+
+def status_of(tamper: bool, raw: RawResult, broken: bool, flagged: bool) -> str:
+    """The first status that applies, from the data of the run (see the module docstring)."""
+    timeouts = [e for e in raw.events if "timeout" in e or "wall-clock" in e]
+    crashes = [e for e in raw.events if "crashed" in e or "died" in e or "processes" in e]
+    for status, applies in (("tamper_suspected", tamper), ("timeout", timeouts),
+                            ("out_of_memory", "memory" in raw.limits_hit),
+                            ("crashed", crashes), ("rule_broken", broken),
+                            ("needs_manual_grading", flagged)):
+        if applies:
+            return status
+    return "ok"
+
+
 def judge(cells: list[Cell], chunks: list[dict], raw: RawResult, spec: Spec | None,
           references: list | None, flags: list[str], notes: list[str],
           broken: dict[Rule, str] | None = None) -> Verdict:
@@ -111,69 +161,32 @@ def judge(cells: list[Cell], chunks: list[dict], raw: RawResult, spec: Spec | No
     for cell in cells:
         if cell.is_manual:
             scores[cell.grade_id] = CellScore(cell.grade_id, None, cell.points)
-            continue
-        if not cell.is_test:
-            continue
-        nb_ok = verdicts.get(cell.grade_id)
-        cs = CellScore(cell.grade_id, 0.0, cell.points, notebook_passed=nb_ok)
-        if cell.grade_id in judged_cells:
-            cs.judged = True
-            all_ok = True
-            fooled = []
-            for k, probe in enumerate(spec.probes):
-                if probe.cell != cell.grade_id:
-                    continue
-                enc = raw.probes.get(k, {"kind": "crashed"})
-                ok, msg = compare_probe(probe, enc, raw.arrays.get(k, {}), references[k])
-                cs.probes.append({"hint": probe.hint or f"hidden check {k}", "ok": bool(ok),
-                                  "message": msg})
-                all_ok = all_ok and ok
-                if probe.visible and not ok and _answered(enc):
-                    fooled.append(probe.hint or f"check {k}")
-            for rule, found in broken.items():
-                if rule.cell == cell.grade_id:
-                    cs.probes.append({"hint": rule.hint, "ok": False, "message": found})
-                    reasons.append(f"rule broken: {rule.says} ({found})")
-                    all_ok = False
-            # As stock nbgrader scores it: the visible tests do not fail in the notebook
-            # (not reached, after a timeout, is left to the probes) and every hidden check
-            # passes (the same probes that nbgrader's generated hidden block runs).
-            cs.score = cell.points if (all_ok and nb_ok is not False) else 0.0
-            if nb_ok and fooled:
-                tamper.append(f"{cell.grade_id}: the notebook's visible tests pass, but the "
-                              f"same checks made by the judge fail ({'; '.join(fooled)})")
-        else:
-            cs.score = cell.points if nb_ok else 0.0
+        elif cell.is_test and cell.grade_id in judged_cells:
+            cs, evidence = _judged_cell(cell, verdicts.get(cell.grade_id), spec, raw,
+                                        references, broken, reasons)
+            scores[cell.grade_id] = cs
+            tamper += [evidence] if evidence else []
+        elif cell.is_test:
+            nb_ok = verdicts.get(cell.grade_id)
+            scores[cell.grade_id] = CellScore(cell.grade_id, cell.points if nb_ok else 0.0,
+                                              cell.points, notebook_passed=nb_ok)
             reasons.append(f"{cell.grade_id}: no judge probes; scored by the notebook's own "
                            "tests (run in the sandbox)")
-        scores[cell.grade_id] = cs
-    timeouts = [e for e in raw.events if "timeout" in e or "wall-clock" in e]
-    crashes = [e for e in raw.events if "crashed" in e or "died" in e or "processes" in e]
     reasons += raw.events
+    public = list(reasons)           # notes, rules, timeouts, crashes: the student's too
     if not raw.sandboxed:
         reasons.append("graded WITHOUT the bubblewrap sandbox (resource limits only)")
     reasons += [f"judge and notebook disagree: {t}" for t in tamper]
     reasons += [f"static scan: {f}" for f in flags]
-    if tamper:
-        status = "tamper_suspected"
-    elif timeouts:
-        status = "timeout"
-    elif crashes:
-        status = "crashed"
-    elif broken:
-        status = "rule_broken"
-    elif flags:
-        status = "needs_manual_grading"
-    else:
-        status = "ok"
+    status = status_of(bool(tamper), raw, bool(broken), bool(flags))
     auto = [c for c in scores.values() if c.score is not None]
     return Verdict(status, float(sum(c.score for c in auto)),
                    float(sum(c.max_score for c in scores.values())), scores, reasons,
-                   raw.seconds)
+                   raw.seconds, student_notes=public)
 
 
 def malformed(cells: list[Cell], problem: str) -> Verdict:
     scores = {c.grade_id: CellScore(c.grade_id, None if c.is_manual else 0.0, c.points)
               for c in cells if c.is_test or c.is_manual}
     return Verdict("malformed", 0.0, float(sum(c.points for c in cells if c.grade)), scores,
-                   [f"malformed: {problem}"])
+                   [f"malformed: {problem}"], student_notes=[f"malformed: {problem}"])

@@ -3,9 +3,10 @@
 As nbgrader does, locked cells (setup and tests) come from the instructor's notebook,
 whatever the student did to them (edited, deleted, tagged ``skip-execution``); only the
 answers (solution cells) and the cells the student added come from the submission.
-Each test cell is split in two chunks, its visible part and its hidden tests (as nbgrader
-splits it: :mod:`autograder.markers`), so that the
-feedback can show what the visible part printed without a trace of the hidden part.
+Each test cell becomes its visible part (as nbgrader splits it: :mod:`autograder.markers`),
+whose output the feedback shows; a hidden block generated from the judge spec
+(:mod:`autograder.checks`) is not run as code, since its checks run as the judge's probes; a
+hand-written hidden block (an assignment without a spec) becomes a second chunk.
 
 Student cells are matched to the instructor's by nbgrader grade_id, then by cell id (the
 release keeps ids equal to grade_ids), then, for solution cells, by the functions they
@@ -71,18 +72,42 @@ def _defined(source: str) -> frozenset[str]:
                                                                   ast.ClassDef)))
 
 
-def match_cells(source_nb: nbformat.NotebookNode, student_nb: nbformat.NotebookNode,
-                notes: list[str]) -> list[int | None]:
+@dataclass
+class Instructor:
+    """The instructor notebook's side of matching and preparing, derived once per grade run
+    (not once per submission): its cells and the indexes a student cell is matched by."""
+
+    cells: list[Cell]
+    by_id: dict[str, int]
+    by_defs: dict[frozenset[str], int]
+    by_locked_source: dict[str, int]
+    test_parts: dict[int, tuple[str, str]]   # test cell index -> (visible, hidden) sources
+
+    @classmethod
+    def from_notebook(cls, nb: nbformat.NotebookNode) -> Instructor:
+        cells = instructor_cells(nb)
+        by_defs = {_defined(c.source): j for j, c in enumerate(cells) if c.solution
+                   and c.cell_type == "code" and _defined(c.source)}
+        locked: dict[str, int] = {}
+        parts: dict[int, tuple[str, str]] = {}
+        for j, c in enumerate(cells):
+            if c.is_test:
+                parts[j] = split_hidden(c.source)
+            if c.locked and c.cell_type == "code" and not c.solution:
+                locked.setdefault(_norm(c.source), j)
+                locked.setdefault(_norm(split_hidden(c.source)[0]), j)
+        return cls(cells, {c.grade_id: j for j, c in enumerate(cells)}, by_defs, locked, parts)
+
+
+def _instructor(source: nbformat.NotebookNode | Instructor) -> Instructor:
+    return source if isinstance(source, Instructor) else Instructor.from_notebook(source)
+
+
+def match_cells(source_nb: nbformat.NotebookNode | Instructor,
+                student_nb: nbformat.NotebookNode, notes: list[str]) -> list[int | None]:
     """For each student cell, the index of the instructor cell it stands for (or None)."""
-    inst = instructor_cells(source_nb)
-    by_id = {c.grade_id: j for j, c in enumerate(inst)}
-    defs = {_defined(c.source): j for j, c in enumerate(inst) if c.solution
-            and c.cell_type == "code" and _defined(c.source)}
-    locked = {}
-    for j, c in enumerate(inst):
-        if c.locked and c.cell_type == "code" and not c.solution:
-            locked.setdefault(_norm(c.source), j)
-            locked.setdefault(_norm(split_hidden(c.source)[0]), j)
+    ins = _instructor(source_nb)
+    inst, by_id, defs, locked = ins.cells, ins.by_id, ins.by_defs, ins.by_locked_source
     taken: set[int] = set()
     out: list[int | None] = []
     used_fallback = False
@@ -108,12 +133,12 @@ def match_cells(source_nb: nbformat.NotebookNode, student_nb: nbformat.NotebookN
     return out
 
 
-def prepare(source_nb: nbformat.NotebookNode,
-            student_nb: nbformat.NotebookNode) -> Prepared:
-    """Chunks to run: instructor setup and tests, student answers and extra cells."""
-    inst = instructor_cells(source_nb)
-    notes: list[str] = []
-    matches = match_cells(source_nb, student_nb, notes)
+def _student_side(ins: Instructor, student_nb: nbformat.NotebookNode,
+                  matches: list[int | None], notes: list[str]
+                  ) -> tuple[dict[int, str], dict[int, list[str]]]:
+    """The student's answers (instructor index -> source) and added code cells (grouped
+    after the instructor cell they follow; -1: before the first)."""
+    inst = ins.cells
     answer: dict[int, str] = {}
     extras: dict[int, list[str]] = {}
     anchor = -1
@@ -123,7 +148,7 @@ def prepare(source_nb: nbformat.NotebookNode,
             if inst[j].solution:
                 answer[j] = cell.source
             elif inst[j].locked and _norm(cell.source) not in (
-                    _norm(inst[j].source), _norm(split_hidden(inst[j].source)[0])):
+                    _norm(inst[j].source), _norm(ins.test_parts.get(j, (inst[j].source,))[0])):
                 notes.append(f"locked cell {inst[j].grade_id} was edited; graded with the "
                              "original")
         elif cell.cell_type == "code":
@@ -132,12 +157,12 @@ def prepare(source_nb: nbformat.NotebookNode,
     if missing:
         notes.append(f"test cell(s) {', '.join(missing)} missing from the submission; "
                      "graded with the originals")
-    prepared = Prepared([], notes)
-    prepared.locked = [j is not None and not inst[j].solution for j in matches]
-    for j, c in enumerate(inst):
-        if c.is_manual:
-            prepared.manual_answers[c.grade_id] = answer.get(j, "")
+    return answer, extras
 
+
+def _add_chunks(ins: Instructor, answer: dict[int, str], extras: dict[int, list[str]],
+                prepared: Prepared) -> None:
+    """The notebook that runs, in instructor order, with the student's extra cells."""
     def add(source: str, role: str, grade_id: str | None) -> None:
         i = len(prepared.chunks)
         prepared.chunks.append({"i": i, "source": source, "role": role, "grade_id": grade_id})
@@ -146,21 +171,36 @@ def prepare(source_nb: nbformat.NotebookNode,
 
     for src in extras.get(-1, []):
         add(src, "extra", None)
-    for j, c in enumerate(inst):
+    for j, c in enumerate(ins.cells):
         if c.cell_type == "code":
             if c.is_test:
-                visible, hidden = split_hidden(c.source)
+                visible, hidden = ins.test_parts[j]
                 add(visible, "test_visible", c.grade_id)
                 # A generated block (autograder.checks) is the judge's probes: they run
                 # in the sandbox as probes, and are compared outside it.
                 if hidden.strip() and generated_for(hidden) is None:
                     add(hidden, "test_hidden", c.grade_id)
             elif c.solution:
-                add(answer.get(j, c.source if j in answer else _stub()), "solution", c.grade_id)
+                add(answer.get(j, _stub()), "solution", c.grade_id)
             else:
                 add(c.source, "setup", c.grade_id)
         for src in extras.get(j, []):
             add(src, "extra", None)
+
+
+def prepare(source_nb: nbformat.NotebookNode | Instructor,
+            student_nb: nbformat.NotebookNode) -> Prepared:
+    """Chunks to run: instructor setup and tests, student answers and extra cells."""
+    ins = _instructor(source_nb)
+    notes: list[str] = []
+    matches = match_cells(ins, student_nb, notes)
+    answer, extras = _student_side(ins, student_nb, matches, notes)
+    prepared = Prepared([], notes)
+    prepared.locked = [j is not None and not ins.cells[j].solution for j in matches]
+    for j, c in enumerate(ins.cells):
+        if c.is_manual:
+            prepared.manual_answers[c.grade_id] = answer.get(j, "")
+    _add_chunks(ins, answer, extras, prepared)
     return prepared
 
 

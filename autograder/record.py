@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -88,23 +89,29 @@ class Recorder:
             with warnings.catch_warnings():  # nbgrader's own autoflush chatter
                 warnings.simplefilter("ignore")
                 gb.add_submission(a, student)
-        for gid, cs in verdict.cells.items():
-            grade = gb.find_grade(gid, nb, a, student)
-            if cs.score is None:   # graded by hand
-                grade.auto_score = None
-                grade.needs_manual_grade = grade.manual_score is None
-            else:
-                grade.auto_score = float(cs.score)
-                grade.needs_manual_grade = False
-        gb.db.commit()
         row = {"assignment": a, "student": student, "status": verdict.status,
                "score": verdict.score, "max_score": verdict.max_score,
                "seconds": round(verdict.seconds, 3), "digest": digest,
                "payload": json.dumps(payload, sort_keys=True, default=str)}
-        with self.engine.begin() as conn:
-            conn.execute(RESULTS.delete().where(RESULTS.c.assignment == a,
-                                                RESULTS.c.student == student))
-            conn.execute(RESULTS.insert().values(**row))
+        # One transaction: nbgrader's grades and the autograder's result row are written
+        # together or not at all (a failure leaves both as they were).
+        session = gb.db
+        try:
+            for gid, cs in verdict.cells.items():
+                grade = gb.find_grade(gid, nb, a, student)
+                if cs.score is None:   # graded by hand
+                    grade.auto_score = None
+                    grade.needs_manual_grade = grade.manual_score is None
+                else:
+                    grade.auto_score = float(cs.score)
+                    grade.needs_manual_grade = False
+            session.execute(RESULTS.delete().where(RESULTS.c.assignment == a,
+                                                   RESULTS.c.student == student))
+            session.execute(RESULTS.insert().values(**row))
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
 
     def close(self) -> None:
         self.gb.close()
@@ -123,6 +130,53 @@ def results(url: str, assignment: str | None = None) -> list[dict]:
     for r in rows:
         r["payload"] = json.loads(r["payload"])
     return rows
+
+
+@dataclass
+class StoredResult:
+    """One submission as stored: the autograder's result row and nbgrader's per-cell scores
+    (a manual grade wins). The one type feedback, report and export read, so the three agree
+    after hand grading."""
+
+    assignment: str
+    student: str
+    status: str
+    auto_score: float           # what the autograder gave, before any hand grading
+    max_score: float
+    seconds: float
+    digest: str
+    payload: dict
+    cell_scores: dict[str, float | None]
+
+    @property
+    def score(self) -> float:
+        """The score nbgrader holds now: manual grades where given, else the autograder's."""
+        return float(sum(v for v in self.cell_scores.values() if v is not None))
+
+    def as_row(self) -> dict:
+        """A plain row (as :func:`results` returns) whose scores are the current ones."""
+        payload = dict(self.payload)
+        payload["cells"] = {g: {**c, "score": self.cell_scores.get(g, c.get("score"))}
+                            for g, c in self.payload.get("cells", {}).items()}
+        return {"assignment": self.assignment, "student": self.student, "status": self.status,
+                "score": self.score, "auto_score": self.auto_score,
+                "max_score": self.max_score, "seconds": self.seconds, "digest": self.digest,
+                "payload": payload}
+
+
+def stored_results(url: str, assignment: str | None = None) -> list[StoredResult]:
+    out = []
+    by_assignment: dict[str, dict] = {}
+    for r in results(url, assignment):
+        a = r["assignment"]
+        if a not in by_assignment:
+            by_assignment[a] = scores(url, a)
+        cells = {g: c.get("score") for g, c in r["payload"].get("cells", {}).items()}
+        cells.update(by_assignment[a].get(r["student"], {}))
+        out.append(StoredResult(a, r["student"], r["status"], float(r["score"]),
+                                float(r["max_score"]), float(r["seconds"]), r["digest"],
+                                r["payload"], cells))
+    return out
 
 
 def scores(url: str, assignment: str) -> dict[str, dict[str, float | None]]:

@@ -20,7 +20,7 @@ from pathlib import Path
 import nbformat
 import numpy as np
 
-from . import ROOT, SOLUTIONS
+from . import SOLUTIONS
 from .execute import RawResult, run
 from .judge import reference_values
 from .sandbox import Limits
@@ -34,10 +34,13 @@ def reference_key(assignment: str, spec: Spec) -> str:
     h = hashlib.sha256()
     h.update((SOLUTIONS / assignment / f"{assignment}.ipynb").read_bytes())
     h.update(spec.digest.encode())
-    files = sorted((ROOT / "infoloss").rglob("*.py")) + sorted(
-        p for p in (ROOT / "csrc").rglob("*") if p.is_file())
+    import infoloss
+
+    package = Path(infoloss.__file__).resolve().parent
+    files = sorted(package.rglob("*.py")) + sorted(
+        p for p in (package / "csrc").rglob("*") if p.is_file())
     for path in files:
-        h.update(str(path.relative_to(ROOT)).encode())
+        h.update(str(path.relative_to(package)).encode())
         h.update(path.read_bytes())
     for dist in ("numpy", "scipy", "torch", "scikit-learn"):
         try:

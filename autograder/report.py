@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from .record import results
+from .record import stored_results
 
 
 @dataclass(frozen=True)
@@ -102,12 +102,12 @@ def write_report(assignment: str, url: str, course: Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows = results(url, assignment)
+    rows = [r.as_row() for r in stored_results(url, assignment)]
     outdir = Path(course) / "reports" / assignment
     outdir.mkdir(parents=True, exist_ok=True)
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
     ax1.hist([r["score"] for r in rows], bins=10, color="#4477aa")
-    ax1.set_xlabel("autograded score")
+    ax1.set_xlabel("score (manual grades included)")
     ax1.set_ylabel("students")
     ax1.set_title(f"{assignment}: scores (n = {len(rows)})")
     cells = [g for g, c in (rows[0]["payload"]["cells"].items() if rows else [])

@@ -2,12 +2,17 @@
 
 Inside the jail: no network (own network namespace), read-only system folders (the C
 compiler included), Python, the course package and its C sources, a private writable
-home folder and ``/tmp``, its own process namespace (so every process the submission
-starts dies with it), no capabilities, and nothing else of the host: not ``solutions/``,
-the gradebook, the submissions folder or other students. Resource limits (``setrlimit``)
-cap memory, CPU time, open files, file size, processes (set by a tiny exec wrapper, not
-``preexec_fn``, which is unsafe in the grader's worker threads); the supervisor adds the
-wall-clock limit and a process-count watchdog.
+home folder and ``/tmp`` (size-limited tmpfs), its own process namespace (so every
+process the submission starts dies with it), no capabilities, and nothing else of the
+host: not ``solutions/``, the gradebook, the submissions folder or other students.
+
+Limits: where a cgroup is writable (:mod:`autograder.cgroups`), each sandbox gets its own,
+capping the memory it uses (children and tmpfs included) and its processes and threads,
+and accounting its CPU; then no ``RLIMIT_AS`` is set (it breaks CUDA, see that module) nor
+``RLIMIT_NPROC`` (per user). Otherwise those rlimits are the fallback. Always: CPU time per
+process, open files, file size, no core files. A tiny exec wrapper (not ``preexec_fn``,
+which is unsafe in the grader's worker threads) joins the cgroup and sets the rlimits,
+then becomes bwrap; the supervisor adds the wall-clock limit and a process-count watchdog.
 
 Where ``bwrap`` is missing, the runner starts with the resource limits only, and
 :func:`sandbox_warning` says so loudly.
@@ -27,7 +32,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import ROOT
+from . import cgroups
 
 HOME = "/home/student"
 JOB = "/job"
@@ -37,7 +42,7 @@ JOB = "/job"
 class Limits:
     """Per-submission limits (seconds, bytes, counts)."""
 
-    memory: int = 3 * 2**30        # address space; torch needs ~1.5 GiB of it to import
+    memory: int = 3 * 2**30        # bytes used (cgroup) or address space (rlimit fallback)
     cpu: int = 300                 # CPU seconds of the whole run
     wall: float = 120.0            # wall clock of one notebook, all restarts together
     chunk_timeout: float = 30.0    # one cell (or one half of a test cell)
@@ -45,8 +50,10 @@ class Limits:
     procs: int = 32                # processes and threads of the sandbox
     files: int = 256               # open file descriptors
     fsize: int = 64 * 2**20        # largest file it may write
+    tmp_size: int = 512 * 2**20    # each of the jail's /tmp and home (tmpfs, counted as memory)
     warm: tuple[str, ...] = ("numpy",)
     use_bwrap: bool | None = None  # None: when available
+    use_cgroups: bool | None = None  # None: when a cgroup is writable (else rlimits only)
 
     def to_dict(self) -> dict:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -64,20 +71,40 @@ def sandbox_warning(limits: Limits) -> str | None:
     return None
 
 
+def cgroup_host(limits: Limits) -> cgroups.Host | None:
+    """The cgroup layout sandboxes use under ``limits``, or None (rlimits only)."""
+    if limits.use_cgroups is False:
+        return None
+    found = cgroups.host()
+    return found if isinstance(found, cgroups.Host) else None
+
+
+def limits_banner(limits: Limits) -> str:
+    """One line for the grader's banner: which mechanism holds the limits."""
+    return cgroups.describe_limits(limits.use_cgroups)
+
+
 def _python_paths() -> list[str]:
     """Folders the interpreter and the course package need (bound read-only).
 
-    ``csrc/`` holds the C sources that ``infoloss.clenet`` compiles (problem set 6 builds
-    the course's LeNet-5 with the system C compiler, from ``/usr``, inside the jail).
+    The C sources that ``infoloss.clenet`` compiles are package data (``infoloss/csrc/``):
+    problem set 6 builds the course's LeNet-5 with the system C compiler, from ``/usr``,
+    inside the jail. The packages are found where Python imports them from (a checkout or an
+    installed wheel).
     """
-    paths = {sys.base_prefix, sys.prefix, str(ROOT / "infoloss"), str(ROOT / "autograder"),
-             str(ROOT / "csrc")}
+    import autograder
+    import infoloss
+
+    paths = {sys.base_prefix, sys.prefix, str(Path(infoloss.__file__).resolve().parent),
+             str(Path(autograder.__file__).resolve().parent)}
     exe = Path(sys.executable).resolve()
     paths.add(str(exe.parent.parent))
     return sorted(p for p in paths if os.path.exists(p))
 
 
-def bwrap_argv(scratch: Path) -> list[str]:
+def bwrap_argv(scratch: Path, tmp_size: int | None = None) -> list[str]:
+    """bwrap's arguments; ``tmp_size``: bytes of the jail's /tmp and of its home, each a
+    tmpfs of that size (None: /tmp unlimited and home bound from the scratch folder)."""
     argv = [bwrap_path() or "bwrap", "--unshare-all", "--die-with-parent", "--new-session",
             "--unshare-user", "--uid", "65534", "--gid", "65534", "--cap-drop", "ALL",
             "--hostname", "sandbox"]
@@ -85,10 +112,15 @@ def bwrap_argv(scratch: Path) -> list[str]:
         if os.path.exists(sysdir):
             argv += ["--ro-bind", sysdir, sysdir]
     # /tmp first: a course checked out under /tmp (a CI clone) is bound on top of it.
-    argv += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+    size = ["--size", str(tmp_size)] if tmp_size else []
+    argv += ["--proc", "/proc", "--dev", "/dev", *size, "--tmpfs", "/tmp"]
     for path in _python_paths():
         argv += ["--ro-bind", path, path]
-    argv += ["--bind", str(scratch / "home"), HOME, "--ro-bind", str(scratch / "job"), JOB,
+    if tmp_size:  # nothing outside reads the home folder: a tmpfs, owned by the jail's user
+        argv += ["--perms", "0777", "--size", str(tmp_size), "--tmpfs", HOME]
+    else:
+        argv += ["--bind", str(scratch / "home"), HOME]
+    argv += ["--ro-bind", str(scratch / "job"), JOB,
              "--bind", str(scratch / "out"), "/out", "--chdir", HOME]
     gpus = sorted(Path("/dev").glob("nvidia*"))
     for dev in gpus:  # GPU-aware: the GPU devices (and, read-only, what CUDA looks up)
@@ -110,38 +142,54 @@ def _user_tasks() -> int:
         return 4096
 
 
-def rlimits(limits: Limits) -> list[tuple[int, int]]:
+def rlimits(limits: Limits, cgroup: bool = False) -> list[tuple[int, int]]:
     """(resource, value) pairs the runner starts under (soft and hard limit alike).
 
-    RLIMIT_NPROC is per user, not per sandbox: allow what runs now plus the sandbox's
-    share (a fork-bomb backstop; the supervisor's watchdog enforces limits.procs). Root
-    ignores it; the watchdog still applies.
+    With ``cgroup`` (its memory and pids limits in force) neither RLIMIT_AS (address space,
+    not use; it breaks CUDA) nor RLIMIT_NPROC is set. Without: RLIMIT_NPROC is per user,
+    not per sandbox: allow what runs now plus the sandbox's share (a fork-bomb backstop;
+    the supervisor's watchdog enforces limits.procs). Root ignores it; the watchdog still
+    applies.
     """
+    pairs = [(resource.RLIMIT_CPU, limits.cpu), (resource.RLIMIT_NOFILE, limits.files),
+             (resource.RLIMIT_FSIZE, limits.fsize), (resource.RLIMIT_CORE, 0)]
+    if cgroup:
+        return pairs
     nproc = _user_tasks() + 4 * limits.procs
-    return [(resource.RLIMIT_AS, limits.memory), (resource.RLIMIT_CPU, limits.cpu),
-            (resource.RLIMIT_NOFILE, limits.files), (resource.RLIMIT_FSIZE, limits.fsize),
-            (resource.RLIMIT_CORE, 0), (resource.RLIMIT_NPROC, nproc)]
+    return [(resource.RLIMIT_AS, limits.memory), *pairs, (resource.RLIMIT_NPROC, nproc)]
 
 
 # Started by Sandbox.start in place of ``preexec_fn`` (which the subprocess documentation
 # says can deadlock when called from threads, as the grader's workers do): a fresh
-# interpreter sets the limits on itself, then becomes the command, so the limits hold from
-# the command's first instruction on and everything it starts inherits them.
+# interpreter moves itself into the sandbox's cgroup (argv[2]: cgroup.procs files, one a
+# line) and sets the limits on itself, then becomes the command, so the limits hold from
+# the command's first instruction on and everything it starts inherits them. A cgroup it
+# cannot join stops it (exit 71, the reason on stderr): never a run without its limits.
 _LIMIT_EXEC = """import os, resource, sys
+for path in filter(None, sys.argv[2].split(chr(10))):
+    try:
+        with open(path, "w") as f:
+            f.write(str(os.getpid()))
+    except OSError as exc:
+        sys.stderr.write("autograder: cannot join the sandbox cgroup %s: %s" % (path, exc))
+        os._exit(71)
 for pair in sys.argv[1].split(","):
     res, value = (int(x) for x in pair.split("="))
     try:
         resource.setrlimit(res, (value, value))
     except (ValueError, OSError):
         pass
-os.execv(sys.argv[2], sys.argv[2:])
+os.execv(sys.argv[3], sys.argv[3:])
 """
 
 
-def limited(cmd: list[str], limits: Limits) -> list[str]:
-    """``cmd`` wrapped so that it runs under :func:`rlimits` (no ``preexec_fn``)."""
-    spec = ",".join(f"{res}={value}" for res, value in rlimits(limits))
-    return [sys.executable, "-I", "-S", "-c", _LIMIT_EXEC, spec, *cmd]
+def limited(cmd: list[str], limits: Limits,
+            cgroup: cgroups.SandboxCgroup | None = None) -> list[str]:
+    """``cmd`` wrapped so that it runs in ``cgroup`` under :func:`rlimits` (no
+    ``preexec_fn``)."""
+    spec = ",".join(f"{res}={value}" for res, value in rlimits(limits, cgroup is not None))
+    procs = "\n".join(cgroup.procs_files()) if cgroup is not None else ""
+    return [sys.executable, "-I", "-S", "-c", _LIMIT_EXEC, spec, procs, *cmd]
 
 
 def _env(sandboxed: bool, scratch: Path, limits: Limits, event_fd: int) -> dict[str, str]:
@@ -168,6 +216,8 @@ class Sandbox:
     sandboxed: bool
     started: float = field(default_factory=time.monotonic)
     closed: bool = False
+    cgroup: cgroups.SandboxCgroup | None = None   # None: rlimits only
+    usage: cgroups.Usage | None = None            # read from the cgroup when it closes
     _buf: bytes = b""
 
     @classmethod
@@ -177,22 +227,36 @@ class Sandbox:
             (scratch / sub).mkdir()
             os.chmod(scratch / sub, 0o777)
         sandboxed = limits.use_bwrap is not False and bwrap_path() is not None
+        host = cgroup_host(limits)
+        group = None
+        if host is not None:
+            try:
+                group = cgroups.SandboxCgroup.create(host, limits.memory, limits.procs)
+            except OSError:
+                group = None   # this one sandbox runs under the rlimit fallback
         r, w = os.pipe()
         cmd = [sys.executable, "-m", "autograder.runner"]
         if sandboxed:
-            cmd = bwrap_argv(scratch) + cmd
+            cmd = bwrap_argv(scratch, limits.tmp_size) + cmd
         try:
             proc = subprocess.Popen(
-                limited(cmd, limits), stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL, pass_fds=(w,), env=_env(sandboxed, scratch, limits, w),
-                start_new_session=True, cwd=scratch / "home")
+                limited(cmd, limits, group), stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, pass_fds=(w,),
+                env=_env(sandboxed, scratch, limits, w), start_new_session=True,
+                cwd=scratch / "home")
         except BaseException:
             os.close(r)
+            if group is not None:
+                group.remove()
             raise
         finally:
             os.close(w)
         os.set_blocking(r, False)
-        return cls(limits, scratch, proc, r, sandboxed)
+        return cls(limits, scratch, proc, r, sandboxed, cgroup=group)
+
+    def breach(self) -> cgroups.Breach | None:
+        """The cgroup limit (memory, pids) this sandbox ran into, if any."""
+        return self.cgroup.breach() if self.cgroup is not None else None
 
     def paths(self) -> dict[str, str]:
         """Where the runner sees its job, home and output folders."""
@@ -271,6 +335,8 @@ class Sandbox:
                 kid.kill()
             except Exception:  # noqa: BLE001
                 pass
+        if self.cgroup is not None:   # whatever left the session and the jail's tree
+            self.cgroup.kill_all()
         try:
             self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
@@ -289,6 +355,9 @@ class Sandbox:
         except subprocess.TimeoutExpired:
             pass
         self.kill()
+        if self.cgroup is not None:   # CPU of everything it ran, then the group goes
+            self.usage = self.cgroup.usage()
+            self.cgroup.remove()
         fd, self.events_fd = self.events_fd, -1
         os.close(fd)
         shutil.rmtree(self.scratch, ignore_errors=True)

@@ -27,7 +27,7 @@ from typing import Any
 from .mnistlike import MnistFiles, write_mnist_like
 from .progress import progress
 
-SOURCE = Path(__file__).resolve().parents[1] / "csrc" / "lenet5" / "lenet5.c"
+SOURCE = Path(__file__).resolve().parent / "csrc" / "lenet5" / "lenet5.c"  # package data
 DELTAS = ("mse", "ce_textbook", "ce_fixed")
 
 
@@ -270,7 +270,8 @@ def cached_runs(path: str | Path, seeds: tuple[int, ...] = (1, 2, 3, 4, 5), epoc
 # What chapter 9 shows: its results files, settings and the no-output-ReLU variants
 # (the fix at ALPHA 0.1, compared with the output-ReLU runs over the same seeds and
 # epochs, and the textbook sign, whose outputs become NaN instead of 0 without the ReLU).
-BOOK_DATA = SOURCE.parents[2] / "book" / "data"
+_REPO = Path(__file__).resolve().parents[1]   # the course checkout (book/, _build/)
+BOOK_DATA = _REPO / "book" / "data"
 LINEAR_OUTPUT = {"ce_fixed_a0.1_linear": {"delta": "ce_fixed", "alpha": 0.1,
                                           "flags": ["-O2", "-DOUTPUT_RELU=0"]},
                  "ce_textbook_a0.5_linear": {"delta": "ce_textbook", "alpha": 0.5,
@@ -299,5 +300,5 @@ if __name__ == "__main__":  # python -m infoloss.clenet: refresh chapter 9's res
 
     if refresh_book_results():
         # the book's execution cache keys on page content, not on the C source
-        shutil.rmtree(SOURCE.parents[2] / "_build" / ".jupyter_cache", ignore_errors=True)
+        shutil.rmtree(_REPO / "_build" / ".jupyter_cache", ignore_errors=True)
         print("chapter 9 results recomputed; execution cache cleared", file=sys.stderr)

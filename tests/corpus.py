@@ -14,6 +14,7 @@ import nbformat
 
 from autograder import EXERCISES, SOLUTIONS
 from autograder.markers import drop_solution_markers
+from autograder.sandbox import Limits, cgroup_host
 
 A = "ps01_information"
 FULL = 26.0
@@ -195,8 +196,11 @@ def corpus(db_path: str, marker: str) -> dict[str, tuple[bytes, float, str]]:
                        "timeout")
     c["os_exit"] = (_bytes(build(extra_after={"real_data": ["import os\nos._exit(3)"]})), FULL,
                     "crashed")
+    # over the memory limit (ps01: 2 GiB, tests/test_autograder.py: 1 GiB): a cgroup stops
+    # the sandbox (the extra cell, worth nothing, is lost); the rlimit fallback refuses the
+    # allocation (MemoryError in that cell)
     c["big_alloc"] = (_bytes(build(extra_after={"imports": ["big = bytearray(3 * 2**30)"]})),
-                      FULL, "ok")
+                      FULL, "out_of_memory" if cgroup_host(Limits()) else "ok")
     slow = ["import time\ntime.sleep(2.5)"] * 18
     c["slow_cells"] = (_bytes(build(extra_after={"imports": slow})), FULL, "timeout")
     c["huge_output"] = (_bytes(build(extra_after={"imports": [

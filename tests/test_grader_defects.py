@@ -215,7 +215,8 @@ def test_sandbox_starts_without_preexec_fn_and_applies_the_limits(monkeypatch):
         return real(*args, **kwargs)
 
     monkeypatch.setattr(subprocess, "Popen", spy)
-    sb = _sandbox(memory=2 * 2**30 + 4096, cpu=123, files=77, fsize=5 * 2**20)
+    sb = _sandbox(memory=2 * 2**30 + 4096, cpu=123, files=77, fsize=5 * 2**20,
+                  use_cgroups=False)   # the rlimit fallback (tests/test_limits.py: cgroups)
     try:
         assert seen.get("preexec_fn") is None, "preexec_fn is unsafe in worker threads"
         assert seen.get("start_new_session") or seen.get("process_group") == 0

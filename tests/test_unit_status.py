@@ -195,3 +195,23 @@ def test_a_broken_rule_zeroes_its_cell_says_why_and_ranks_below_a_crash(monkeypa
     raw = execute.run(JOB, INPUTS, FAST, None, PREPARED.definition_chunks)
     crashed = judge(CELLS, PREPARED.chunks, raw, SPEC, REFERENCES, [], [], {rule: "x"})
     assert crashed.status == "crashed"
+
+
+def test_what_a_student_may_read_is_decided_by_the_judge_not_by_the_wording(monkeypatch,
+                                                                           tmp_path):
+    from autograder.feedback import render
+
+    verdict = grade(monkeypatch, tmp_path, flags=SCAN_FLAG, sandboxed=False,
+                    script={("chunk", KL): "hang"}, results={0: WRONG})
+    assert any(r.startswith("static scan") for r in verdict.reasons)
+    assert any("disagree" in r for r in verdict.reasons)
+    assert any("WITHOUT the bubblewrap sandbox" in r for r in verdict.reasons)
+    notes = verdict.student_notes
+    assert any("timeout" in n for n in notes)            # the student's own cell timed out
+    assert not [n for n in notes if "static scan" in n or "disagree" in n or "WITHOUT" in n]
+    row = {"student": "s", "score": verdict.score, "max_score": verdict.max_score,
+           "status": verdict.status,
+           "payload": {"cells": {}, "visible": {}, "reasons": verdict.reasons,
+                       "student_notes": notes}}
+    page = render("ps00_unit", row)
+    assert "os._exit" not in page and "WITHOUT" not in page and "timeout" in page

@@ -125,8 +125,8 @@ class FakeSandbox:
     ``script`` maps ``("chunk", i)`` or ``("probe", k)`` to what that piece does:
     ``"ok"`` (default), ``"error"`` (a chunk raises AssertionError), ``"hang"`` (starts and
     never ends), ``"fork"`` (hangs with a thousand processes), ``"die"`` (starts, then the
-    process is gone). ``results[k]`` is what
-    probe ``k`` answers, ``(encoded, arrays)``; default a Python int ``k``.
+    process is gone), ``"oom"`` / ``"pids"`` (hangs at the cgroup's memory or pids limit).
+    ``results[k]`` is what probe ``k`` answers, ``(encoded, arrays)``; default a Python int ``k``.
     ``never_ready``: the process dies before saying ``ready``. ``procs``: what the
     process watchdog sees. ``forged``: extra events sent right after ``ready``.
     """
@@ -142,6 +142,8 @@ class FakeSandbox:
     alive: bool = True
     killed: bool = False
     closed: bool = False
+    usage: object = None                           # cgroup usage (none here)
+    hit: object = None                             # the cgroup limit hit ("oom", "pids")
     jobs: list = field(default_factory=list)       # what go() received
     hidden_jobs: list = field(default_factory=list)  # what go_hidden() received
     ran: list = field(default_factory=list)        # ("chunk", i) / ("probe", k) started
@@ -184,6 +186,9 @@ class FakeSandbox:
     def process_count(self) -> int:
         return self.procs
 
+    def breach(self):
+        return self.hit
+
     def kill(self) -> None:
         self.killed = True
         self.alive = False
@@ -212,6 +217,11 @@ class FakeSandbox:
             self.procs = 1000
         elif action == "die":
             self.alive = False
+        elif action in ("oom", "pids"):   # paused at the limit (cgroup v1) until stopped
+            from autograder.cgroups import Breach
+
+            self._stuck = True
+            self.hit = Breach("memory", 3 * 2**30) if action == "oom" else Breach("pids", 32)
         elif what == "chunk":
             failed = action == "error"
             self._queue.append({"ev": "chunk_end", "i": idx, "ok": not failed,
