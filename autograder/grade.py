@@ -140,7 +140,8 @@ def payload_for(verdict: Verdict, task: Task | None, raw: RawResult | None,
                           "notebook_passed": c.notebook_passed, "probes": c.probes}
                       for g, c in verdict.cells.items()},
             "visible": visible, "slowest_chunks": slow,
-            "manual_answers": task.manual_answers if task else {}}
+            "manual_answers": task.manual_answers if task else {},
+            "runner_stderr": raw.stderr if raw is not None else []}
 
 
 def make_task(ctx: AssignmentContext, sub) -> Task:

@@ -36,6 +36,8 @@ from . import cgroups
 
 HOME = "/home/student"
 JOB = "/job"
+STDERR_FILE = "runner.stderr"  # in the scratch folder, outside every bound path
+STDERR_TAIL = 8192             # bytes of it kept for the log and the stored result
 
 
 @dataclass
@@ -238,10 +240,13 @@ class Sandbox:
         cmd = [sys.executable, "-m", "autograder.runner"]
         if sandboxed:
             cmd = bwrap_argv(scratch, limits.tmp_size) + cmd
+        # The runner's own stderr (bwrap's errors, a failed import, a fatal signal's
+        # traceback) goes to a file outside the jail; student output never reaches it.
+        err = open(scratch / STDERR_FILE, "wb")
         try:
             proc = subprocess.Popen(
                 limited(cmd, limits, group), stdin=subprocess.PIPE,
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, pass_fds=(w,),
+                stdout=subprocess.DEVNULL, stderr=err, pass_fds=(w,),
                 env=_env(sandboxed, scratch, limits, w), start_new_session=True,
                 cwd=scratch / "home")
         except BaseException:
@@ -251,12 +256,23 @@ class Sandbox:
             raise
         finally:
             os.close(w)
+            err.close()
         os.set_blocking(r, False)
         return cls(limits, scratch, proc, r, sandboxed, cgroup=group)
 
     def breach(self) -> cgroups.Breach | None:
         """The cgroup limit (memory, pids) this sandbox ran into, if any."""
         return self.cgroup.breach() if self.cgroup is not None else None
+
+    def stderr_tail(self, limit: int = STDERR_TAIL) -> str:
+        """The last ``limit`` bytes the runner (or bwrap) wrote to its stderr, as text."""
+        try:
+            with open(self.scratch / STDERR_FILE, "rb") as f:
+                f.seek(0, os.SEEK_END)
+                f.seek(max(0, f.tell() - limit))
+                return f.read(limit).decode("utf-8", "replace")
+        except OSError:
+            return ""
 
     def paths(self) -> dict[str, str]:
         """Where the runner sees its job, home and output folders."""
@@ -360,4 +376,8 @@ class Sandbox:
             self.cgroup.remove()
         fd, self.events_fd = self.events_fd, -1
         os.close(fd)
+        try:  # the runner's stdin pipe (else one leaked descriptor per sandbox)
+            self.proc.stdin.close()
+        except OSError:
+            pass
         shutil.rmtree(self.scratch, ignore_errors=True)
