@@ -54,9 +54,7 @@ def autograde_stock(assignment: str, notebook: Path, student: str = "student",
         db = f"sqlite:///{course}/gradebook.db"
         common = [f"--db={db}", f"--CourseDirectory.root={course}",
                   "--CourseDirectory.source_directory=source"]
-        # the course root stays the checkout (the generated hidden blocks load solutions/
-        # from it); nbgrader's own folder is given by --CourseDirectory.root
-        env = nbgrader_env()
+        env = nbgrader_env(INFOLOSS_COURSE_ROOT=str(course))
         log = []
         for cmd in (["db", "student", "add", student], ["generate_assignment", assignment,
                     "--force"], ["autograde", assignment, f"--student={student}", "--force"]):

@@ -12,7 +12,7 @@ import numpy as np
 import scipy.special
 
 from autograder.requirements import BY_NAME, DESCRIBES, NOT_GRADED, WARNINGS_RULE
-from autograder.spec import SAYS_WHY, Close, Exact, Probe, Raised, Raises, Rule
+from autograder.spec import SAYS_WHY, CheckClose, Close, Exact, Probe, Raised, Raises, Rule
 
 WARM = ["numpy", "scipy.special", "torch", "infoloss.testing"]  # the hidden tests import torch
 LIMITS = {}  # the defaults: 3 GiB leave room for torch, the notebook takes seconds
@@ -27,26 +27,19 @@ def near(truth, rtol, atol=0.0, dtype=None):
     return lambda got, ref: close(got, truth)
 
 
-class Visible:
-    """What a visible ``check_close(result, expected, rtol=..., atol=...)`` accepts: any
-    numbers ``np.asarray`` takes (a Python float too), close to ``expected`` (the visible
-    test's own number; the solution's answer when None), no dtype asked."""
-
-    def __init__(self, rtol=1e-7, atol=0.0, expected=None):
-        self.close, self.expected = Close(rtol, atol), expected
-
-    def __call__(self, got, ref):
-        if isinstance(got, (bool, int, float, list)):
-            try:
-                got = np.asarray(got, dtype=np.float64)
-            except (TypeError, ValueError):
-                pass
-        return self.close(got, ref if self.expected is None else np.asarray(self.expected))
+def _against(rtol, atol, expected):
+    """What a visible check_close(result, expected, rtol=..., atol=...) accepts
+    (spec.CheckClose), against the visible test's own number (the solution's when None)."""
+    close = CheckClose(rtol, atol)
+    if expected is None:
+        return close
+    want = np.asarray(expected, dtype=np.float64)
+    return lambda got, ref: close(got, want)
 
 
 def _visible(c, expr, hint, rtol=1e-7, expected=None):
     """A probe that repeats one visible check_close of cell ``c``."""
-    return Probe(c, expr, compare=Visible(rtol, 0.0, expected), hint=hint, visible=True)
+    return Probe(c, expr, compare=_against(rtol, 0.0, expected), hint=hint, visible=True)
 
 
 def _logsumexp():

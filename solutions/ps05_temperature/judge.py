@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 from autograder.requirements import BY_NAME, DESCRIBES, WARNINGS_RULE
-from autograder.spec import SAYS_WHY, Close, Exact, Probe, Raises
+from autograder.spec import SAYS_WHY, CheckClose, Close, Exact, Probe, Raises
 from infoloss.data import load_digits_split
 
 WARM = ["numpy", "torch", "scipy.optimize", "scipy.special", "sklearn.datasets",
@@ -25,26 +25,19 @@ LIMITS = {"memory": 4 * 2**30, "wall": 180.0}
 T_RANGE = Close(rtol=2e-3, dtype="float64")  # fit_temperature is asked for a relative 1e-3
 
 
-class Visible:
-    """What a visible ``check_close(result, expected, rtol=..., atol=...)`` accepts: any
-    numbers ``np.asarray`` takes, close to ``expected`` (the visible test's own number; the
-    solution's answer when None), no dtype asked."""
-
-    def __init__(self, rtol=1e-7, atol=0.0, expected=None):
-        self.close, self.expected = Close(rtol, atol), expected
-
-    def __call__(self, got, ref):
-        if isinstance(got, list):
-            try:
-                got = np.asarray(got, dtype=np.float64)
-            except (TypeError, ValueError):
-                pass
-        return self.close(got, ref if self.expected is None else np.asarray(self.expected))
+def _against(rtol, atol, expected):
+    """What a visible check_close(result, expected, rtol=..., atol=...) accepts
+    (spec.CheckClose), against the visible test's own number (the solution's when None)."""
+    close = CheckClose(rtol, atol)
+    if expected is None:
+        return close
+    want = np.asarray(expected, dtype=np.float64)
+    return lambda got, ref: close(got, want)
 
 
 def _visible(c, expr, hint, rtol=1e-7, expected=None, atol=0.0, inputs=None):
     """A probe that repeats one visible check_close of cell ``c``."""
-    return Probe(c, expr, inputs or {}, Visible(rtol, atol, expected), hint, visible=True)
+    return Probe(c, expr, inputs or {}, _against(rtol, atol, expected), hint, visible=True)
 
 
 class SharperBy5:
