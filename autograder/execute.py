@@ -60,6 +60,7 @@ RESTARTS = "restarts"          # too many sandboxes; the rest was not run
 GRADER_ERROR = "grader_error"  # the grader failed this notebook: nothing scored
 RETRIED = "retried"            # a death not the submission's fault, run again (no effect)
 STDERR = "stderr"              # what the runner wrote on its stderr (instructor's log only)
+FORGED = "forged"              # an event the runner cannot have sent (student code wrote it)
 TIMEOUT_KINDS = frozenset({TIMEOUT, WALL})
 CRASH_KINDS = frozenset({CRASHED, PROCS, LIMIT, RESTARTS, GRADER_ERROR})
 
@@ -351,6 +352,7 @@ def _one_attempt(sb: Sandbox, job: dict, inputs: bytes, res: RawResult,
     phase_b = False
     ready = False
     student_code = False
+    ended: set[int] = set()   # chunks that ended in this attempt
     t_ready = time.monotonic() + 120
     current = None  # ("chunk", i, started) or ("probe", k, started)
     next_watch = 0.0
@@ -396,6 +398,14 @@ def _one_attempt(sb: Sandbox, job: dict, inputs: bytes, res: RawResult,
                 ready = True
                 sb.go({"chunks": public, "skip_chunks": sorted(skip_chunks),
                        "skip_probes": sorted(skip_p)})
+            elif kind == "phase_b" and ready and not phase_b and (
+                    current is not None or {c["i"] for c in public} - skip_chunks - ended):
+                # Student code wrote it (the runner says phase_b only after the last cell):
+                # ignored, so the hidden inputs stay out until the cells really finished.
+                if not any(e.kind == FORGED for e in res.events):
+                    res.events.append(Event(FORGED, "a phase_b event arrived before the "
+                                            "notebook's cells had finished: written by the "
+                                            "submission's code, ignored"))
             elif kind == "phase_b" and ready and not phase_b:
                 phase_b = True
                 current = None
@@ -406,6 +416,7 @@ def _one_attempt(sb: Sandbox, job: dict, inputs: bytes, res: RawResult,
                 current = ("chunk", ev.get("i"), time.monotonic())
                 student_code = True
             elif kind == "chunk_end" and current and current[0] == "chunk":
+                ended.add(current[1])
                 res.chunks[current[1]] = ChunkRun(
                     ok=bool(ev.get("ok")), ename=_s(ev.get("ename")), evalue=_s(ev.get("evalue")),
                     output=_s(ev.get("output")) or "", seconds=time.monotonic() - current[2])

@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .execute import CRASH_KINDS, STDERR, TIMEOUT_KINDS, RawResult
+from .execute import CRASH_KINDS, FORGED, STDERR, TIMEOUT_KINDS, RawResult
 from .prepare import Cell
 from .spec import Probe, Rule, Spec, decode_result
 
@@ -141,7 +141,8 @@ def status_of(tamper: bool, raw: RawResult, broken: bool, flagged: bool) -> str:
     """The first status that applies, from the data of the run (see the module docstring)."""
     timeouts = [e for e in raw.events if e.kind in TIMEOUT_KINDS]
     crashes = [e for e in raw.events if e.kind in CRASH_KINDS]
-    for status, applies in (("tamper_suspected", tamper), ("timeout", timeouts),
+    forged = any(e.kind == FORGED for e in raw.events)
+    for status, applies in (("tamper_suspected", tamper or forged), ("timeout", timeouts),
                             ("out_of_memory", "memory" in raw.limits_hit),
                             ("crashed", crashes), ("rule_broken", broken),
                             ("needs_manual_grading", flagged)):

@@ -27,12 +27,12 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import cgroups
+from .scratch import make_scratch
 
 HOME = "/home/student"
 JOB = "/job"
@@ -224,7 +224,7 @@ class Sandbox:
 
     @classmethod
     def start(cls, limits: Limits) -> Sandbox:
-        scratch = Path(tempfile.mkdtemp(prefix="autograder-"))
+        scratch = make_scratch()   # owned: a later run removes it if this process dies
         for sub in ("home", "job", "out"):
             (scratch / sub).mkdir()
             os.chmod(scratch / sub, 0o777)
@@ -335,17 +335,23 @@ class Sandbox:
             return 0
 
     def kill(self) -> None:
-        """Kill the runner and everything it started (the jail's process namespace)."""
-        try:
-            import psutil
+        """Kill the runner and everything it started (the jail's process namespace).
 
-            kids = psutil.Process(self.proc.pid).children(recursive=True)
-        except Exception:  # noqa: BLE001
-            kids = []
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
+        The runner's pid (and process group) is signalled only while the runner has not been
+        reaped: once it has, the number may already name another process (another grader's
+        sandbox, even); what it left behind is in its cgroup."""
+        kids = []
+        if self.proc.poll() is None:
+            try:
+                import psutil
+
+                kids = psutil.Process(self.proc.pid).children(recursive=True)
+            except Exception:  # noqa: BLE001
+                kids = []
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
         for kid in kids:
             try:
                 kid.kill()

@@ -298,3 +298,22 @@ def test_soak_the_same_honest_notebooks_get_the_same_grade_every_time(monkeypatc
     if retried:   # the grades held; say what the retries hid
         warnings.warn(f"{len(retried)} runner deaths retried during the soak: {retried[:5]}",
                       stacklevel=1)
+
+
+def test_kill_after_the_runner_was_reaped_signals_no_reused_pid(monkeypatch):
+    """Once the runner is reaped its pid may name another process: kill() must not signal
+    that pid's process group."""
+    import signal as _signal
+    import subprocess as _sp
+
+    from autograder import sandbox as sbx
+
+    proc = _sp.Popen(["true"])
+    proc.wait()
+    sent = []
+    monkeypatch.setattr(sbx.os, "killpg", lambda pid, sig: sent.append((pid, sig)))
+    box = object.__new__(sbx.Sandbox)
+    box.proc = proc
+    box.cgroup = None
+    box.kill()
+    assert (proc.pid, _signal.SIGKILL) not in sent

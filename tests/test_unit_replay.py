@@ -204,3 +204,17 @@ def test_events_out_of_turn_are_ignored(fake):
     assert len(box.jobs) == 1
     assert res.probes[0]["value"] == 0
     assert res.chunks[T_ENTROPY_HIDDEN].output == f"output of chunk {T_ENTROPY_HIDDEN}\n"
+
+
+def test_a_forged_phase_b_is_ignored_and_flagged(fake):
+    """Student code can write to the event descriptor. A phase_b before the cells have
+    finished would send the hidden inputs while its code still runs and stop the host from
+    recording the visible tests' results: it is ignored and the run is flagged."""
+    from autograder.execute import FORGED
+
+    starter = fake(forged=[{"ev": "phase_b"}])
+    res = run()
+    [box] = starter.started
+    assert len(box.hidden_jobs) == 1                    # the inputs went out once, at the end
+    assert all(res.chunks[c["i"]].ok for c in JOB["chunks"])   # every cell was recorded
+    assert [e.kind for e in res.events] == [FORGED]

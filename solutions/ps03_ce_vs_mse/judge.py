@@ -618,6 +618,9 @@ def probes():
 # Each rule the notebook's text states, and the probes (by hint) or RULES that check it
 # (autograder/requirements.py; `python -m autograder requirements ps03_ce_vs_mse`).
 REQUIREMENTS = {
+    "Optimiser: `torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)`": [
+        "a short CE run: per epoch one loss and the test-split accuracy; first loss ln 10",
+        "with lr = 0 the loss does not change"],
     "Replace every `raise NotImplementedError()`": BY_NAME,
     "Do not rename the functions": BY_NAME,
     "more tests, hidden here": DESCRIBES,

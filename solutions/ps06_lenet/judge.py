@@ -316,6 +316,12 @@ def probes():
 # Each rule the notebook's text states, and the probes (by hint) that check it
 # (autograder/requirements.py; `python -m autograder requirements ps06_lenet`).
 REQUIREMENTS = {
+    "Implement `LeNet5`, the network of the C program": [
+        "the layers: three convolutions with ReLU, 2x2 max pooling, raw logits",
+        "LeNet-5 here has 51,902 parameters", "no ReLU on the outputs"],
+    "Then implement `train_lenet(model, loader, device, epochs)`": [
+        "train_lenet returns the mean cross-entropy of each epoch, as floats",
+        "12 epochs reach 95% on the held-out images"],
     "Replace every `raise NotImplementedError()`": BY_NAME,
     "Do not rename the functions": BY_NAME,
     "A graded call that warns": WARNINGS_RULE,
