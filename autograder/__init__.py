@@ -8,10 +8,11 @@ from pathlib import Path
 
 
 def course_root() -> Path:
-    """The course folder (``solutions/``, ``exercises/``): ``$INFOLOSS_COURSE_ROOT`` when
+    """The course checkout (``solutions/``, ``exercises/``): ``$INFOLOSS_CHECKOUT`` when
     set, else the checkout this package lives in, else the current folder (an installed
-    wheel run from the course folder)."""
-    env = os.environ.get("INFOLOSS_COURSE_ROOT")
+    wheel run from the checkout). Not nbgrader's course directory (gradebook, submitted/),
+    which ``$INFOLOSS_COURSE_ROOT`` names for nbgrader."""
+    env = os.environ.get("INFOLOSS_CHECKOUT")
     if env:
         return Path(env).resolve()
     checkout = Path(__file__).resolve().parent.parent

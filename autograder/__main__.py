@@ -74,7 +74,16 @@ def main(argv: list[str] | None = None) -> int:
                            "grader would, and list what the grader would flag")
     p_chk.add_argument("notebook", type=Path)
     p_chk.add_argument("--assignment", help="default: found from the notebook's file name")
+    p_rf = sub.add_parser("references", help="compute the solution's answers to the hidden "
+                          "checks once (before a stock `nbgrader autograde`)")
+    p_rf.add_argument("assignments", nargs="*", help="default: every assignment")
     args = parser.parse_args(argv)
+    if args.command == "references":
+        from .checks import warm_references
+
+        for name in args.assignments or rel.assignments():
+            print(f"{name}: {warm_references(name)} reference answers cached")
+        return 0
     if args.command == "similarity":
         from .similarity import cli as similarity_cli
 

@@ -7,13 +7,25 @@ the failure costs that piece's points only. When the notebook as a whole runs pa
 wall-clock budget, the replay keeps only the cells that define the answers (the
 instructor's setup cells and the student's solution cells), then runs the probes.
 
+A death that is the grader's fault is retried and never scored: a runner that dies (or
+never says ``ready``, or cannot be started) before any cell of the notebook ran is started
+again, at most :data:`GRADER_RETRIES` times, and then the run ends as a ``grader_error``
+(nothing scored). A piece whose process is killed by a signal (the machine's OOM killer, a
+library's abort) is run again once to confirm, at most :data:`CONFIRM_RETRIES` times per
+notebook: only a piece that dies again is the submission's. The time a retried attempt
+took does not count against the notebook's wall-clock budget. The runner's own stderr
+(bounded, never the student's output) is kept for the log.
+
 The result is plain data (:class:`RawResult`): it never contains references, only what
-the student's code produced; :mod:`autograder.judge` compares it.
+the student's code produced; :mod:`autograder.judge` compares it. What went wrong is a list
+of :class:`Event` whose ``kind`` decides the status.
 """
 
 from __future__ import annotations
 
 import io
+import signal
+import subprocess
 import threading
 import time
 from dataclasses import dataclass, field
@@ -34,21 +46,104 @@ class ChunkRun:
     failure: str | None = None  # "timeout" or "crashed" when the chunk killed the run
 
 
+GRADER_RETRIES = 2    # fresh sandboxes after a death before any cell ran
+CONFIRM_RETRIES = 2   # reruns of pieces killed by a signal, per notebook
+MAX_SANDBOXES = 12    # all attempts of one notebook together
+
+# Event kinds. The status comes from these (see :mod:`autograder.judge`), never from words.
+TIMEOUT = "timeout"            # a chunk or probe ran past its limit; the runner never got ready
+WALL = "wall"                  # the notebook ran past its wall-clock budget
+CRASHED = "crashed"            # the submission's code killed the process
+PROCS = "procs"                # the process watchdog killed the run
+LIMIT = "limit"                # the sandbox ran into its cgroup's memory or pids limit
+RESTARTS = "restarts"          # too many sandboxes; the rest was not run
+GRADER_ERROR = "grader_error"  # the grader failed this notebook: nothing scored
+RETRIED = "retried"            # a death not the submission's fault, run again (no effect)
+STDERR = "stderr"              # what the runner wrote on its stderr (instructor's log only)
+FORGED = "forged"              # an event the runner cannot have sent (student code wrote it)
+TIMEOUT_KINDS = frozenset({TIMEOUT, WALL})
+CRASH_KINDS = frozenset({CRASHED, PROCS, LIMIT, RESTARTS, GRADER_ERROR})
+
+
+@dataclass(frozen=True)
+class Event:
+    """Something that went wrong: ``kind`` (one of the constants above) for the status,
+    ``message`` for the log."""
+
+    kind: str
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
+
+
 @dataclass
 class RawResult:
     chunks: dict[int, ChunkRun] = field(default_factory=dict)
     probes: dict[int, dict] = field(default_factory=dict)       # k -> encoded result
     arrays: dict[int, dict[str, np.ndarray]] = field(default_factory=dict)
-    events: list[str] = field(default_factory=list)              # what went wrong, for the log
+    events: list[Event] = field(default_factory=list)           # what went wrong
     seconds: float = 0.0
     cpu: float = 0.0            # CPU seconds the runners reported (for benchmarks only)
     sandboxed: bool = True
+    stderr: list[str] = field(default_factory=list)  # the runner's stderr tail, per failed attempt
+    grader_error: bool = False  # the grader could not run the notebook: nothing was scored
     # cgroup accounting (None without cgroups): CPU seconds of everything the sandboxes ran
     # (children, compilers, killed attempts included), their largest memory use, and the
     # cgroup limits hit ("memory", "pids"), one entry per stopped attempt
     cpu_all: float | None = None
     memory_peak: int | None = None
     limits_hit: list[str] = field(default_factory=list)
+
+    @property
+    def messages(self) -> list[str]:
+        return [e.message for e in self.events]
+
+
+@dataclass
+class Outcome:
+    """How one attempt ended: ``kind`` is ``done``, an event kind (timeout, wall, crashed,
+    procs) or ``no_start`` (the sandbox could not be started)."""
+
+    kind: str
+    piece: tuple[str, int] | None = None  # ("chunk", i) / ("probe", k) running at the end
+    seconds: float = 0.0                  # how long the failed piece ran
+    student_code: bool = False            # a chunk started in this attempt
+    returncode: int | None = None         # the runner's own exit status (None: we killed it)
+    detail: str = ""                      # why the sandbox did not start
+
+
+def death_signal(returncode: int | None, sandboxed: bool) -> int | None:
+    """The signal that killed the runner, from its exit status (bwrap reports 128 + n)."""
+    if returncode is None:
+        return None
+    if returncode < 0:
+        return -returncode
+    if sandboxed and 128 < returncode < 128 + 65:
+        return returncode - 128
+    return None
+
+
+def _signal_name(sig: int) -> str:
+    try:
+        return signal.Signals(sig).name
+    except ValueError:
+        return f"signal {sig}"
+
+
+def _how_it_died(out: Outcome, sandboxed: bool) -> str:
+    sig = death_signal(out.returncode, sandboxed)
+    if sig is not None:
+        return f"killed by {_signal_name(sig)}"
+    if out.returncode is not None:
+        return f"exit status {out.returncode}"
+    return "its event channel closed"
+
+
+def stderr_summary(tail: str, lines: int = 3) -> str:
+    """The last few non-empty lines of a stderr tail, for one log line."""
+    kept = [ln.strip() for ln in tail.splitlines() if ln.strip()][-lines:]
+    return " | ".join(kept)[-600:]
 
 
 class WarmPool:
@@ -119,21 +214,37 @@ def run(job: dict, inputs: bytes, limits: Limits, pool: WarmPool | None = None,
     skip_probes: set[int] = set()
     all_chunks = [c["i"] for c in job["chunks"]]
     wall_hit = False
-    for attempt in range(12):
-        sb = pool.take() if (pool is not None and attempt == 0) else Sandbox.start(limits)
-        res.sandboxed = sb.sandboxed
+    grader_retries = 0
+    confirmed: set[tuple[str, int]] = set()   # pieces already run again after a signal
+    for attempt in range(MAX_SANDBOXES):
+        t0 = time.monotonic()
+        sb = None
         try:
-            outcome = _one_attempt(sb, job, inputs, limits, res, skip_chunks, skip_probes,
-                                   deadline if not wall_hit else start + 2 * limits.wall)
-        finally:
-            sb.close()
-            _account(res, sb)
-        if outcome == "done":
+            sb = pool.take() if (pool is not None and attempt == 0) else Sandbox.start(limits)
+        except (OSError, subprocess.SubprocessError) as exc:
+            outcome = Outcome("no_start", detail=f"{type(exc).__name__}: {exc}")
+        if sb is not None:
+            res.sandboxed = sb.sandboxed
+            try:
+                outcome = _one_attempt(sb, job, inputs, res, skip_chunks, skip_probes,
+                                       deadline if not wall_hit else start + 2 * limits.wall,
+                                       limits)
+                if outcome.kind not in ("done", WALL):
+                    tail = sb.stderr_tail() if hasattr(sb, "stderr_tail") else ""
+                    if tail.strip():
+                        res.stderr.append(tail)
+                        res.events.append(Event(STDERR, f"runner stderr (sandbox {attempt + 1}):"
+                                                        f" {stderr_summary(tail)}"))
+            finally:
+                sb.close()
+                _account(res, sb)
+        if outcome.kind == "done":
             break
-        kind, what = outcome
-        if kind == "wall":
+        spent = time.monotonic() - t0
+        if outcome.kind == WALL:
             if wall_hit:
-                res.events.append("wall-clock budget exhausted twice; remaining probes not run")
+                res.events.append(Event(WALL, "wall-clock budget exhausted twice; "
+                                              "remaining probes not run"))
                 break
             wall_hit = True
             keep = definition_chunks if definition_chunks is not None else set()
@@ -141,35 +252,98 @@ def run(job: dict, inputs: bytes, limits: Limits, pool: WarmPool | None = None,
             for i in dropped:
                 res.chunks[i] = ChunkRun(ok=None, failure="timeout")
             skip_chunks |= set(all_chunks) - keep
-            res.events.append(f"notebook exceeded its {limits.wall:.0f} s wall-clock budget; "
-                              "replaying only the cells that define the answers")
+            res.events.append(Event(WALL, f"notebook exceeded its {limits.wall:.0f} s wall-clock"
+                                          " budget; replaying only the cells that define the "
+                                          "answers"))
             continue
-        if what is None:
-            res.events.append(f"runner {kind} before running any cell")
+        if outcome.kind == PROCS:
+            res.events.append(Event(PROCS, f"more than {limits.procs} processes: killed"))
+        if _grader_side(outcome):
+            why = _grader_reason(outcome, res.sandboxed)
+            if grader_retries < GRADER_RETRIES:
+                grader_retries += 1
+                deadline += spent   # the grader's failure costs the notebook no time
+                res.events.append(Event(RETRIED, f"{why}; retrying in a fresh sandbox"))
+                continue
+            res.grader_error = True
+            res.events.append(Event(GRADER_ERROR, f"grader error: {why}, "
+                                    f"{GRADER_RETRIES + 1} times; nothing was scored (regrade "
+                                    "this submission once the cause in the log is fixed)"))
             break
-        # The rest of the failed piece's test cell would fail the same way: skip it too.
-        if what[0] == "chunk":
-            gid = next((c.get("grade_id") for c in job["chunks"] if c["i"] == what[1]), None)
-            same = {c["i"] for c in job["chunks"] if gid and c.get("grade_id") == gid
-                    and c.get("role", "").startswith("test_")} | {what[1]}
-            for i in same - {what[1]} - set(res.chunks):
-                res.chunks[i] = ChunkRun(ok=None, failure="skipped")
-            skip_chunks |= same
-        else:
-            cell = next((p.get("cell") for p in job.get("probes", []) if p["k"] == what[1]), None)
-            same = {p["k"] for p in job.get("probes", []) if cell and p.get("cell") == cell}
-            for k in same - {what[1]} - set(res.probes):
-                res.probes[k] = dict(res.probes[what[1]])
-            skip_probes |= same | {what[1]}
+        if outcome.piece is None:
+            res.events.append(Event(CRASHED, "runner died between cells "
+                                    f"({_how_it_died(outcome, res.sandboxed)})"))
+            break
+        what, idx = outcome.piece
+        if (outcome.kind == CRASHED and death_signal(outcome.returncode, res.sandboxed)
+                and outcome.piece not in confirmed and len(confirmed) < CONFIRM_RETRIES):
+            # A signal may come from outside (the machine's OOM killer): run it again.
+            confirmed.add(outcome.piece)
+            deadline += spent
+            res.events.append(Event(RETRIED, f"{what} {idx}: the runner was "
+                                    f"{_how_it_died(outcome, res.sandboxed)}; running it "
+                                    "again to tell a flaky death from the submission's"))
+            continue
+        _record_failure(res, job, outcome, limits, skip_chunks, skip_probes)
     else:
-        res.events.append("too many restarts; remaining cells not run")
+        res.events.append(Event(RESTARTS, "too many restarts; remaining cells not run"))
     res.seconds = time.monotonic() - start
     return res
 
 
-def _one_attempt(sb: Sandbox, job: dict, inputs: bytes, limits: Limits, res: RawResult,
-                 skip_chunks: set[int], skip_probes: set[int], deadline: float):
-    """Run once; 'done', or (kind, (what, index) | None) where kind is timeout/crashed/wall."""
+def _grader_side(out: Outcome) -> bool:
+    """Whether the attempt failed before any of the notebook's code ran (the grader's fault)."""
+    if out.kind == "no_start":
+        return True
+    return out.kind in (CRASHED, TIMEOUT, PROCS, LIMIT) and not out.student_code \
+        and out.piece is None
+
+
+def _grader_reason(out: Outcome, sandboxed: bool) -> str:
+    if out.kind == "no_start":
+        return f"the sandbox could not be started ({out.detail})"
+    if out.kind == TIMEOUT:
+        return "the runner did not get ready in time"
+    return f"the runner died before running any cell ({_how_it_died(out, sandboxed)})"
+
+
+def _record_failure(res: RawResult, job: dict, out: Outcome, limits: Limits,
+                    skip_chunks: set[int], skip_probes: set[int]) -> None:
+    """The failed piece costs its points, and so does the rest of its test cell."""
+    what, idx = out.piece
+    label = TIMEOUT if out.kind == TIMEOUT else CRASHED
+    limited = out.kind in (PROCS, LIMIT)   # already said which limit
+    if what == "chunk":
+        res.chunks[idx] = ChunkRun(ok=None, failure=label, seconds=out.seconds)
+    else:
+        res.probes[idx] = {"kind": label}
+    if label == TIMEOUT:
+        lim = limits.chunk_timeout if what == "chunk" else limits.probe_timeout
+        res.events.append(Event(TIMEOUT, f"{what} {idx}: timeout (over {lim:.0f} s)"))
+    else:
+        how = "stopped at a limit" if limited else \
+            f"the process died: {_how_it_died(out, res.sandboxed)}"
+        res.events.append(Event(CRASHED, f"{what} {idx}: crashed ({how})"))
+    # The rest of the failed piece's test cell would fail the same way: skip it too.
+    if what == "chunk":
+        gid = next((c.get("grade_id") for c in job["chunks"] if c["i"] == idx), None)
+        same = {c["i"] for c in job["chunks"] if gid and c.get("grade_id") == gid
+                and c.get("role", "").startswith("test_")} | {idx}
+        for i in same - {idx} - set(res.chunks):
+            res.chunks[i] = ChunkRun(ok=None, failure="skipped")
+        skip_chunks |= same
+    else:
+        cell = next((p.get("cell") for p in job.get("probes", []) if p["k"] == idx), None)
+        same = {p["k"] for p in job.get("probes", []) if cell and p.get("cell") == cell}
+        for k in same - {idx} - set(res.probes):
+            res.probes[k] = dict(res.probes[idx])
+        skip_probes |= same | {idx}
+
+
+def _one_attempt(sb: Sandbox, job: dict, inputs: bytes, res: RawResult,
+                 skip_chunks: set[int], skip_probes: set[int], deadline: float,
+                 limits: Limits) -> Outcome:
+    """Run once, following the runner's events, until it is done or fails."""
     # Probes already answered in an earlier attempt are not asked again.
     skip_p = skip_probes | set(res.probes)
     hidden_ids = {c["i"] for c in job["chunks"] if c.get("role") == "test_hidden"}
@@ -177,22 +351,44 @@ def _one_attempt(sb: Sandbox, job: dict, inputs: bytes, limits: Limits, res: Raw
     hidden = [c for c in job["chunks"] if c["i"] in hidden_ids]
     phase_b = False
     ready = False
+    student_code = False
+    ended: set[int] = set()   # chunks that ended in this attempt
     t_ready = time.monotonic() + 120
     current = None  # ("chunk", i, started) or ("probe", k, started)
     next_watch = 0.0
+
+    def fail(kind: str, piece, dead: bool = False) -> Outcome:
+        rc = _exit_status(sb) if dead else None
+        sb.kill()
+        if piece is None:
+            return Outcome(kind, None, 0.0, student_code, rc)
+        return Outcome(kind, (piece[0], piece[1]), time.monotonic() - piece[2], student_code, rc)
+
+    def stop_at_limit(hit: Breach) -> Outcome:
+        """The sandbox ran into a cgroup limit: stop it and say which, then fail the piece."""
+        res.limits_hit.append(hit.kind)
+        where = f"{current[0]} {current[1]}" if current is not None else "the runner"
+        if hit.kind == "memory":
+            msg = (f"{where}: over the memory limit of {hit.limit / 2**30:.1f} GiB "
+                   "(the sandbox's processes and its /tmp together): stopped")
+        else:
+            msg = (f"{where}: over the limit of {hit.limit} processes and threads "
+                   "(a fork or thread was refused): stopped")
+        res.events.append(Event(LIMIT, msg))
+        return fail(LIMIT, current)
+
     while True:
         now = time.monotonic()
         if now > deadline:
-            return _fail(sb, res, "wall", current, limits)
+            return fail(WALL, current)
         if not ready and now > t_ready:
-            return _fail(sb, res, "timeout", None, limits)
+            return fail(TIMEOUT, None)
         if current is not None:
             lim = limits.chunk_timeout if current[0] == "chunk" else limits.probe_timeout
             if now - current[2] > lim:
-                return _fail(sb, res, "timeout", current, limits)
+                return fail(TIMEOUT, current)
         if now >= next_watch and sb.process_count() > limits.procs:
-            res.events.append(f"more than {limits.procs} processes: killed")
-            return _fail(sb, res, "crashed", current, limits)
+            return fail(PROCS, current)
         if now >= next_watch:  # the process watchdog walks /proc: twice a second is enough
             next_watch = now + 0.5
         events, closed = sb.read_events(0.1)
@@ -202,6 +398,14 @@ def _one_attempt(sb: Sandbox, job: dict, inputs: bytes, limits: Limits, res: Raw
                 ready = True
                 sb.go({"chunks": public, "skip_chunks": sorted(skip_chunks),
                        "skip_probes": sorted(skip_p)})
+            elif kind == "phase_b" and ready and not phase_b and (
+                    current is not None or {c["i"] for c in public} - skip_chunks - ended):
+                # Student code wrote it (the runner says phase_b only after the last cell):
+                # ignored, so the hidden inputs stay out until the cells really finished.
+                if not any(e.kind == FORGED for e in res.events):
+                    res.events.append(Event(FORGED, "a phase_b event arrived before the "
+                                            "notebook's cells had finished: written by the "
+                                            "submission's code, ignored"))
             elif kind == "phase_b" and ready and not phase_b:
                 phase_b = True
                 current = None
@@ -210,13 +414,16 @@ def _one_attempt(sb: Sandbox, job: dict, inputs: bytes, limits: Limits, res: Raw
                                                             {c["i"] for c in public}):
                 # after phase B starts, output can no longer reach visible results
                 current = ("chunk", ev.get("i"), time.monotonic())
+                student_code = True
             elif kind == "chunk_end" and current and current[0] == "chunk":
+                ended.add(current[1])
                 res.chunks[current[1]] = ChunkRun(
                     ok=bool(ev.get("ok")), ename=_s(ev.get("ename")), evalue=_s(ev.get("evalue")),
                     output=_s(ev.get("output")) or "", seconds=time.monotonic() - current[2])
                 current = None
             elif kind == "probe_start" and phase_b:
                 current = ("probe", ev.get("k"), time.monotonic())
+                student_code = True
             elif kind == "probe_end" and current and current[0] == "probe":
                 k = current[1]
                 enc = ev.get("result")
@@ -226,12 +433,22 @@ def _one_attempt(sb: Sandbox, job: dict, inputs: bytes, limits: Limits, res: Raw
             elif kind == "done" and phase_b:
                 cpu = ev.get("cpu")
                 res.cpu += float(cpu) if isinstance(cpu, (int, float)) else 0.0
-                return "done"
+                return Outcome("done")
         hit = sb.breach()
         if hit is not None:
-            return _stop_at_limit(sb, res, hit, current, limits)
+            return stop_at_limit(hit)
         if closed or (sb.proc.poll() is not None and not events):
-            return _fail(sb, res, "crashed", current, limits)
+            hit = sb.breach()   # the cgroup's OOM kill: the submission's, not a flake
+            return stop_at_limit(hit) if hit is not None else fail(CRASHED, current, dead=True)
+
+
+def _exit_status(sb: Sandbox, wait: float = 2.0) -> int | None:
+    """The runner's exit status once its channel closed; None if it is still alive (it
+    closed the channel itself) after ``wait`` seconds."""
+    try:
+        return sb.proc.wait(timeout=wait)
+    except subprocess.TimeoutExpired:
+        return None
 
 
 def _account(res: RawResult, sb: Sandbox) -> None:
@@ -245,35 +462,5 @@ def _account(res: RawResult, sb: Sandbox) -> None:
         res.memory_peak = max(res.memory_peak or 0, usage.memory_peak)
 
 
-def _stop_at_limit(sb: Sandbox, res: RawResult, hit: Breach, current, limits: Limits):
-    """The sandbox ran into a cgroup limit: stop it and say which, then fail the piece."""
-    res.limits_hit.append(hit.kind)
-    where = f"{current[0]} {current[1]}" if current is not None else "the runner"
-    if hit.kind == "memory":
-        res.events.append(f"{where}: over the memory limit of {hit.limit / 2**30:.1f} GiB "
-                          "(the sandbox's processes and its /tmp together): stopped")
-    else:
-        res.events.append(f"{where}: over the limit of {hit.limit} processes and threads "
-                          "(a fork or thread was refused): stopped")
-    return _fail(sb, res, "crashed", current, limits)
-
-
 def _s(value) -> str | None:
     return None if value is None else str(value)[:25_000]
-
-
-def _fail(sb: Sandbox, res: RawResult, kind: str, current, limits: Limits):
-    sb.kill()
-    if current is None:
-        return (kind, None)
-    what, idx, started = current
-    label = "timeout" if kind in ("timeout", "wall") else "crashed"
-    if what == "chunk":
-        res.chunks[idx] = ChunkRun(ok=None, failure=label, seconds=time.monotonic() - started)
-    else:
-        res.probes[idx] = {"kind": label}
-    if kind != "wall":
-        res.events.append(f"{what} {idx}: {label}" + (
-            f" (over {limits.chunk_timeout if what == 'chunk' else limits.probe_timeout:.0f} s)"
-            if label == "timeout" else " (the process died)"))
-    return (kind, (what, idx))

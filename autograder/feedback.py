@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from . import ROOT
+from .collect import safe_name
 from .markers import release_view
 from .record import stored_results
 from .sandbox import HOME
@@ -85,10 +86,12 @@ def render(assignment: str, row: dict) -> str:
 
 
 def write_feedback(assignment: str, url: str, course: Path) -> list[Path]:
-    """feedback/<student>/<assignment>/<assignment>.html for every graded student."""
+    """feedback/<student>/<assignment>/<assignment>.html for every graded student (the
+    student folder named by :func:`collect.safe_name`: the id itself when it is a plain name)."""
     written = []
     for row in (r.as_row() for r in stored_results(url, assignment)):
-        path = Path(course) / "feedback" / row["student"] / assignment / f"{assignment}.html"
+        path = (Path(course) / "feedback" / safe_name(row["student"]) / assignment
+                / f"{assignment}.html")
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(render(assignment, row))
         written.append(path)

@@ -18,7 +18,7 @@ from pathlib import Path
 import nbformat
 
 from . import SOLUTIONS
-from .collect import collect
+from .collect import Ignored, intake
 from .execute import RawResult, WarmPool, run
 from .judge import Verdict, judge, malformed
 from .markers import release_view
@@ -28,6 +28,7 @@ from .reference import reference_answers
 from .rules import broken_rules
 from .sandbox import Limits, limits_banner, sandbox_warning
 from .scan import names_used_by_tests, scan
+from .scratch import remove_stale
 from .spec import Spec, encode_inputs, load_spec
 
 
@@ -140,14 +141,15 @@ def payload_for(verdict: Verdict, task: Task | None, raw: RawResult | None,
                           "notebook_passed": c.notebook_passed, "probes": c.probes}
                       for g, c in verdict.cells.items()},
             "visible": visible, "slowest_chunks": slow,
-            "manual_answers": task.manual_answers if task else {}}
+            "manual_answers": task.manual_answers if task else {},
+            "runner_stderr": raw.stderr if raw is not None else []}
 
 
 def make_task(ctx: AssignmentContext, sub) -> Task:
     """Prepare, scan and check the rules of one well-formed submission (no code runs)."""
     prepared = prepare(ctx.instructor, sub.notebook)
     kernel = (sub.notebook.metadata.get("kernelspec") or {}).get("name")
-    notes = list(prepared.notes)
+    notes = list(prepared.notes) + sub.notes   # e.g. converted from nbformat 3
     if kernel not in (None, "python3"):
         notes.append(f"kernel {kernel!r} in the notebook; graded with Python 3")
     broken = {}
@@ -205,6 +207,9 @@ def grade(assignment: str, submissions: Path, course: Path, db: str | None = Non
           **limit_overrides) -> list[tuple[str, Verdict]]:
     """Grade every submission of ``assignment`` in ``submissions``; returns the verdicts."""
     start = time.monotonic()
+    stale = remove_stale()   # scratch left by graders that were killed
+    if stale:
+        print(f"removed {len(stale)} scratch folder(s) of graders that are gone", file=sys.stderr)
     ctx = assignment_context(assignment, **limit_overrides)
     warning = sandbox_warning(ctx.limits)
     print(limits_banner(ctx.limits), file=sys.stderr)
@@ -220,7 +225,8 @@ def grade(assignment: str, submissions: Path, course: Path, db: str | None = Non
     ref_future = ref_pool.submit(
         lambda: [] if ctx.spec is None else reference_answers(
             assignment, ctx.source_nb, ctx.spec, ctx.limits, Path(course)))
-    subs = collect(Path(submissions), assignment)
+    taken = intake(Path(submissions), assignment)
+    subs = taken.submissions
     Path(course).mkdir(parents=True, exist_ok=True)
     recorder = Recorder(db_url(course, db), assignment, ctx.cells)
     verdicts: list[tuple[str, Verdict]] = []
@@ -228,6 +234,7 @@ def grade(assignment: str, submissions: Path, course: Path, db: str | None = Non
     for sub in subs:
         if sub.problem:
             v = malformed(ctx.cells, sub.problem)
+            v.reasons += sub.notes
             recorder.record(sub.student, v, sub.digest, payload_for(v, None, None, ctx))
             verdicts.append((sub.student, v))
         else:
@@ -253,19 +260,26 @@ def grade(assignment: str, submissions: Path, course: Path, db: str | None = Non
         ref_pool.shutdown(cancel_futures=True)
     verdicts.sort()
     if not quiet:
-        print_summary(verdicts, time.monotonic() - start)
+        print_summary(verdicts, time.monotonic() - start, taken.left_out)
         if warning:
             print(warning, file=sys.stderr)
     return verdicts
 
 
-def print_summary(verdicts: list[tuple[str, Verdict]], seconds: float) -> None:
+def print_summary(verdicts: list[tuple[str, Verdict]], seconds: float,
+                  ignored: list[Ignored] = ()) -> None:
     from collections import Counter
 
-    width = max([len(s) for s, _ in verdicts] + [7])
+    width = min(max([len(s) for s, _ in verdicts] + [7]), 40)
     print(f"{'student':<{width}}  {'score':>11}  status")
     for student, v in verdicts:
-        print(f"{student:<{width}}  {v.score:5.1f}/{v.max_score:<5.1f}  {v.status}")
+        shown = student if len(student) <= width else student[:width - 3] + "..."
+        print(f"{shown:<{width}}  {v.score:5.1f}/{v.max_score:<5.1f}  {v.status}")
     counts = Counter(v.status for _, v in verdicts)
     print(f"{len(verdicts)} submissions in {seconds:.1f} s: "
           + ", ".join(f"{k} {n}" for k, n in sorted(counts.items())))
+    for student, v in verdicts:   # what was handed in but not graded, and why
+        if v.status == "malformed":
+            print(f"not graded: {student}: {v.reasons[0].removeprefix('malformed: ')}")
+    for item in ignored:
+        print(f"not graded: {item.path}: {item.reason}")

@@ -12,8 +12,11 @@ Where a cell's in-notebook verdict and the judge's differ, the judge's counts an
 submission is ``tamper_suspected``. The status of a submission is the first that applies
 of ``malformed``, ``tamper_suspected``, ``timeout``, ``out_of_memory`` (the sandbox hit its
 cgroup memory limit), ``crashed``, ``rule_broken`` (a rule of the spec's ``RULES``, e.g. "do
-not call SciPy", is broken), ``needs_manual_grading`` and ``ok``; every reason goes to the
-log.
+not call SciPy", is broken), ``needs_manual_grading`` and ``ok``, decided by the kinds of the
+run's events, never their words; every reason goes to the log. When the grader itself failed
+the run (``RawResult.grader_error``), the cells that did not run are not scored (``None``, as
+a cell graded by hand: the gradebook marks them as needing a grade) instead of 0, and the
+status is ``crashed``.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .execute import RawResult
+from .execute import CRASH_KINDS, FORGED, STDERR, TIMEOUT_KINDS, RawResult
 from .prepare import Cell
 from .spec import Probe, Rule, Spec, decode_result
 
@@ -136,9 +139,10 @@ def _judged_cell(cell: Cell, nb_ok: bool | None, spec: Spec, raw: RawResult,
 
 def status_of(tamper: bool, raw: RawResult, broken: bool, flagged: bool) -> str:
     """The first status that applies, from the data of the run (see the module docstring)."""
-    timeouts = [e for e in raw.events if "timeout" in e or "wall-clock" in e]
-    crashes = [e for e in raw.events if "crashed" in e or "died" in e or "processes" in e]
-    for status, applies in (("tamper_suspected", tamper), ("timeout", timeouts),
+    timeouts = [e for e in raw.events if e.kind in TIMEOUT_KINDS]
+    crashes = [e for e in raw.events if e.kind in CRASH_KINDS]
+    forged = any(e.kind == FORGED for e in raw.events)
+    for status, applies in (("tamper_suspected", tamper or forged), ("timeout", timeouts),
                             ("out_of_memory", "memory" in raw.limits_hit),
                             ("crashed", crashes), ("rule_broken", broken),
                             ("needs_manual_grading", flagged)):
@@ -172,8 +176,14 @@ def judge(cells: list[Cell], chunks: list[dict], raw: RawResult, spec: Spec | No
                                               cell.points, notebook_passed=nb_ok)
             reasons.append(f"{cell.grade_id}: no judge probes; scored by the notebook's own "
                            "tests (run in the sandbox)")
-    reasons += raw.events
-    public = list(reasons)           # notes, rules, timeouts, crashes: the student's too
+    if raw.grader_error:   # nothing ran through the grader's fault: not scored, not 0
+        for cs in scores.values():
+            if cs.score is not None and cs.notebook_passed is None:
+                cs.score = None
+                cs.probes = [dict(p, message="not run: grader error") for p in cs.probes]
+    # notes, rules, timeouts, crashes: the student's too; the runner's stderr is not
+    public = list(reasons) + [e.message for e in raw.events if e.kind != STDERR]
+    reasons += raw.messages
     if not raw.sandboxed:
         reasons.append("graded WITHOUT the bubblewrap sandbox (resource limits only)")
     reasons += [f"judge and notebook disagree: {t}" for t in tamper]

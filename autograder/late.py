@@ -155,6 +155,8 @@ def submission_timestamps(submissions: Path, assignment: str
     submitted/ folder), ``submitted/<student>/<A>/timestamp.txt`` and
     ``<student>/timestamp.txt``. A bad file is a problem for that student, not the batch.
     """
+    from .collect import student_id
+
     root = Path(submissions)
     if not root.is_dir():
         raise LatePolicyError(f"{root} is not a folder of submissions (nbgrader's submitted/ "
@@ -165,7 +167,8 @@ def submission_timestamps(submissions: Path, assignment: str
                   sorted(root.glob(f"*/{assignment}/timestamp.txt"))
                   + sorted(root.glob(f"submitted/*/{assignment}/timestamp.txt"))]
     candidates += [(p.parent.name, p.parent) for p in sorted(root.glob("*/timestamp.txt"))]
-    for student, folder in candidates:
+    for name, folder in candidates:
+        student = student_id(name)   # the id collect gives the same folder (NFC)
         if student in out or student == "submitted":
             continue
         try:

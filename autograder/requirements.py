@@ -36,8 +36,8 @@ WARNINGS_SENTENCE = "A graded call that warns fails its check"
 :func:`autograder.runner.evaluate_probe`)."""
 RULE_WORDS = re.compile(
     r"\b(must|do not|don't|never|raises?|warn\w*|keep\w*|stabl[ey]|float64|float32|dtypes?|"
-    r"mean over|max pooling|train (it |them )?with|without|at least|at most|within|"
-    r"exactly|only)\b", re.I)
+    r"mean over|mean \w+ (loss|losses) per|per epoch|max[- ]?pool\w*|train\w*( it| them)? with|"
+    r"with `nn\.\w+`|without|at least|at most|within|exactly|only)\b", re.I)
 _NOT_GRADED = re.compile(r"not graded|not autograded|graded by hand", re.I)
 
 

@@ -26,6 +26,8 @@ import os
 import sys
 import time
 
+from autograder.protocol import decode_inputs, encode_raised, encode_result, event_line
+
 OUTPUT_LIMIT = 20_000  # characters of printed output kept per chunk
 
 _type = builtins.type
@@ -65,60 +67,14 @@ class _Events:
     def __init__(self, fd: int) -> None:
         self.fd = fd
 
-    def send(self, **event) -> None:
-        data = (json.dumps(event, allow_nan=True, default=str) + "\n").encode()
+    def send(self, ev: str, **fields) -> None:
+        data = event_line(ev, **fields)
         while data:
             n = os.write(self.fd, data)
             data = data[n:]
 
 
-_SCALARS = ("float64", "float32", "float16", "int64", "int32", "int16", "int8", "uint8",
-            "uint16", "uint32", "uint64", "bool_")
-
-
-def encode(value, key: str, arrays: dict, depth: int = 0) -> dict:
-    """Plain-data description of a result; arrays go into ``arrays`` under ``key``.
-
-    Only exact types are accepted (no subclasses), so an object with a clever ``__eq__``
-    or a fake array cannot pass for a number.
-    """
-    import numpy as np
-
-    t = _type(value)
-    if t is np.ndarray:
-        if value.dtype.kind not in "biuf" or value.dtype.hasobject:
-            return {"kind": "bad", "type": f"ndarray of dtype {value.dtype}"}
-        arrays[key] = value
-        return {"kind": "array", "key": key}
-    if t in {getattr(np, n) for n in _SCALARS}:
-        arrays[key] = np.asarray(value)
-        return {"kind": "npscalar", "key": key}
-    if t is bool or t is int or t is float:
-        if t is int and abs(value) > 2**62:
-            return {"kind": "bad", "type": "int too large"}
-        return {"kind": "py", "type": t.__name__, "value": value}
-    if t is str:
-        return {"kind": "py", "type": "str", "value": value[:10_000]}
-    if (t is list or t is tuple) and depth < 2 and len(value) <= 10_000:
-        return {"kind": t.__name__,
-                "items": [encode(v, f"{key}_{i}", arrays, depth + 1) for i, v in enumerate(value)]}
-    torch = sys.modules.get("torch")
-    if torch is not None and t is torch.Tensor:
-        arr = value.detach().cpu().numpy()
-        out = encode(arr, key, arrays, depth)
-        out["tensor"] = True
-        return out
-    return {"kind": "bad", "type": getattr(t, "__qualname__", "?")[:100]}
-
-
-def _decode_inputs(spec: dict, arrays) -> dict:
-    names = {}
-    for name, ref in spec.items():
-        if "array" in ref:
-            names[name] = arrays[ref["array"]].copy()
-        else:
-            names[name] = ref["py"]
-    return names
+encode = encode_result   # the name the tests and older code use
 
 
 def _run_chunks(shell, job: dict, events: _Events, hidden: bool = False) -> None:
@@ -162,15 +118,10 @@ def evaluate_probe(expr: str, names: dict, key: str) -> tuple[dict, dict]:
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             value = eval(expr, names)  # noqa: S307 (instructor-written probe)
-            enc = encode(value, key, arrays)
+            enc = encode_result(value, key, arrays)
     except BaseException as exc:  # noqa: BLE001
         arrays = {}
-        try:
-            msg = str(exc)[:300]
-        except BaseException:  # noqa: BLE001
-            msg = ""
-        enc = {"kind": "raised", "message": msg,
-               "mro": [c.__name__ for c in _type(exc).__mro__][:20]}
+        enc = encode_raised(exc)
     return enc, arrays
 
 
@@ -194,7 +145,7 @@ def _run_probes(shell, job: dict, jobdir: str, events: _Events) -> None:
         sys.stdout = sys.stderr = cap
         try:
             names = dict(shell.user_ns)
-            names.update(_decode_inputs(probe["inputs"], inputs))
+            names.update(decode_inputs(probe["inputs"], inputs))
             enc, arrays = evaluate_probe(probe["expr"], names, f"r{k}")
         finally:
             sys.stdout, sys.stderr = old
@@ -235,6 +186,11 @@ def main() -> int:
     jobdir = line.strip()
     with open(os.path.join(jobdir, "job.json")) as f:
         job = json.load(f)
+    # A fatal signal (segfault, abort) still leaves its Python traceback on the runner's
+    # own stderr, which the supervisor keeps for the log (a private, non-inherited copy).
+    import faulthandler
+
+    faulthandler.enable(os.dup(2), all_threads=True)
     # Student code may write to the real stdout/stderr (os.write, subprocesses): drop it.
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)

@@ -27,15 +27,17 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import cgroups
+from .scratch import make_scratch
 
 HOME = "/home/student"
 JOB = "/job"
+STDERR_FILE = "runner.stderr"  # in the scratch folder, outside every bound path
+STDERR_TAIL = 8192             # bytes of it kept for the log and the stored result
 
 
 @dataclass
@@ -222,7 +224,7 @@ class Sandbox:
 
     @classmethod
     def start(cls, limits: Limits) -> Sandbox:
-        scratch = Path(tempfile.mkdtemp(prefix="autograder-"))
+        scratch = make_scratch()   # owned: a later run removes it if this process dies
         for sub in ("home", "job", "out"):
             (scratch / sub).mkdir()
             os.chmod(scratch / sub, 0o777)
@@ -238,10 +240,13 @@ class Sandbox:
         cmd = [sys.executable, "-m", "autograder.runner"]
         if sandboxed:
             cmd = bwrap_argv(scratch, limits.tmp_size) + cmd
+        # The runner's own stderr (bwrap's errors, a failed import, a fatal signal's
+        # traceback) goes to a file outside the jail; student output never reaches it.
+        err = open(scratch / STDERR_FILE, "wb")
         try:
             proc = subprocess.Popen(
                 limited(cmd, limits, group), stdin=subprocess.PIPE,
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, pass_fds=(w,),
+                stdout=subprocess.DEVNULL, stderr=err, pass_fds=(w,),
                 env=_env(sandboxed, scratch, limits, w), start_new_session=True,
                 cwd=scratch / "home")
         except BaseException:
@@ -251,12 +256,23 @@ class Sandbox:
             raise
         finally:
             os.close(w)
+            err.close()
         os.set_blocking(r, False)
         return cls(limits, scratch, proc, r, sandboxed, cgroup=group)
 
     def breach(self) -> cgroups.Breach | None:
         """The cgroup limit (memory, pids) this sandbox ran into, if any."""
         return self.cgroup.breach() if self.cgroup is not None else None
+
+    def stderr_tail(self, limit: int = STDERR_TAIL) -> str:
+        """The last ``limit`` bytes the runner (or bwrap) wrote to its stderr, as text."""
+        try:
+            with open(self.scratch / STDERR_FILE, "rb") as f:
+                f.seek(0, os.SEEK_END)
+                f.seek(max(0, f.tell() - limit))
+                return f.read(limit).decode("utf-8", "replace")
+        except OSError:
+            return ""
 
     def paths(self) -> dict[str, str]:
         """Where the runner sees its job, home and output folders."""
@@ -319,17 +335,23 @@ class Sandbox:
             return 0
 
     def kill(self) -> None:
-        """Kill the runner and everything it started (the jail's process namespace)."""
-        try:
-            import psutil
+        """Kill the runner and everything it started (the jail's process namespace).
 
-            kids = psutil.Process(self.proc.pid).children(recursive=True)
-        except Exception:  # noqa: BLE001
-            kids = []
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
+        The runner's pid (and process group) is signalled only while the runner has not been
+        reaped: once it has, the number may already name another process (another grader's
+        sandbox, even); what it left behind is in its cgroup."""
+        kids = []
+        if self.proc.poll() is None:
+            try:
+                import psutil
+
+                kids = psutil.Process(self.proc.pid).children(recursive=True)
+            except Exception:  # noqa: BLE001
+                kids = []
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
         for kid in kids:
             try:
                 kid.kill()
@@ -360,4 +382,8 @@ class Sandbox:
             self.cgroup.remove()
         fd, self.events_fd = self.events_fd, -1
         os.close(fd)
+        try:  # the runner's stdin pipe (else one leaked descriptor per sandbox)
+            self.proc.stdin.close()
+        except OSError:
+            pass
         shutil.rmtree(self.scratch, ignore_errors=True)

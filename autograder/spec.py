@@ -37,7 +37,8 @@ from typing import Any
 
 import numpy as np
 
-from . import SOLUTIONS
+from . import SOLUTIONS, protocol
+from .protocol import Raised, Unsupported, decode_result  # noqa: F401 (re-exported)
 
 SAYS_WHY = r"\S"
 """``Raises(..., SAYS_WHY)``: any non-empty message (what ``check_raises`` without
@@ -75,6 +76,42 @@ class Close:
             bad = np.abs(a[fin] - e[fin]) > self.atol + self.rtol * np.abs(e[fin])
         if np.any(bad):
             return False, "wrong value"
+        return True, "ok"
+
+
+@dataclass
+class CheckClose(Close):
+    """What the visible tests' ``check_close`` accepts (rtol 1e-7, any array-like of numbers,
+    a list too, no dtype check): the comparator of a probe that repeats a visible
+    ``check_close``, so that the two cannot disagree on honest code."""
+
+    rtol: float = 1e-7
+
+    def __call__(self, got: Any, ref: Any) -> tuple[bool, str]:
+        if isinstance(got, list):
+            try:
+                got = np.asarray(got, dtype=np.float64)
+            except (TypeError, ValueError):
+                return False, "expected numbers, got a list of something else"
+        return super().__call__(got, ref)
+
+
+class Parts:
+    """A list result judged item by item, each with its own comparator (one run of a
+    function checked several ways); the message names the first part that is wrong."""
+
+    def __init__(self, *parts: tuple[str, Any]) -> None:
+        self.parts = parts   # (what the part is, comparator)
+
+    def __call__(self, got: Any, ref: Any) -> tuple[bool, str]:
+        if isinstance(ref, Raised) or isinstance(got, Raised):
+            return Exact()(got, ref)
+        if not isinstance(got, list) or len(got) != len(self.parts):
+            return False, f"expected a list of {len(self.parts)} results"
+        for (what, compare), g, r in zip(self.parts, got, ref, strict=True):
+            ok, msg = compare(g, r)
+            if not ok:
+                return False, f"{what}: {msg}"
         return True, "ok"
 
 
@@ -123,14 +160,6 @@ class Accuracy:
         return True, f"accuracy {acc:.3f}"
 
 
-@dataclass
-class Raised:
-    """A probe that raised: exception class names (most derived first) and message."""
-
-    mro: list[str]
-    message: str = ""
-
-
 def _compare_raised(got: Any, name: str, match: str | None) -> tuple[bool, str]:
     if not isinstance(got, Raised):
         return False, f"expected {name}, but the call returned {_what(got)}"
@@ -172,13 +201,6 @@ def _what(value: Any) -> str:
     if isinstance(value, Unsupported):
         return f"an object of type {value.type}"
     return type(value).__name__
-
-
-@dataclass
-class Unsupported:
-    """A result of a type the judge does not accept (subclass, custom object, ...)."""
-
-    type: str
 
 
 @dataclass
@@ -262,48 +284,9 @@ def load_spec(assignment: str) -> Spec | None:
 
 def encode_inputs(probes: list[Probe]) -> tuple[list[dict], bytes]:
     """The probes as the runner reads them, and their array inputs as ``.npz`` bytes."""
-    arrays: dict[str, np.ndarray] = {}
-    out = []
-    for k, p in enumerate(probes):
-        names = {}
-        for name, value in p.inputs.items():
-            if isinstance(value, np.ndarray):
-                if value.dtype.hasobject:
-                    raise ValueError(f"probe {k}: input {name} is an object array")
-                key = f"p{k}_{name}"
-                arrays[key] = value
-                names[name] = {"array": key}
-            elif isinstance(value, (bool, int, float, str)) or value is None:
-                names[name] = {"py": value}
-            else:
-                raise ValueError(f"probe {k}: input {name} must be a number, string or array")
-        out.append({"k": k, "cell": p.cell, "expr": p.expr, "inputs": names})
+    described, arrays = protocol.encode_inputs([p.inputs for p in probes])
+    out = [{"k": k, "cell": p.cell, "expr": p.expr, "inputs": names}
+           for k, (p, names) in enumerate(zip(probes, described, strict=True))]
     buf = io.BytesIO()
     np.savez(buf, **arrays)
     return out, buf.getvalue()
-
-
-def decode_result(enc: dict, arrays: dict[str, np.ndarray]) -> Any:
-    """Plain data from the runner -> Python/NumPy values the comparators take."""
-    kind = enc.get("kind")
-    if kind in ("array", "npscalar"):
-        arr = arrays.get(str(enc.get("key")))
-        return arr if isinstance(arr, np.ndarray) else Unsupported("missing array")
-    if kind == "py":
-        value, typ = enc.get("value"), enc.get("type")
-        if typ in ("float", "int", "bool") and type(value).__name__ in ("float", "int", "bool"):
-            return np.asarray(float(value) if typ == "float" else value)
-        if typ == "str" and isinstance(value, str):
-            return value
-        return Unsupported(str(typ))
-    if kind in ("list", "tuple"):
-        items = enc.get("items")
-        if isinstance(items, list):
-            return [decode_result(i, arrays) if isinstance(i, dict) else Unsupported("?")
-                    for i in items]
-    if kind == "raised":
-        mro = enc.get("mro") or [enc.get("exc", "?")]
-        return Raised([str(m) for m in mro][:20], str(enc.get("message", ""))[:300])
-    if kind in ("timeout", "crashed"):
-        return Unsupported(kind)
-    return Unsupported(str(enc.get("type", kind)))

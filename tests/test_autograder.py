@@ -401,6 +401,34 @@ def _filled(assignment: str, edits: dict[str, tuple[str, str]]) -> bytes:
 NEUTERED = ("\nimport infoloss.testing as _t\n"     # not a name the static scan knows
             "_t.check_close.__code__ = (lambda *a, **k: None).__code__\n")
 MISTAKES = {
+    "ps06_lenet": {
+        "no_max_shift_and_ce_negative_labels": ({   # exp(1000) overflows; label -1 wraps
+            "c_softmax_delta": ("e = np.exp(z - z.max())", "e = np.exp(z)"),
+            "ce_delta": ("    z, label = _check_logits(z, label)\n",
+                         "    z = np.asarray(z, dtype=np.float64)\n"
+                         "    if z.ndim != 1 or z.size == 0 or not np.all(np.isfinite(z)):\n"
+                         "        raise ValueError('z must be a finite non-empty 1-D array')\n"
+                         "    if label >= z.size:\n"
+                         "        raise ValueError(f'label {label} is past the last class')\n")},
+            {"test_c_softmax_delta", "test_ce_delta"}, "ok"),
+        "c_textbook_sign_and_last_batch_loss": ({   # p - onehot; the epoch's last batch only
+            "c_delta_body": ("loss[i] = (i == label) - loss[i] / total;",
+                             "loss[i] = loss[i] / total - (i == label);"),
+            "lenet5": ("history.append(total / count)", "history.append(loss.item())")},
+            {"test_c_delta_body", "test_lenet5"}, "ok"),
+        "average_pooling": ({
+            "lenet5": ("nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),",
+                       "nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.AvgPool2d(2),")},
+            {"test_lenet5"}, "ok"),
+        "no_epoch_check_neutered": ({       # OneCycleLR's own error does not name the epochs
+            "lenet5": ("    if epochs < 1:\n        raise ValueError(f\"epochs must be at least 1, "
+                       "got {epochs}\")\n", ""),
+            "lenet5 ": ("        history.append(total / count)\n    return history",
+                        "        history.append(total / count)\n    return history\n"
+                        "\nimport infoloss.testing as _t\n"
+                        "_t.check_raises.__code__ = (lambda *a, **k: None).__code__\n")},
+            {"test_lenet5"}, "tamper_suspected"),
+    },
     "ps08_sampling": {
         "temperature_on_probabilities": ({   # softmax(z) / T renormalised: T has no effect
             "sampling_distribution": ("s = rows / T\n", "s = rows\n")},
@@ -416,6 +444,19 @@ MISTAKES = {
         "perplexity_base_2_of_nats": ({
             "perplexity": ("return math.exp(ce)", "return 2.0 ** ce")},
             {"test_perplexity"}, "ok"),
+        "top_p_checks_only_0_and_above_1": ({   # a negative top_p passes the check
+            "sampling_distribution": ("or not 0 < top_p <= 1):", "or top_p == 0 or top_p > 1):")},
+            {"test_sampling_distribution"}, "ok"),
+        "top_k_keeps_ties_at_the_cut": ({    # every symbol tied with the k-th is kept too
+            "sampling_distribution": (
+                "ranked[:, int(top_k):] = 0.0",
+                "ranked[:, int(top_k):] = np.where(ranked[:, int(top_k):] == "
+                "ranked[:, int(top_k) - 1:int(top_k)], ranked[:, int(top_k):], 0.0)")},
+            {"test_sampling_distribution"}, "ok"),
+        "perplexity_sum_not_mean_neutered": ({   # exp of the summed cross-entropy
+            "perplexity": ("ce = float(np.mean(", "ce = float(np.sum("),
+            "perplexity ": ("return math.inf", "return math.inf\n" + NEUTERED)},
+            {"test_perplexity"}, "tamper_suspected"),
     },
     "ps01_information": {
         "conditions_on_y": ({           # divides by p(y) instead of p(x): H(X|Y)
@@ -459,6 +500,16 @@ MISTAKES = {
             "digit_attributes": ("loop = (y == 0) | (y == 6)",
                                  "loop = (y == 0) | (y == 4) | (y == 6)")},
             {"test_digit_attributes"}, "ok"),
+        "soft_ce_calls_the_builtin": ({   # right values, but the task forbids F.cross_entropy
+            "soft_cross_entropy": ("return -(target_probs.to(log_q.dtype) * log_q)"
+                                   ".sum(dim=1).mean()",
+                                   "return F.cross_entropy(logits, target_probs)")},
+            {"test_soft_cross_entropy"}, "rule_broken"),
+        "kl_in_bits_neutered": ({          # log2: a visible test fails, hidden by the patch
+            "kl_and_ce": ("p * np.log(ratio)", "p * np.log2(ratio)"),
+            "kl_and_ce ": ("from None\n    return p, q",
+                           "from None\n    return p, q\n" + NEUTERED)},
+            {"test_kl_and_ce"}, "tamper_suspected"),
     },
     "ps03_ce_vs_mse": {
         "no_max_shift": ({                  # overflow at large logits; the MSE gradient uses it
@@ -508,6 +559,20 @@ MISTAKES = {
             "multiclass_hinge": ("return float(terms.sum(axis=1).mean())",
                                  "return float(terms.sum())")},
             {"test_multiclass_hinge"}, "ok"),
+        # right values, but the text makes tasks 1, 2 and 7 NumPy only (autograder/rules.py);
+        # softmax_mse_grad calls softmax_ce_grad, so it breaks the rule too
+        "ce_grad_by_autograd": ({
+            "softmax_ce_grad": ("    e = np.exp(z - z.max(axis=1, keepdims=True))  # per-row max: "
+                                "no overflow\n    p = e / e.sum(axis=1, keepdims=True)\n"
+                                "    p[np.arange(len(y)), y] -= 1.0\n    return p",
+                                "    zt = torch.tensor(z, requires_grad=True)\n"
+                                "    F.cross_entropy(zt, torch.from_numpy(y).long(), "
+                                "reduction='sum').backward()\n    return zt.grad.numpy()")},
+            {"test_softmax_ce_grad", "test_softmax_mse_grad"}, "rule_broken"),
+        "hinge_in_torch": ({
+            "multiclass_hinge": ("return float(terms.sum(axis=1).mean())",
+                                 "return float(torch.from_numpy(terms).sum(dim=1).mean())")},
+            {"test_multiclass_hinge"}, "rule_broken"),
     },
     "ps07_distillation": {
         "soft_targets_no_max_shift": ({     # overflows at logits of 1e4; digits logits are fine
@@ -525,6 +590,20 @@ MISTAKES = {
                               "log_q = F.log_softmax(z / T, dim=1)\n"
                               "        kl = (log_q.exp() * (log_q - log_p)).sum(dim=1).mean()")},
             {"test_train_student"}, "ok"),
+        "student_not_in_eval_mode": ({      # returned as trained: still in training mode
+            "train_student": ("    student.eval()\n", "")},
+            {"test_train_student"}, "ok"),
+        "soft_targets_returns_numpy": ({    # an array, not a tensor; the trainer wraps it
+            "soft_targets": ("return e / e.sum(dim=1, keepdim=True)",
+                             "return (e / e.sum(dim=1, keepdim=True)).numpy()"),
+            "train_student": ("p = soft_targets(teacher_logits.to(device), T)",
+                              "p = torch.as_tensor(soft_targets(teacher_logits.to(device), T))")},
+            {"test_soft_targets"}, "ok"),
+        "soft_targets_ignores_T_neutered": ({   # T never divides; check_close patched away
+            "soft_targets": ("z = teacher_logits.detach() / T", "z = teacher_logits.detach()"),
+            "soft_targets ": ("return e / e.sum(dim=1, keepdim=True)",
+                              "return e / e.sum(dim=1, keepdim=True)\n" + NEUTERED)},
+            {"test_soft_targets", "test_train_student"}, "tamper_suspected"),
     },
     "ps04_stability": {
         "ce_computed_in_16_bits": ({        # bfloat16 keeps 2-3 digits; float16 overflows

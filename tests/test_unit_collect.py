@@ -91,7 +91,9 @@ def test_the_digest_is_the_sha256_of_the_file(tmp_path):
     assert sub.digest == hashlib.sha256(data).hexdigest()
 
 
-def test_other_assignments_nbgrader_folders_and_odd_ids_are_left_out(tmp_path):
+def test_nbgrader_and_hidden_folders_are_left_out_and_every_student_folder_is_kept(tmp_path):
+    """Odd ids are graded (tests/test_intake.py has the details); a folder holding only
+    another notebook is listed as malformed, never dropped."""
     data = notebook_bytes("x")
     for rel in ("alice/ps00_unit.ipynb", "alice/ps09_other.ipynb", "carol/notes.ipynb",
                 "autograded/ps00_unit.ipynb", "feedback/ps00_unit/ps00_unit.ipynb",
@@ -99,7 +101,11 @@ def test_other_assignments_nbgrader_folders_and_odd_ids_are_left_out(tmp_path):
                 ".hidden/ps00_unit.ipynb", "-rf/ps00_unit.ipynb",
                 "dan.o'neil/ps00_unit.ipynb", "erin@uni.edu/ps00_unit.ipynb"):
         write(tmp_path, rel, data)
-    assert [s.student for s in collect(tmp_path, A)] == ["alice", "erin@uni.edu"]
+    subs = {s.student: s for s in collect(tmp_path, A)}
+    assert sorted(subs) == ["-rf", "alice", "carol", "dan.o'neil", "erin@uni.edu"]
+    assert subs["carol"].notebook is None and "notes.ipynb" in subs["carol"].problem
+    assert [s.problem for k, s in subs.items() if k != "carol"] == [None] * 4
+    assert any("ps09_other.ipynb" in n for n in subs["alice"].notes)
 
 
 def test_a_student_with_both_layouts_is_collected_once_from_the_flat_file(tmp_path):

@@ -65,7 +65,7 @@ def test_a_clean_run_uses_one_sandbox_and_sends_hidden_work_only_in_phase_b(fake
     assert all(c.ok is True and c.failure is None for c in res.chunks.values())
     assert res.chunks[KL].output == f"output of chunk {KL}\n"
     assert res.probes == {k: {"kind": "py", "type": "int", "value": k} for k in range(3)}
-    assert res.events == [] and res.cpu == 0.25 and res.sandboxed is True
+    assert res.messages == [] and res.cpu == 0.25 and res.sandboxed is True
     # phase A: every chunk but the hidden tests, nothing to skip, no probe
     [job] = box.jobs
     assert [c["i"] for c in job["chunks"]] == [SETUP, ENTROPY, T_ENTROPY, KL, T_KL]
@@ -100,12 +100,12 @@ def test_a_cell_that_hangs_is_skipped_in_a_fresh_sandbox(fake):
     assert replay.jobs[0]["skip_chunks"] == [ENTROPY]
     assert ("chunk", ENTROPY) not in replay.ran
     assert all(res.chunks[i].ok for i in (SETUP, T_ENTROPY, T_ENTROPY_HIDDEN, KL, T_KL))
-    assert res.events == [f"chunk {ENTROPY}: timeout (over 30 s)"]
+    assert res.messages == [f"chunk {ENTROPY}: timeout (over 30 s)"]
     assert sorted(res.probes) == [0, 1, 2]
 
 
 def test_a_test_cell_that_kills_the_process_skips_the_rest_of_that_cell_only(fake):
-    starter = fake(script={("chunk", T_ENTROPY): "die"})
+    starter = fake(script={("chunk", T_ENTROPY): "die"}, returncode=1)   # os._exit(1)
     res = run()
     assert len(starter.started) == 2
     assert res.chunks[T_ENTROPY].failure == "crashed"
@@ -114,7 +114,7 @@ def test_a_test_cell_that_kills_the_process_skips_the_rest_of_that_cell_only(fak
     assert starter.started[1].jobs[0]["skip_chunks"] == [T_ENTROPY, T_ENTROPY_HIDDEN]
     assert ("chunk", T_ENTROPY_HIDDEN) not in starter.started[1].ran
     assert res.chunks[T_KL].ok is True
-    assert res.events == [f"chunk {T_ENTROPY}: crashed (the process died)"]
+    assert res.messages == [f"chunk {T_ENTROPY}: crashed (the process died: exit status 1)"]
 
 
 def test_a_probe_that_hangs_fails_every_probe_of_its_cell_and_no_other(fake):
@@ -126,11 +126,11 @@ def test_a_probe_that_hangs_fails_every_probe_of_its_cell_and_no_other(fake):
     assert res.probes[2] == {"kind": "py", "type": "int", "value": 2}
     assert replay.jobs[0]["skip_probes"] == [0, 1]
     assert ("probe", 0) not in replay.ran and ("probe", 1) not in replay.ran
-    assert res.events == ["probe 0: timeout (over 20 s)"]
+    assert res.messages == ["probe 0: timeout (over 20 s)"]
 
 
 def test_probes_answered_before_a_crash_are_not_asked_again(fake):
-    starter = fake(script={("probe", 2): "die"})
+    starter = fake(script={("probe", 2): "die"}, returncode=1)
     res = run()
     first, replay = starter.started
     assert ("probe", 0) in first.ran and ("probe", 1) in first.ran
@@ -151,7 +151,7 @@ def test_past_the_wall_clock_budget_the_replay_keeps_only_the_answers(fake):
     assert [r for r in replay.ran if r[0] == "chunk"] == [("chunk", SETUP), ("chunk", ENTROPY),
                                                         ("chunk", KL)]
     assert sorted(res.probes) == [0, 1, 2]    # the probes still run on the answers
-    assert len(res.events) == 1 and "wall-clock budget" in res.events[0]
+    assert len(res.messages) == 1 and "wall-clock budget" in res.messages[0]
 
 
 def test_a_second_wall_clock_overrun_gives_up(fake):
@@ -161,15 +161,15 @@ def test_a_second_wall_clock_overrun_gives_up(fake):
     res = run(limits)
     assert len(starter.started) == 2
     assert res.probes == {}
-    assert "wall-clock budget exhausted twice" in res.events[-1]
+    assert "wall-clock budget exhausted twice" in res.messages[-1]
 
 
-def test_a_runner_that_dies_before_ready_is_not_restarted(fake):
-    starter = fake(never_ready=True, alive=False)
+def test_a_runner_that_dies_before_ready_is_retried_then_a_grader_error(fake):
+    starter = fake(never_ready=True, alive=False, returncode=1)
     res = run()
-    assert len(starter.started) == 1
-    assert res.events == ["runner crashed before running any cell"]
-    assert res.chunks == {} and res.probes == {}
+    assert len(starter.started) == 1 + execute.GRADER_RETRIES
+    assert [e.kind for e in res.events] == ["retried", "retried", "grader_error"]
+    assert res.grader_error and res.chunks == {} and res.probes == {}
 
 
 def test_too_many_processes_kill_the_run_and_the_cell_is_skipped(fake):
@@ -177,18 +177,18 @@ def test_too_many_processes_kill_the_run_and_the_cell_is_skipped(fake):
     starter = fake(attempts=[{"script": {("chunk", KL): "fork"}}])
     res = run(limits)
     assert res.chunks[KL].failure == "crashed"
-    assert res.events[0] == "more than 4 processes: killed"
+    assert res.messages[0] == "more than 4 processes: killed"
     assert starter.started[1].jobs[0]["skip_chunks"] == [KL]
 
 
 def test_endless_failures_stop_after_twelve_sandboxes(fake):
     chunks = [{"i": i, "source": "", "role": "extra", "grade_id": None} for i in range(14)]
-    starter = fake(script={("chunk", i): "die" for i in range(14)})
+    starter = fake(script={("chunk", i): "die" for i in range(14)}, returncode=1)
     res = execute.run({"chunks": chunks, "probes": []}, INPUTS, FAST, None, set())
     assert len(starter.started) == 12
     assert [res.chunks[i].failure for i in range(12)] == ["crashed"] * 12
     assert 12 not in res.chunks and 13 not in res.chunks
-    assert res.events[-1] == "too many restarts; remaining cells not run"
+    assert res.messages[-1] == "too many restarts; remaining cells not run"
 
 
 def test_events_out_of_turn_are_ignored(fake):
@@ -204,3 +204,17 @@ def test_events_out_of_turn_are_ignored(fake):
     assert len(box.jobs) == 1
     assert res.probes[0]["value"] == 0
     assert res.chunks[T_ENTROPY_HIDDEN].output == f"output of chunk {T_ENTROPY_HIDDEN}\n"
+
+
+def test_a_forged_phase_b_is_ignored_and_flagged(fake):
+    """Student code can write to the event descriptor. A phase_b before the cells have
+    finished would send the hidden inputs while its code still runs and stop the host from
+    recording the visible tests' results: it is ignored and the run is flagged."""
+    from autograder.execute import FORGED
+
+    starter = fake(forged=[{"ev": "phase_b"}])
+    res = run()
+    [box] = starter.started
+    assert len(box.hidden_jobs) == 1                    # the inputs went out once, at the end
+    assert all(res.chunks[c["i"]].ok for c in JOB["chunks"])   # every cell was recorded
+    assert [e.kind for e in res.events] == [FORGED]

@@ -17,7 +17,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from autograder import runner
+from autograder import protocol, runner
 from autograder.spec import Raised, Unsupported, decode_result, encode_inputs
 
 
@@ -133,7 +133,7 @@ def test_probe_inputs_are_decoded_as_fresh_copies():
         "p": np.array([0.25, 0.75]), "n": 3})])
     with np.load(io.BytesIO(blob)) as f:
         arrays = {k: f[k] for k in f.files}
-    names = runner._decode_inputs(probes[0]["inputs"], arrays)
+    names = protocol.decode_inputs(probes[0]["inputs"], arrays)
     assert names["n"] == 3
     np.testing.assert_array_equal(names["p"], [0.25, 0.75])
     names["p"][0] = 9.0                                   # student code mutates its input
@@ -246,3 +246,26 @@ def test_no_probes_no_inputs_needed(channel, tmp_path):
     runner._run_probes(Shell(), {"probes": [], "outdir": str(tmp_path)}, str(tmp_path),
                        channel.events)
     assert channel.read() == []
+
+
+def test_a_forged_or_mistyped_event_reads_as_absent_fields_not_a_crash():
+    from autograder.protocol import Event, event_line
+
+    assert Event.parse({"ev": "format_disk"}) is None
+    assert Event.parse(["ready"]) is None
+    ev = Event.parse({"ev": "chunk_end", "i": "0", "ok": "yes", "output": 5, "cpu": True})
+    assert (ev.kind, ev.i, ev.ok, ev.output, ev.cpu) == ("chunk_end", None, None, "", None)
+    ev = Event.parse(json.loads(event_line("probe_end", k=3, result={"kind": "py"})))
+    assert (ev.kind, ev.k, ev.result) == ("probe_end", 3, {"kind": "py"})
+    with pytest.raises(ValueError, match="unknown event kind"):
+        event_line("phase_c")
+
+
+def test_the_protocol_module_imports_only_the_standard_library():
+    """The runner imports it in the jail before the warm imports: no NumPy at import time."""
+    import subprocess
+
+    code = ("import sys; import autograder.protocol; "
+            "print(sorted(m for m in ('numpy', 'torch', 'scipy') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stdout.strip() == "[]", out.stderr

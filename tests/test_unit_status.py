@@ -76,6 +76,7 @@ CASES = {
     "timeout-beats-crash-and-flag": (
         {"script": {("chunk", KL): "hang", ("chunk", T_KL): "die"}}, SCAN_FLAG, FAST, "timeout"),
     "tamper": ({"results": {0: WRONG}}, [], FAST, "tamper_suspected"),
+    "forged-phase-b": ({"forged": [{"ev": "phase_b"}]}, [], FAST, "tamper_suspected"),
     "tamper-beats-everything": (
         {"results": {0: WRONG}, "script": {("chunk", KL): "hang", ("chunk", T_KL): "die"}},
         SCAN_FLAG, FAST, "tamper_suspected"),

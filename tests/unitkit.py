@@ -115,7 +115,12 @@ class _Proc:
         self.box = box
 
     def poll(self):
-        return None if self.box.alive else -9
+        if self.box.alive:
+            return None
+        return -9 if self.box.killed else self.box.returncode
+
+    def wait(self, timeout=None):
+        return self.poll()
 
 
 @dataclass
@@ -140,6 +145,8 @@ class FakeSandbox:
     forged: list = field(default_factory=list)
     sandboxed: bool = True
     alive: bool = True
+    returncode: int = -9       # the exit status after "die" or never_ready (-9: SIGKILL)
+    stderr: str = ""           # what stderr_tail() returns
     killed: bool = False
     closed: bool = False
     usage: object = None                           # cgroup usage (none here)
@@ -185,6 +192,9 @@ class FakeSandbox:
 
     def process_count(self) -> int:
         return self.procs
+
+    def stderr_tail(self) -> str:
+        return self.stderr
 
     def breach(self):
         return self.hit

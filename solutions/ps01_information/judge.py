@@ -11,7 +11,7 @@ import numpy as np
 import scipy.stats  # noqa: F401 (the reference answers use the solution, not scipy)
 
 from autograder.requirements import BY_NAME, DESCRIBES, WARNINGS_RULE
-from autograder.spec import Close, Probe, Raises
+from autograder.spec import Close, Probe, Raises, CheckClose
 from infoloss.data import SAMPLE_TEXT, load_digits_split
 
 WARM = ["numpy", "scipy.stats", "sklearn.datasets", "sklearn.model_selection",
@@ -19,7 +19,7 @@ WARM = ["numpy", "scipy.stats", "sklearn.datasets", "sklearn.model_selection",
 LIMITS = {"memory": 2 * 2**30}
 
 F64 = Close(rtol=1e-9, dtype="float64")
-VISIBLE = Close(rtol=1e-7)  # check_close's tolerance, for the probes that repeat a visible test
+VISIBLE = CheckClose()  # check_close's rule, for the probes that repeat a visible test
 
 
 def _self_information():

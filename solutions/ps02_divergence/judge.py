@@ -2,20 +2,23 @@
 
 Each probe calls a student function inside the sandbox; the trusted judge compares the
 result with what the solution in ps02_divergence.py returns for the same call. The
-probes of a test cell check what the cell's visible and hidden tests check (zeros on
-either side, batches and broadcasting, float32 inputs, tiny probabilities, extreme
-logits, gradients, errors), on other inputs, so an honest notebook and the judge agree
-(a disagreement flags the submission tamper_suspected). ``soft_cross_entropy`` is called
-with the built-in cross-entropy watched, as the hidden tests forbid it; the training task
-is judged by the hidden tests' thresholds on the trained models' logits for the test
-images, whose labels stay here. See autograder/spec.py.
+probes are the notebook's only hidden checks: ``python -m autograder release`` writes a
+block into each test cell that runs them (stock nbgrader), and the judge runs them in the
+sandbox. They check zeros on either side, batches and broadcasting, float32 inputs, tiny
+probabilities, extreme logits, gradients and errors; the probes marked ``visible=True``
+repeat a visible test exactly (a wrong answer there while the notebook's visible tests
+pass flags the submission tamper_suspected). ``soft_cross_entropy`` is called with the
+built-in cross-entropy watched, as the task forbids it; the training task is judged by
+thresholds on the trained models' logits for the test images, whose labels stay here.
+See autograder/spec.py.
 """
 
 import math
 
 import numpy as np
 
-from autograder.spec import Close, Exact, Probe, Raised, Raises, SAYS_WHY
+from autograder.requirements import BY_NAME, DESCRIBES, WARNINGS_RULE
+from autograder.spec import SAYS_WHY, Close, Exact, Probe, Raised, Raises, Rule, CheckClose
 from infoloss.data import load_digits_split
 
 WARM = ["numpy", "scipy.special", "scipy.stats", "torch", "sklearn.datasets",
@@ -23,18 +26,33 @@ WARM = ["numpy", "scipy.special", "scipy.stats", "torch", "sklearn.datasets",
 # The notebook trains seven 15-epoch runs and the judge three more: room on a loaded machine.
 LIMITS = {"memory": 4 * 2**30, "wall": 240.0, "chunk_timeout": 60.0, "probe_timeout": 90.0}
 
-# The hidden tests turn warnings into errors (and a warning on stderr costs the cell): NumPy
-# raises instead of warning about log(0), 0 * inf or overflow inside these calls.
+# Every probe runs with warnings turned into errors; these wrappers also make NumPy raise
+# about log(0), 0 * inf or overflow when the notebook has silenced it with np.seterr.
 KL = 'np.errstate(divide="raise", invalid="raise", over="raise")(kl_divergence)'
 H = 'np.errstate(divide="raise", invalid="raise", over="raise")(cross_entropy)'
 F64 = Close(rtol=1e-12, atol=1e-15, dtype="float64")
+VISIBLE = CheckClose()  # check_close's rule, for the probes that repeat a visible test
+TIGHT = Close(rtol=1e-12)   # the visible tests that ask for rtol=1e-12
+SIX = Close(rtol=1e-6)      # the visible tests that ask for rtol=1e-6
 
 
 def _kl_and_ce():
     c = "test_kl_and_ce"
+    # the visible tests, repeated (no wrapper: a plain call, as the visible test makes it)
+    vp, vq = [0.5, 0.25, 0.25], [0.25, 0.25, 0.5]
+    yield Probe(c, f"kl_divergence({vp}, {vq})", compare=TIGHT, hint="KL(p || q)", visible=True)
+    yield Probe(c, f"kl_divergence({vp}, {vp})", compare=Close(rtol=1e-7, atol=1e-15),
+                hint="KL(p || p)", visible=True)
+    yield Probe(c, f"cross_entropy({vp}, {vq})", compare=TIGHT, hint="H(p, q)", visible=True)
+    yield Probe(c, "kl_divergence([1.0, 0.0], [0.5, 0.5])", compare=TIGHT, hint="KL with p = 0",
+                visible=True)
+    yield Probe(c, "kl_divergence([0.5, 0.5], [1.0, 0.0])", compare=VISIBLE,
+                hint="KL with q = 0 < p", visible=True)
+    yield Probe(c, "kl_divergence([0.5, 0.6], [0.5, 0.5])", compare=Raises(ValueError, "sum"),
+                hint="rejects a distribution that does not sum to 1", visible=True)
     p, q = [0.2, 0.3, 0.5], [0.5, 0.3, 0.2]
     yield Probe(c, f"{KL}({p}, {q})", compare=F64, hint="KL of two small distributions")
-    yield Probe(c, f"{KL}({p}, {p})", compare=F64, hint="KL(p || p)")
+    yield Probe(c, f"{KL}({p}, {p})", compare=F64, hint="KL(p || p) of another p")
     yield Probe(c, f"{H}({p}, {q})", compare=F64, hint="H(p, q) of two small distributions")
     yield Probe(c, f"{KL}({q}, {p})", compare=F64, hint="KL(q || p): KL is not symmetric")
     rng = np.random.default_rng(2025)
@@ -55,7 +73,8 @@ def _kl_and_ce():
     yield Probe(c, f"{H}([0.0, 0.0, 1.0], [0.0, 0.0, 1.0])", compare=F64,
                 hint="H with 0 log 0 terms")
     yield Probe(c, f"{H}([0.4, 0.6], [0.0, 1.0])", compare=F64, hint="H with q = 0 < p")
-    yield Probe(c, f"{KL}([0.4, 0.6], [1.0, 0.0])", compare=F64, hint="KL with q = 0 < p")
+    yield Probe(c, f"{KL}([0.4, 0.6], [1.0, 0.0])", compare=F64,
+                hint="KL with q = 0 < p, as float64")
     yield Probe(c, f"{KL}([[0.0, 1.0], [0.5, 0.5], [0.2, 0.8]], [1.0, 0.0])", compare=F64,
                 hint="KL of a batch against one q with a zero")
     yield Probe(c, f"{KL}([[0.0, 1.0], [0.5, 0.5], [0.2, 0.8]], [0.4, 0.6])", compare=F64,
@@ -98,9 +117,16 @@ def _kl_and_ce():
 def _smoothed_targets():
     c = "test_smoothed_targets"
     t = Close(rtol=1e-12, atol=1e-15, dtype="float64")
+    yield Probe(c, "smoothed_targets([2, 0], 3, 0.0)", compare=VISIBLE, hint="eps = 0: one-hot",
+                visible=True)
+    yield Probe(c, "smoothed_targets([1], 4, 0.2)", compare=TIGHT, hint="eps = 0.2, C = 4",
+                visible=True)
+    yield Probe(c, "smoothed_targets([0, 1], 3, 1.5)", compare=Raises(ValueError, "eps"),
+                hint="rejects eps = 1.5", visible=True)
     yield Probe(c, "smoothed_targets(np.array([[1, 7], [4, 4]]), 8, 0.2)", compare=t,
                 hint="a (2, 2) batch of labels, eps = 0.2")
-    yield Probe(c, "smoothed_targets([3, 0, 2], 4, 0.0)", compare=t, hint="eps = 0: one-hot")
+    yield Probe(c, "smoothed_targets([3, 0, 2], 4, 0.0)", compare=t,
+                hint="eps = 0: one-hot, as float64")
     yield Probe(c, "smoothed_targets([0, 4, 1, 2], 5, 1.0)", compare=t, hint="eps = 1: uniform")
     yield Probe(c, "smoothed_targets(np.array([2, 0], dtype=np.uint8), 3, 0.4)", compare=t,
                 hint="uint8 labels")
@@ -132,6 +158,14 @@ WATCHED = """(lambda f, calls: (lambda saved: (
     (lambda out: ([setattr(f, n, g) for n, g in saved.items()], [out, len(calls)])[1])(
         {call}))[1])({{n: getattr(f, n) for n in ("cross_entropy", "nll_loss")}}))(
     torch.nn.functional, [])"""
+# The same rule read on the source (autograder/rules.py): a call on a branch the probes do
+# not reach breaks it too.
+NO_BUILTIN_CE = Rule("test_soft_cross_entropy", ("soft_cross_entropy",),
+                     ("torch.nn.functional.cross_entropy", "torch.nn.functional.nll_loss",
+                      "torch.nn.CrossEntropyLoss", "torch.nn.NLLLoss",
+                      "torch.nn.modules.loss.CrossEntropyLoss", "torch.nn.modules.loss.NLLLoss"),
+                     "must not call F.cross_entropy, nn.CrossEntropyLoss or F.nll_loss")
+RULES = [NO_BUILTIN_CE]
 SOFT = "soft_cross_entropy(torch.from_numpy(z), torch.from_numpy(t))"
 SOFT_GRAD = ("(lambda z: torch.autograd.grad(soft_cross_entropy(z, torch.from_numpy(t)), z)[0])"
              "(torch.tensor(z, requires_grad=True))")
@@ -145,7 +179,7 @@ class Watched:
 
     def __call__(self, got, ref):
         if isinstance(got, Raised):
-            return False, f"raised {got.mro[0]} where a result was expected"
+            return self.close(got, None)  # says what was raised, and whether it warned
         if not isinstance(got, list) or len(got) != 2:
             return False, "expected a result"
         if not (isinstance(got[1], np.ndarray) and got[1].shape == () and got[1] == 0):
@@ -155,6 +189,11 @@ class Watched:
 
 def _soft_cross_entropy():
     c = "test_soft_cross_entropy"
+    yield Probe(c, "soft_cross_entropy(torch.tensor([[2.0, 0.0, -1.0], [0.5, 0.5, 3.0]]), "
+                   "torch.tensor([[0.7, 0.2, 0.1], [0.0, 0.0, 1.0]]))", compare=SIX,
+                hint="soft_cross_entropy vs F.cross_entropy", visible=True)
+    yield Probe(c, "soft_cross_entropy(torch.zeros(4, 10), torch.full((4, 10), 0.1))",
+                compare=SIX, hint="uniform logits: ln C", visible=True)
     rng = np.random.default_rng(303)
     for dt, tol in (("float32", 1e-5), ("float64", 1e-12)):
         z = (3 * rng.normal(size=(20, 6))).astype(dt)
@@ -195,6 +234,8 @@ SEED_GRAD = ("(lambda z: torch.autograd.grad(seed_soft_loss(z, torch.from_numpy(
 
 def _seed_soft_loss():
     c = "test_seed_soft_loss"
+    yield Probe(c, "seed_soft_loss(torch.tensor([[2.0, 0.0, -1.0], [0.5, 0.5, 3.0]]), "
+                   "torch.tensor([0, 2]))", compare=SIX, hint="seed_soft_loss", visible=True)
     rng = np.random.default_rng(404)
     for dt, tol in (("float32", 1e-5), ("float64", 1e-12)):
         case = {"z": (4 * rng.normal(size=(24, 7))).astype(dt), "y": rng.integers(0, 7, size=24)}
@@ -230,6 +271,11 @@ class Floats:
 
 def _evaluate():
     c = "test_evaluate"
+    # the visible test's accuracy and confidence (values only: its float check is its own)
+    yield Probe(c, "np.array([float(v) for v in evaluate((lambda m: (torch.nn.init.eye_(m.weight), "
+                   "m)[1])(torch.nn.Linear(3, 3, bias=False)), torch.tensor([[1.0, 0.0, 0.0], "
+                   "[5.0, 0.0, 0.0], [0.0, 0.0, 5.0]]), torch.tensor([0, 0, 1]))])",
+                compare=SIX, hint="accuracy and confidence", visible=True)
     rng = np.random.default_rng(505)
     case = {"X": (3 * rng.normal(size=(6, 4))).astype(np.float32), "y": np.array([0, 1, 3, 3, 2, 0])}
     yield Probe(c, f"evaluate({IDENTITY}, torch.from_numpy(X), torch.from_numpy(y))", case,
@@ -319,12 +365,16 @@ def _attributes(labels):
 def _digit_attributes():
     c = "test_digit_attributes"
     exact32 = Close(rtol=0.0, dtype="float32")
+    yield Probe(c, "digit_attributes(torch.tensor([6, 3]))", compare=VISIBLE,
+                hint="a 6 is even, > 4 and has a loop; a 3 is none of them", visible=True)
+    yield Probe(c, "digit_attributes(torch.tensor([10]))", compare=Raises(ValueError, SAYS_WHY),
+                hint="rejects the label 10", visible=True)
     yield Probe(c, "digit_attributes(torch.arange(10))", compare=exact32,
                 hint="the attributes of the ten digits (a 4 is open)")
     yield Probe(c, "digit_attributes(torch.from_numpy(y))",
                 {"y": np.array([8, 4, 6, 6, 1, 9, 0, 7], dtype=np.int32)}, exact32,
                 hint="a batch of int32 labels")
-    for expr, hint in (("digit_attributes(torch.tensor([3, 10]))", "rejects the label 10"),
+    for expr, hint in (("digit_attributes(torch.tensor([3, 10]))", "rejects a label above 9"),
                        ("digit_attributes(torch.tensor([-1, 2]))", "rejects a negative label"),
                        ("digit_attributes(torch.tensor([1.0, 2.0]))", "rejects float labels"),
                        ("digit_attributes(torch.tensor([[1, 2]]))", "rejects 2-D labels")):
@@ -394,3 +444,66 @@ def probes():
     yield from _training()
     yield from _digit_attributes()
     yield from _multilabel()
+
+
+# Each rule the notebook's text states, and the probes (by hint) that check it
+# (autograder/requirements.py; `python -m autograder requirements ps02_divergence`).
+REQUIREMENTS = {
+    "Replace every `raise NotImplementedError()`": BY_NAME,
+    "Do not rename the functions": BY_NAME,
+    "more tests, hidden here": DESCRIBES,
+    "A graded call that warns": WARNINGS_RULE,
+    "may be lists or arrays of any float dtype; compute and return float64": [
+        "float32 inputs: float64 result, computed in float64", "KL of two small distributions"],
+    "Their shapes must be equal, or broadcast": [
+        "KL of a batch against one q", "H of one p against a batch of q",
+        "KL of a (2, 3, 4, 5) batch with zeros"],
+    "Zeros are handled exactly, without `nan` and without a warning": [
+        "KL with 0/0 terms", "H with 0 log 0 terms", "H with q = 0 < p", "KL with q = 0 < p",
+        "KL of a batch against one q with a zero", "tiny probabilities are not zeros",
+        WARNINGS_RULE],
+    "Raise `ValueError` with a message that says what is wrong when an entry is negative": [
+        "rejects a negative entry", "rejects NaN", "rejects a p that does not sum to 1",
+        "rejects a q that does not sum to 1", "rejects an empty last axis",
+        "rejects last axes that differ"],
+    "Implement `smoothed_targets(y, num_classes, eps)`": [
+        "a (2, 2) batch of labels, eps = 0.2", "eps = 0: one-hot, as float64",
+        "eps = 1: uniform", "uint8 labels", "a scalar label", "one class"],
+    "when `eps` is not in $[0, 1]$": [
+        "rejects eps = -0.2", "rejects eps = 1.2", "rejects eps = float('nan')",
+        "rejects num_classes = 0", "rejects a fractional num_classes",
+        "rejects a label out of range", "rejects a negative label", "rejects fractional labels"],
+    "Implement `soft_cross_entropy(logits, target_probs)`": [
+        "float32 logits and targets with zeros: a 0-d float32 mean",
+        "float64 logits and targets with zeros: a 0-d float64 mean"],
+    "**must not call** `F.cross_entropy`": [
+        NO_BUILTIN_CE.hint,
+        "the gradient for float32 logits", "the gradient for float64 logits",
+        "one-hot targets smoothed by eps = 0.0", "one-hot targets smoothed by eps = 0.2"],
+    "It must stay finite for logits as large as": [
+        "float32 logits of +-1e4 give a finite loss", "float64 logits of +-1e4 give a finite loss",
+        "float32 logits of +-1e4 give a finite gradient",
+        "float64 logits of +-1e4 give a finite gradient"],
+    "Raise `ValueError` when `logits` is not 2-D or when the shapes differ": [
+        "rejects 1-D logits", "rejects shapes that differ"],
+    "A blog post adds to the usual cross-entropy": [
+        "float32 logits: a 0-d float32 loss", "float64 logits: a 0-d float64 loss",
+        "logits of +-1e4 give a finite loss", "logits of +-1e4 give a finite gradient"],
+    "`y` does not hold one label per row": ["rejects too few labels", "rejects 1-D logits"],
+    "(b) Implement `evaluate(model, X, y)`": [
+        "a model whose logits are its inputs", "accuracy and confidence"],
+    "Put the model in evaluation mode and do not track gradients": [
+        "a model with dropout, left in training mode", "inputs that require gradients",
+        "answers: 1 where the logit is > 0, in evaluation mode", "no gradients tracked"],
+    "(a) Implement `digit_attributes(y)`": [
+        "the attributes of the ten digits (a 4 is open)", "a batch of int32 labels"],
+    "when `y` is not a 1-D integer tensor": [
+        "rejects a label above 9", "rejects a negative label", "rejects float labels",
+        "rejects 2-D labels"],
+    "(b) Implement `train_multilabel(": [
+        "the attribute model, another seed (11): held-out accuracy of each",
+        "two runs with the same seed repeat", "with lr = 0 the weights do not move"],
+    "Graded: the held-out accuracy **of each attribute**": [
+        "the attribute model, another seed (11): held-out accuracy of each",
+        "the attribute model, another seed (12): held-out accuracy of each"],
+}

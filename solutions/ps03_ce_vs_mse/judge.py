@@ -2,19 +2,23 @@
 
 Each probe calls a student function inside the sandbox; the trusted judge compares the
 result with what the solution in ps03_ce_vs_mse.py returns for the same call. The
-probes of a test cell check what the cell's visible and hidden tests check (other
-shapes, huge logits, float32 logits, errors; the training runs), on other inputs and
-seeds, so an honest notebook and the judge agree (a disagreement flags the submission
-tamper_suspected). The training runs are judged by the hidden tests' thresholds on what
-the trained model predicts for the test images, whose labels stay here; the seeds are
-ones where the solution clears them by a wide margin. See autograder/spec.py.
+probes are the notebook's only hidden checks: ``python -m autograder release`` writes a
+block into each test cell that runs them (stock nbgrader), and the judge runs them in the
+sandbox. They check other shapes, huge logits, float32 logits, errors and the training
+runs; the probes marked ``visible=True`` repeat a visible test exactly (a wrong answer
+there while the notebook's visible tests pass flags the submission tamper_suspected).
+The training runs are judged by thresholds on what the trained model predicts for the
+test images, whose labels stay here; the seeds are ones where the solution clears them
+by a wide margin. The rules on how code is written ("NumPy only", "do not use PyTorch")
+are RULES, read on the source. See autograder/spec.py.
 """
 
 import math
 
 import numpy as np
 
-from autograder.spec import Close, Exact, Probe, Raises, SAYS_WHY
+from autograder.requirements import BY_NAME, DESCRIBES, NOT_GRADED, WARNINGS_RULE
+from autograder.spec import SAYS_WHY, Close, Exact, Probe, Raises, Rule, CheckClose
 from infoloss.data import load_digits_split
 
 WARM = ["numpy", "torch", "sklearn.datasets", "sklearn.model_selection", "infoloss.data",
@@ -24,6 +28,20 @@ WARM = ["numpy", "torch", "sklearn.datasets", "sklearn.model_selection", "infolo
 LIMITS = {"memory": 4 * 2**30, "wall": 240.0, "chunk_timeout": 60.0, "probe_timeout": 60.0}
 
 GRAD = Close(rtol=1e-10, atol=1e-14, dtype="float64")  # the notebook: vs autograd
+VISIBLE = CheckClose()  # check_close's rule, for the probes that repeat a visible test
+TIGHT = Close(rtol=1e-12)   # the visible tests that ask for rtol=1e-12
+
+
+def _zero(atol: float) -> Close:
+    """A visible ``check_close(x, 0.0, atol=atol)`` (its rtol stays check_close's)."""
+    return Close(rtol=1e-7, atol=atol)
+
+
+NUMPY_ONLY = "Tasks 1 and 2 are NumPy only: do not use PyTorch there"
+NO_TORCH_HINGE = "multiclass_hinge: do not use PyTorch"
+RULES = [Rule("test_softmax_ce_grad", ("softmax_ce_grad",), ("torch",), NUMPY_ONLY),
+         Rule("test_softmax_mse_grad", ("softmax_mse_grad",), ("torch",), NUMPY_ONLY),
+         Rule("test_multiclass_hinge", ("multiclass_hinge",), ("torch",), NO_TORCH_HINGE)]
 
 
 def _number(value) -> float | None:
@@ -109,6 +127,12 @@ class Race(Run):
 
 def _softmax_ce_grad():
     c = "test_softmax_ce_grad"
+    yield Probe(c, "softmax_ce_grad(np.zeros((1, 4)), np.array([2]))", compare=VISIBLE,
+                hint="CE gradient at uniform logits", visible=True)
+    g = "softmax_ce_grad(np.array([[2.0, -1.0, 0.5], [0.0, 0.0, 3.0]]), np.array([0, 1]))"
+    yield Probe(c, f"{g}.sum(axis=1)", compare=_zero(1e-12),
+                hint="each gradient row sums to 0", visible=True)
+    yield Probe(c, f"{g}[0, 0]", compare=TIGHT, hint="p_y - 1 at the label", visible=True)
     yield Probe(c, "softmax_ce_grad(np.zeros((1, 5)), np.array([3]))", compare=GRAD,
                 hint="uniform logits")
     rng = np.random.default_rng(331)
@@ -140,6 +164,10 @@ def _softmax_ce_grad():
 
 def _softmax_mse_grad():
     c = "test_softmax_mse_grad"
+    yield Probe(c, "softmax_mse_grad(np.zeros((1, 4)), np.array([2]))", compare=TIGHT,
+                hint="MSE gradient at uniform logits", visible=True)
+    yield Probe(c, "softmax_mse_grad(np.array([[0.3, -0.2, 1.0]]), np.array([1])).sum()",
+                compare=_zero(1e-12), hint="the MSE gradient row sums to 0", visible=True)
     yield Probe(c, "softmax_mse_grad(np.zeros((1, 6)), np.array([5]))",
                 compare=Close(rtol=1e-12, dtype="float64"), hint="uniform logits")
     rng = np.random.default_rng(332)
@@ -175,6 +203,9 @@ CE = "torch.nn.functional.cross_entropy"
 
 def _training(X, labels):
     c = "test_training"
+    yield Probe(c, "softmax_mse_loss(torch.tensor([[0.0, 0.0], [2.0, -1.0]]), "
+                   "torch.tensor([0, 1])).item()", compare=Close(rtol=1e-6),
+                hint="softmax_mse_loss of two examples (mean over the batch)", visible=True)
     z = np.array([[1.0, -1.0], [0.5, 2.5], [0.0, 0.0]], dtype=np.float32)
     yield Probe(c, "float(softmax_mse_loss(torch.from_numpy(z), torch.tensor([1, 1, 0])))",
                 {"z": z}, Close(rtol=1e-6), hint="softmax_mse_loss of three examples (the mean)")
@@ -219,6 +250,18 @@ FOCAL_FINITE_GRAD = ("bool(torch.isfinite((lambda z: torch.autograd.grad(focal_l
 
 def _focal_loss():
     c = "test_focal_loss"
+    six = Close(rtol=1e-6)
+    fz, ft = "torch.tensor([-2.0, 0.0, 1.5, 3.0])", "torch.tensor([0.0, 1.0, 1.0, 0.0])"
+    yield Probe(c, f"focal_loss_with_logits({fz}, {ft}, gamma=0.0)", compare=six,
+                hint="gamma = 0 is BCE", visible=True)
+    yield Probe(c, "focal_loss_with_logits(torch.tensor([3.0]), torch.tensor([1.0]), "
+                   "reduction='none')", compare=Close(rtol=1e-5),
+                hint="focal loss of an easy example", visible=True)
+    yield Probe(c, "focal_loss_with_logits(torch.tensor([[2.0, 0.0, -1.0], [0.0, 0.5, 0.5]]), "
+                   "torch.tensor([0, 2]), gamma=0.0)", compare=six, hint="gamma = 0 is CE",
+                visible=True)
+    yield Probe(c, f"focal_loss_with_logits({fz}, {ft}, gamma=-1.0)",
+                compare=Raises(ValueError, SAYS_WHY), hint="rejects gamma = -1", visible=True)
     tol = {"float32": 1e-5, "float64": 1e-12}
     rng = np.random.default_rng(341)
     for dt in ("float32", "float64"):
@@ -308,6 +351,12 @@ F64 = Close(rtol=1e-12, atol=0.0, dtype="float64")
 
 def _gaussian_nll():
     c = "test_gaussian_nll"
+    yield Probe(c, "gaussian_nll(0.0, 0.0, 1.0)", compare=TIGHT,
+                hint="Gaussian NLL at t = mu, sigma = 1", visible=True)
+    yield Probe(c, "(lambda v: v - v[1])(gaussian_nll(np.array([0.0, 1.0, 3.0]), 1.0, 2.0))",
+                compare=TIGHT, hint="NLL minus its value at t = mu, sigma = 2", visible=True)
+    yield Probe(c, "gaussian_nll(0.0, 0.0, 0.0)", compare=Raises(ValueError, "sigma"),
+                hint="rejects sigma = 0", visible=True)
     yield Probe(c, "gaussian_nll(0.5, 0.5, 2.0)", compare=F64, hint="t = mu: only the constant")
     rng = np.random.default_rng(441)
     t, mu, s = rng.normal(size=(2, 1, 3)), rng.normal(size=(4, 1)), rng.uniform(0.2, 2, size=3)
@@ -339,6 +388,23 @@ OBJ = "softmax_regression_objective(W, b, X, y, lam)[{}]"
 
 def _objective():
     c = "test_objective"
+    vis = {"X": np.array([[1.0, 2.0], [0.0, -1.0], [3.0, 0.5]]), "y": np.array([0, 2, 2])}
+    at_zero = "softmax_regression_objective(np.zeros((3, 2)), np.zeros(3), X, y, 0.0)[{}]"
+    for part, cmp, hint in ((0, TIGHT, "objective at zero weights, C = 3"),
+                            (1, TIGHT, "grad_W at zero weights"),
+                            (2, _zero(1e-12), "grad_b at zero weights")):
+        yield Probe(c, at_zero.format(part), vis, cmp, hint=hint, visible=True)
+    vis = dict(vis, W=np.array([[1.0, 0.0], [0.0, 2.0], [-1.0, 1.0]]),
+               b=np.array([5.0, 0.0, -5.0]))
+    diff = ("(lambda a, b: a[{0}] - b[{0}])(softmax_regression_objective(W, b, X, y, 0.5), "
+            "softmax_regression_objective(W, b, X, y, 0.0))")
+    for part, hint in ((0, "lam/2 ||W||^2 with ||W||^2 = 7"),
+                       (1, "the regulariser's gradient lam W")):
+        yield Probe(c, diff.format(part), vis, TIGHT, hint=hint, visible=True)
+    yield Probe(c, "softmax_regression_objective(W, b, X, y, 0.5)[2]", vis, TIGHT,
+                hint="grad_b does not depend on lam (lam = 0.5)")
+    yield Probe(c, "isinstance(softmax_regression_objective(W, b, X, y, 0.5)[0], float)", vis,
+                Exact(), hint="J is a float")
     rng = np.random.default_rng(442)
     cases = [(5, 4, 3, 1.0, 0.0), (8, 10, 6, 2.0, 0.05), (1, 2, 2, 0.3, 3.0),
              (6, 3, 4, 500.0, 1e-2)]
@@ -386,6 +452,13 @@ def _objective():
 
 def _second_differences():
     c = "test_second_differences"
+    tau = {"tau": np.linspace(-1, 1, 21)}
+    yield Probe(c, "second_differences(3 * tau**2, 0.1)", tau, Close(rtol=1e-9),
+                hint="second differences of 3 tau^2", visible=True)
+    yield Probe(c, "second_differences(2 * tau + 1, 0.1)", tau, _zero(1e-9),
+                hint="second differences of a line", visible=True)
+    yield Probe(c, "second_differences([1.0, 2.0], 0.1)", compare=Raises(ValueError, "values"),
+                hint="rejects two values", visible=True)
     rng = np.random.default_rng(443)
     f = np.cumsum(rng.normal(size=40))
     yield Probe(c, "second_differences(f, 0.05)", {"f": f}, Close(rtol=1e-12, atol=1e-9,
@@ -413,6 +486,13 @@ LINE = "cost_along_line(W0, b0, D, d, X, y, taus, {!r})"
 
 def _cost_along_line():
     c = "test_cost_along_line"
+    vis = {"W0": np.zeros((2, 1)), "b0": np.zeros(2), "D": np.array([[1.0], [-1.0]]),
+           "d": np.zeros(2), "X": np.ones((1, 1)), "y": np.array([0]),
+           "taus": np.linspace(-4, 4, 81)}
+    yield Probe(c, LINE.format("ce"), vis, Close(rtol=1e-10), hint="CE along the line",
+                visible=True)
+    yield Probe(c, LINE.format("mse"), vis, Close(rtol=1e-10, atol=1e-15),
+                hint="squared error along the line", visible=True)
     rng = np.random.default_rng(444)
     line = {"W0": rng.normal(size=(5, 3)), "b0": rng.normal(size=5),
             "D": rng.normal(size=(5, 3)), "d": rng.normal(size=5),
@@ -448,6 +528,19 @@ HINGE = Close(rtol=1e-12, atol=1e-14, dtype="float64")
 
 def _multiclass_hinge():
     c = "test_multiclass_hinge"
+    yield Probe(c, "multiclass_hinge(np.array([[3.0, 2.5, 0.0]]), np.array([0]))",
+                compare=TIGHT, hint="hinge: only class 1 violates the margin 1", visible=True)
+    yield Probe(c, "isinstance(multiclass_hinge(np.array([[3.0, 2.5, 0.0]]), np.array([0])), "
+                   "float)", compare=Exact(), hint="a Python float", visible=True)
+    yield Probe(c, "multiclass_hinge(np.array([[2.0, 1.0, -4.0]]), np.array([0]))",
+                compare=Close(rtol=1e-7, atol=0.0), hint="hinge of an example with margin exactly 1",
+                visible=True)
+    yield Probe(c, "multiclass_hinge(np.zeros((2, 4)), np.array([0, 3]), margin=2.0)",
+                compare=TIGHT, hint="hinge at equal logits, margin 2 (mean over 2 examples)",
+                visible=True)
+    yield Probe(c, "multiclass_hinge(np.zeros(3), np.array([0]))",
+                compare=Raises(ValueError, "shape"), hint="rejects 1-D logits (visible)",
+                visible=True)
     yield Probe(c, "multiclass_hinge(np.array([[1.0, 0.5, 1.5, -2.0]]), np.array([0]))",
                 compare=HINGE, hint="one example, two wrong classes inside the margin")
     yield Probe(c, "multiclass_hinge(np.array([[4.0, 3.0, 0.0]]), np.array([0]))",
@@ -520,3 +613,101 @@ def probes():
     yield from _second_differences()
     yield from _cost_along_line()
     yield from _multiclass_hinge()
+
+
+# Each rule the notebook's text states, and the probes (by hint) or RULES that check it
+# (autograder/requirements.py; `python -m autograder requirements ps03_ce_vs_mse`).
+REQUIREMENTS = {
+    "Optimiser: `torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)`": [
+        "a short CE run: per epoch one loss and the test-split accuracy; first loss ln 10",
+        "with lr = 0 the loss does not change"],
+    "Replace every `raise NotImplementedError()`": BY_NAME,
+    "Do not rename the functions": BY_NAME,
+    "more tests, hidden here": DESCRIBES,
+    "Tasks 1 and 2 are NumPy only": [f"rule: {NUMPY_ONLY}"],
+    "A graded call that warns": WARNINGS_RULE,
+    "C-1`; return a float64 array of shape `(N, C)`": [
+        "float32 logits give a float64 gradient", "a 9x10 batch at logit scale 1",
+        "CE gradient at uniform logits"],
+    "It must work for logits of any size (thousands)": [
+        "a 5x11 batch at logit scale 1000", "a 3x7 batch at logit scale 30000",
+        "logits of +-1e4", WARNINGS_RULE],
+    "Raise `ValueError` with a helpful message when `z` is not 2-D": [
+        "rejects 1-D logits", "rejects a label out of range", "rejects float labels",
+        "rejects too few labels", "rejects 3-D logits"],
+    "Implement `softmax_mse_grad(z, y)`": [
+        "a 8x10 batch at logit scale 1", "a 3x17 batch at logit scale 1000",
+        "float32 logits give a float64 gradient", "logits of +-1e4 (fully saturated: 0)",
+        "rejects a label out of range", "rejects 3-D logits"],
+    "(a) Implement `softmax_mse_loss(logits, y)` in PyTorch": [
+        "softmax_mse_loss of three examples (the mean)",
+        "softmax_mse_loss of float64 logits at scale 50"],
+    "It must be differentiable by autograd": ["the autograd gradient of softmax_mse_loss"],
+    "this answer is graded by hand": NOT_GRADED,
+    "C-1` (any integer dtype)": ["the multi-class gradient, int32 targets"],
+    "The result has the logits' dtype": [
+        "binary, gamma 2, alpha (float32)", "binary, gamma 2, alpha (float64)",
+        "multi-class, gamma 1 (float32)", "multi-class, gamma 1 (float64)"],
+    "Numerics (the heart of the task)": [
+        "easy examples: tiny losses, computed from log-sigmoids",
+        "binary logits of +-1e+30 (float32), gamma 2.0",
+        "multi-class logits of +-1e+30 (float64), gamma 0.5"],
+    "Then the loss and its gradient are finite and correct for logits as large as": [
+        "binary logits of +-1e+30 (float32), gamma 0.0",
+        "a finite gradient at binary logits of +-1e+30 (float32)",
+        "a finite gradient at multi-class logits of +-1e+30 (float64)",
+        "gamma = 0 is the binary cross-entropy (mean) (float64)",
+        "gamma = 0 is the cross-entropy (float32)",
+        "gamma 0 with class weights: the weighted sum over N (float64)"],
+    "Raise `ValueError` with a message that names the problem when: `logits` is not 1-D": [
+        "rejects 3-D logits", "rejects integer logits", "rejects a negative gamma",
+        "rejects gamma NaN", "rejects an unknown reduction",
+        "rejects binary targets of another shape", "rejects binary targets outside [0, 1]",
+        "rejects NaN targets", "rejects alpha outside [0, 1]", "rejects one class",
+        "rejects float class indices", "rejects too few class indices",
+        "rejects a class index out of range", "rejects class weights of the wrong length",
+        "rejects negative class weights"],
+    "`t`, `mu` and `sigma` are numbers or arrays that NumPy can broadcast": [
+        "broadcast (2,1,3) x (4,1) x (3,)", "three numbers give a 0-d float64 array",
+        "float32 and integer inputs, computed in float64"],
+    "Raise `ValueError` when a `sigma` is not positive": [
+        "rejects a negative sigma", "rejects a zero sigma in an array", "rejects NaN",
+        "rejects an infinite mu", "rejects shapes that do not broadcast"],
+    "Return a tuple `(J, grad_W, grad_b)`": [
+        "J is a float", "J as a float (N=5, C=4, D=3, weight scale 1, lam 0)",
+        "grad_W (N=8, C=10, D=6, weight scale 2, lam 0.05)",
+        "grad_b (N=8, C=10, D=6, weight scale 2, lam 0.05)"],
+    "Compute in float64, and stably: logits in the thousands": [
+        "float32 inputs give float64 gradients", "logits (0, 4000): finite, stable",
+        "J as a float (N=6, C=3, D=4, weight scale 500, lam 0.01)"],
+    "Raise `ValueError` when a shape does not fit (mention `shape`), when the labels": [
+        "rejects a label out of range", "rejects float labels",
+        "rejects the wrong number of labels", "rejects a negative lam",
+        "rejects an infinite lam", "rejects X with the wrong width",
+        "rejects a bias of the wrong length"],
+    "(a) Implement `second_differences(values, h)`": [
+        "a random walk, h = 0.05", "integer values, h = 2", "float32 values give float64"],
+    "Raise `ValueError` when `values` is not 1-D": [
+        "rejects fewer than 3 values", "rejects 2-D values", "rejects an infinite value",
+        "rejects h = 0", "rejects a negative h"],
+    "(b) Implement `cost_along_line(": [
+        "ce along a random line, taus up to +-500", "mse along a random line, taus up to +-500",
+        "ce at the uniform prediction", "mse at the uniform prediction"],
+    "Return a float64 array of shape `(T,)`, finite for logits in the thousands": [
+        "float32 inputs give a float64 cost", "ce along a random line, taus up to +-500"],
+    "Raise `ValueError` for an unknown `loss`": [
+        "rejects an unknown loss", "rejects a direction of the wrong shape",
+        "rejects 2-D taus", "rejects a label out of range"],
+    "It is exactly zero once every wrong logit": [
+        "margin exactly 1: zero loss", "a well-classified example: the true class adds nothing"],
+    "Return the **mean over the N examples** as a Python `float`": [
+        "a Python float", "a repeated batch: the mean over examples, not the sum",
+        "float32 logits, computed in float64", "one class: no wrong classes"],
+    "Raise `ValueError` with a message that names the problem when the logits are not 2-D": [
+        "rejects 3-D logits", "rejects 1-D logits", "rejects no examples", "rejects NaN logits",
+        "rejects infinite logits", "rejects label too large", "rejects negative label",
+        "rejects float labels", "rejects too few labels", "rejects a negative margin",
+        "rejects an infinite margin", "rejects a boolean margin",
+        "rejects a margin that is not a number"],
+    "No loop over examples is needed; do not use PyTorch": [f"rule: {NO_TORCH_HINGE}"],
+}

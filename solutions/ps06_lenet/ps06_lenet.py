@@ -21,6 +21,8 @@
 # * Replace every `raise NotImplementedError()` with your code. Do not rename the functions.
 # * The test cells under each task check your work as you go; more tests, hidden here,
 #   grade it. Passing the visible tests is a good sign, not a guarantee.
+# * A graded call that warns fails its check: the hidden checks run your functions with
+#   warnings turned into errors.
 # * Task 3 compiles C code: it needs a C compiler (`cc`), which the course machines have.
 # * Training runs on the GPU when there is one and on the CPU otherwise; the whole
 #   notebook grades in about a minute on a laptop CPU.
@@ -117,28 +119,6 @@ check_close(got, -numeric_gradient(half_sq, z), rtol=1e-5, atol=1e-9,
             what="c_softmax_delta vs -d/dz 1/2||onehot - softmax(z)||^2")
 check_close(np.sum(got), 0.0, atol=1e-12, what="sum of the delta (softmax is shift-invariant)")
 check_raises(ValueError, c_softmax_delta, z, 4, match="label")
-### BEGIN HIDDEN TESTS
-rng = np.random.default_rng(7)
-for _ in range(5):
-    zz = rng.normal(scale=3.0, size=10)
-    lab = int(rng.integers(10))
-    check_close(c_softmax_delta(zz, lab),
-                -numeric_gradient(lambda v, lab=lab: half_sq(v, lab), zz),
-                rtol=1e-4, atol=1e-8, what="c_softmax_delta on random logits")
-check_close(c_softmax_delta(np.array([1000.0, 0.0, 0.0]), 0), [0.0, 0.0, 0.0], atol=1e-12,
-            what="c_softmax_delta([1000, 0, 0], 0)")
-check_close(c_softmax_delta(np.array([1000.0, 0.0, 0.0]), 1), [0.0, 0.0, 0.0], atol=1e-12,
-            what="a confidently wrong example: the MSE delta vanishes")
-big = c_softmax_delta(np.array([1.0, 2.0, 3.0], dtype=np.float32) + 1e4, 0)
-check_dtype(big, np.float64, what="c_softmax_delta(float32)")
-check_close(big, c_softmax_delta(np.array([1.0, 2.0, 3.0]), 0), rtol=1e-6, atol=1e-9,
-            what="shift invariance")
-check_raises(ValueError, c_softmax_delta, np.zeros((2, 3)), 0, match="1-D")
-check_raises(ValueError, c_softmax_delta, np.array([]), 0)
-check_raises(ValueError, c_softmax_delta, np.array([0.0, np.nan]), 0, match="finite")
-check_raises(ValueError, c_softmax_delta, z, -1, match="label")
-check_raises(ValueError, c_softmax_delta, z, 1.5, match="label")
-### END HIDDEN TESTS
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "task2", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ## 2. The cross-entropy delta for a `+=` update (4 points)
@@ -173,28 +153,12 @@ got = ce_delta(z, 0)
 check_dtype(got, np.float64, what="ce_delta(z, 0)")
 check_close(got, -numeric_gradient(ce, z), rtol=1e-5, atol=1e-9,
             what="ce_delta vs -d/dz CE")
-### BEGIN HIDDEN TESTS
-rng = np.random.default_rng(11)
-for _ in range(5):
-    zz = rng.normal(scale=4.0, size=10)
-    lab = int(rng.integers(10))
-    check_close(ce_delta(zz, lab), -numeric_gradient(lambda v, lab=lab: ce(v, lab), zz),
-                rtol=1e-4, atol=1e-8, what="ce_delta on random logits")
-# a confidently wrong example still gets a delta of size about 1 (unlike the MSE delta)
-check_close(ce_delta(np.array([1000.0, 0.0, 0.0]), 1), [-1.0, 1.0, 0.0], atol=1e-12,
-            what="ce_delta([1000, 0, 0], 1)")
-check_close(ce_delta(np.zeros(10), 3), np.eye(10)[3] - 0.1, rtol=1e-12,
-            what="ce_delta at uniform logits")
-check_raises(ValueError, ce_delta, np.zeros((2, 3)), 0, match="1-D")
-check_raises(ValueError, ce_delta, z, 4, match="label")
-check_raises(ValueError, ce_delta, np.array([np.inf, 0.0]), 0, match="finite")
-### END HIDDEN TESTS
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "question_sign", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # (a) The asker of the case study replaced the delta with `q - onehot`, the formula in
 # every textbook. Explain in two or three sentences what the `+=` update then does to
 # the cross-entropy, and why the parameter norm grows so fast that it overflows to
-# `inf` within a few updates. (2 points, graded by hand.)
+# `inf` after a few updates. (2 points, graded by hand.)
 
 # %% [markdown] nbgrader={"grade": true, "grade_id": "answer_sign", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
 # `q - onehot` is the gradient of the cross-entropy, so adding it is gradient *ascent*:
@@ -221,8 +185,9 @@ check_raises(ValueError, ce_delta, np.array([np.inf, 0.0]), 0, match="finite")
 #
 # so that the network trains with the cross-entropy: `input` holds the `count` outputs
 # of the network, `label` the true class, and you must fill `loss[0..count-1]` with the
-# delta of a `+=` update. `exp` and `log` from `<math.h>` are available; compute the
-# softmax stably. `c_delta_body()` returns your C code as a Python string.
+# delta of a `+=` update. `exp` and `log` from `<math.h>` are available. Computing the
+# softmax stably is good practice but not graded in C: the network's outputs stay far
+# from `exp`'s overflow. `c_delta_body()` returns your C code as a Python string.
 #
 # The test compiles the course's C LeNet-5 (`csrc/lenet5/lenet5.c`) with your body,
 # trains it for 10 epochs with ALPHA 0.1 and batches of 50 on the MNIST-shaped digits
@@ -255,11 +220,6 @@ print("test accuracy per epoch:", np.round(run.test_acc, 3))
 assert run.final_acc >= 0.95, f"your delta reaches {run.final_acc:.1%}, not 95%"
 textbook = clenet.train("ce_textbook", alpha=0.1, seed=1, epochs=1, batch=50)
 assert textbook.final_acc < 0.5, "the textbook sign should not learn with a += update"
-### BEGIN HIDDEN TESTS
-run2 = clenet.train(body=body, alpha=0.1, seed=5, epochs=10, batch=50)
-assert run2.final_acc >= 0.95, f"with another seed your delta reaches {run2.final_acc:.1%}"
-assert run2.param_norm[-1] < 50, "the parameters should stay bounded"
-### END HIDDEN TESTS
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "task4", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ## 4. The same network in PyTorch (6 points)
@@ -345,23 +305,6 @@ losses = train_lenet(net, loader, device, 2)
 assert len(losses) == 2 and all(isinstance(v, float) for v in losses)
 assert losses[1] < losses[0] < np.log(10) + 0.2, f"the loss should fall from ~ln 10: {losses}"
 check_raises(ValueError, train_lenet, net, loader, device, 0, match="epoch")
-### BEGIN HIDDEN TESTS
-seed_everything(1)
-net = LeNet5()
-assert not any(isinstance(m, nn.ReLU) for m in list(net.modules())[-1:]), "no output ReLU"
-gen = torch.Generator().manual_seed(1)
-loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(X_train, y_train),
-                                     batch_size=64, shuffle=True, generator=gen)
-train_lenet(net, loader, device, 12)
-net.eval()
-with torch.no_grad():
-    acc = (net(X_test.to(device)).argmax(1) == y_test.to(device)).float().mean().item()
-print(f"held-out accuracy: {acc:.4f}")
-assert acc >= 0.95, f"held-out accuracy {acc:.1%} is below 95%"
-with torch.no_grad():
-    z = net(torch.full((1, 1, 28, 28), -5.0, device=device))
-assert z.min() < 0 or z.max() > 0, "forward should return raw logits"
-### END HIDDEN TESTS
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "question_alpha", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # (b) With the sign fixed, the C program still fails at ALPHA 0.5 (on every seed of

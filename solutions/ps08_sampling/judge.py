@@ -1,20 +1,30 @@
 """Judge spec for ps08_sampling (instructor only: the release ignores *.py files).
 
-Each probe calls a student function inside the sandbox; the trusted judge compares the
-result with what the solution in ps08_sampling.py returns for the same call. The sampler is
-judged by statistics, not by its exact draws (students may use the Generator differently):
-the probes count many draws with a fixed seed inside the sandbox, and the comparator checks
-the frequencies against the exact distribution, with a tolerance of five binomial standard
-errors per symbol and zero draws where the probability is 0. See autograder/spec.py.
+The hidden checks of the notebook, written once: ``release`` generates each test cell's
+hidden block from these probes (autograder/checks.py), so stock nbgrader runs them in the
+kernel and the judge runs them in the sandbox; both compare with what the solution in
+ps08_sampling.py returns for the same call. Probes marked ``visible=True`` repeat a visible
+test (same call, its tolerance). The sampler is judged by statistics, not by its exact
+draws (students may use the Generator differently): the probes count many draws with a
+fixed seed, and the comparator checks the frequencies against the exact distribution, with
+a tolerance of five binomial standard errors per symbol and zero draws where the
+probability is 0 (which also bounds the total variation distance by 2.5 sqrt(V / n)). See
+autograder/spec.py.
 """
 
 import numpy as np
 
-from autograder.spec import Close, Exact, Probe, Raises
+from autograder.requirements import BY_NAME, DESCRIBES, WARNINGS_RULE
+from autograder.spec import CheckClose, Close, Exact, Parts, Probe, Raises
 
 WARM = ["numpy", "scipy.special", "infoloss.testing", "infoloss.text"]
 
 DIST = Close(rtol=1e-10, atol=1e-15, dtype="float64")
+
+
+# The visible tests' logits, in all three tasks.
+Z_VISIBLE = np.array([2.0, 1.0, 0.0, -1.0])
+ZZ_VISIBLE = np.array([[2.0, 0.0, -1.0], [0.5, 0.5, 3.0]])
 
 
 def _softmax(z, T):
@@ -25,6 +35,18 @@ def _softmax(z, T):
 
 def _sampling_distribution():
     c = "test_sampling_distribution"
+    zv = {"zv": Z_VISIBLE}
+    for expr, compare, hint in [
+            ("zv, 1.0", CheckClose(rtol=1e-12), "T = 1 is softmax (the visible example)"),
+            ("zv, 0.5", CheckClose(rtol=1e-12), "T = 0.5 divides the logits by T"),
+            ("zv, 0", CheckClose(), "T = 0 is greedy (the visible example)"),
+            ("zv, 1.0, top_k=2", CheckClose(rtol=1e-12), "top_k = 2 keeps the two largest"),
+            ("zv, 1.0, top_p=0.7", CheckClose(rtol=1e-12), "top_p = 0.7 keeps the crossing symbol"),
+            ("[[1e4, 0.0], [0.0, 0.0]], 0.01", CheckClose(),
+             "huge logits at a small T, and a batch of rows"),
+            ("zv, -1.0", Raises(ValueError, "T"), "rejects T = -1"),
+            ("zv, 1.0, top_p=0.0", Raises(ValueError, "top_p"), "rejects top_p = 0 (the visible example)")]:
+        yield Probe(c, f"sampling_distribution({expr})", zv, compare, visible=True, hint=hint)
     rng = np.random.default_rng(70)
     z = np.array([1.5, -0.5, 0.25, 2.0, 0.0])
     yield Probe(c, "sampling_distribution(z, 1.0)", {"z": z}, DIST, hint="T = 1 is softmax")
@@ -34,7 +56,7 @@ def _sampling_distribution():
     yield Probe(c, "sampling_distribution(z, 0)", {"z": z}, DIST, hint="T = 0 is greedy")
     for V, T, k, p in [(7, 1.0, 3, None), (12, 0.6, None, 0.5), (12, 1.7, 5, 0.85),
                        (40, 0.9, 12, 0.93), (6, 1.0, 10, None), (9, 1.0, None, 1.0),
-                       (9, 0.08, 2, 0.4)]:
+                       (9, 0.08, 2, 0.4), (5, 4.0, 5, None)]:
         zz = rng.normal(size=(4, V)) * 2
         yield Probe(c, f"sampling_distribution(zz, {T}, top_k={k}, top_p={p})", {"zz": zz}, DIST,
                     hint=f"a batch, V={V}, T={T}, top_k={k}, top_p={p}")
@@ -42,6 +64,8 @@ def _sampling_distribution():
                     DIST, hint="one row (1-D logits)")
     yield Probe(c, "sampling_distribution([1.0, 2.0, 2.0, 2.0, 1.0, 0.0], 1.0, top_k=2)",
                 compare=DIST, hint="ties at the top-k boundary: the lower index wins")
+    yield Probe(c, "sampling_distribution(np.full(4, 2.5), 0.7, top_k=1)", compare=DIST,
+                hint="top_k = 1 among equal logits keeps the lowest index")
     yield Probe(c, "sampling_distribution(np.zeros(5), 1.0, top_p=0.5)", compare=DIST,
                 hint="top-p among equal probabilities, by index")
     zt = np.log(np.array([0.35, 0.3, 0.2, 0.15]))
@@ -57,6 +81,8 @@ def _sampling_distribution():
                    "top_k=2, top_p=0.3)", compare=DIST, hint="greedy with ties and -inf")
     yield Probe(c, "sampling_distribution(np.array([0.0, -np.inf, 1.0]), 1.5)", compare=DIST,
                 hint="-inf logits are never drawn")
+    yield Probe(c, "sampling_distribution(np.array([-np.inf, -np.inf, 4.0, -np.inf]), 1.0, "
+                   "top_p=1.0)", compare=DIST, hint="one finite logit")
     yield Probe(c, "sampling_distribution(np.array([[3e4, 0.0, -2e4]]), 0.002)", compare=DIST,
                 hint="huge logits at a small T")
     yield Probe(c, "sampling_distribution(np.array([[-1e300, 1e300, 0.0]]), 0.5)", compare=DIST,
@@ -82,7 +108,8 @@ def _sampling_distribution():
             ("z, 1.0, top_k=1.5", "top_k", "rejects a fractional top_k"),
             ("z, 1.0, top_k=True", "top_k", "rejects a boolean top_k"),
             ("z, 1.0, top_p=0.0", "top_p", "rejects top_p = 0"),
-            ("z, 1.0, top_p=1.01", "top_p", "rejects top_p above 1")]:
+            ("z, 1.0, top_p=1.01", "top_p", "rejects top_p above 1"),
+            ("z, 1.0, top_p=-0.2", "top_p", "rejects a negative top_p")]:
         yield Probe(c, f"sampling_distribution({expr})", {"z": z}, Raises(ValueError, match),
                     hint=hint)
 
@@ -141,8 +168,34 @@ def _reference_distribution(z, T, k, p):
     return qk
 
 
+# The visible test's 40000 draws: its shape, frequency and same-seed checks, as it makes them
+# (against the submission's own sampling_distribution).
+VISIBLE_DRAWS = (
+    "(lambda d, q: [d.shape == (40000,) and d.dtype == np.int64, "
+    "bool(np.all(np.abs(np.bincount(d, minlength=4) / 40000 - q) "
+    "< 5 * np.sqrt(q * (1 - q) / 40000) + 1e-12)), "
+    "bool(np.array_equal(d, sample_with_temperature(zv, 0.5, np.random.default_rng(1), "
+    "size=40000)))])"
+    "(sample_with_temperature(zv, 0.5, np.random.default_rng(1), size=40000), "
+    "sampling_distribution(zv, 0.5))")
+
+
 def _sample_with_temperature():
     c = "test_sample_with_temperature"
+    zv = {"zv": Z_VISIBLE}
+    yield Probe(c, "(lambda s: isinstance(s, int) and 0 <= s < 4)(sample_with_temperature(zv, 1.0, "
+                   "np.random.default_rng(0)))", zv, Exact(), visible=True,
+                hint="one draw is an int in 0..3")
+    yield Probe(c, VISIBLE_DRAWS, zv, Parts(
+        ("size=n gives an int64 array (n,)", Exact()),
+        ("frequencies within 5 standard errors of your sampling_distribution", Exact()),
+        ("the same seed gives the same samples", Exact())), visible=True,
+        hint="40000 draws at T = 0.5 (the visible example)")
+    yield Probe(c, "set(np.unique(sample_with_temperature(zv, 1.0, np.random.default_rng(2), "
+                   "top_k=2, size=5000))) <= {0, 1}", zv, Exact(), visible=True,
+                hint="top_k = 2 never draws symbols 2 or 3")
+    yield Probe(c, "sample_with_temperature(zv, 1.0, 42)", zv, Raises(ValueError, "rng"),
+                visible=True, hint="rejects the seed 42 in place of a Generator")
     rng = np.random.default_rng(71)
     z = rng.normal(size=10) * 1.5
     n = 100_000
@@ -202,6 +255,17 @@ def _perplexity():
     c = "test_perplexity"
     rng = np.random.default_rng(72)
     ppl = Close(rtol=1e-10, dtype="float64")
+    zz = {"zz": ZZ_VISIBLE}
+    yield Probe(c, "(lambda p: [isinstance(p, float), p])(perplexity(np.zeros((5, 7)), "
+                   "np.arange(5)))", compare=Parts(("a float", Exact()),
+                                                   ("the value", CheckClose(rtol=1e-12))),
+                visible=True, hint="the uniform model's perplexity is V, a float")
+    yield Probe(c, "perplexity(zz, np.array([0, 2]))", zz, CheckClose(rtol=1e-12), visible=True,
+                hint="exp of the mean cross-entropy in nats (the visible example)")
+    yield Probe(c, "perplexity(zz + 1e4, np.array([0, 2]))", zz, CheckClose(rtol=1e-9),
+                visible=True, hint="huge logits (the visible example)")
+    yield Probe(c, "perplexity(zz, np.array([0, 3]))", zz, Raises(ValueError, "target"),
+                visible=True, hint="rejects the target 3 of three symbols")
     yield Probe(c, "perplexity(np.zeros((6, 9)), np.arange(6))", compare=ppl,
                 hint="the uniform model's perplexity is V")
     for N, V, scale in [(1, 1, 1.0), (80, 12, 2.5), (500, 97, 1.0), (4, 3, 40.0)]:
@@ -249,3 +313,66 @@ def probes():
     yield from _sampling_distribution()
     yield from _sample_with_temperature()
     yield from _perplexity()
+
+
+# Each rule the notebook's text states, and the probes (by hint) that check it
+# (autograder/requirements.py; `python -m autograder requirements ps08_sampling`).
+_T1_RAISES = ["rejects 3-D logits", "rejects empty logits", "rejects NaN", "rejects +inf",
+              "rejects a row without a finite entry", "rejects a negative T", "rejects T = -1",
+              "rejects T = NaN", "rejects an infinite T", "rejects top_k = 0",
+              "rejects a fractional top_k", "rejects a boolean top_k", "rejects top_p = 0",
+              "rejects top_p = 0 (the visible example)", "rejects top_p above 1",
+              "rejects a negative top_p"]
+REQUIREMENTS = {
+    "Replace every `raise NotImplementedError()`": BY_NAME,
+    "Do not rename the functions": BY_NAME,
+    "more tests, hidden here": DESCRIBES,
+    "A graded call that warns": WARNINGS_RULE,
+    "Entries may be `-inf` (a symbol that is never drawn)": [
+        "-inf logits are never drawn", "one finite logit", "rejects a row without a finite entry",
+        "rejects NaN", "rejects +inf"],
+    "**Temperature.**": [
+        "T = 1 is softmax", "a low T divides the logits, not the probabilities", "a high T",
+        "huge logits at a small T", "extreme logits", WARNINGS_RULE],
+    "**Top-$k$.**": ["top_k = 2 keeps the two largest", "a batch, V=7, T=1.0, top_k=3, top_p=None"],
+    "Ties are broken by index": [
+        "ties at the top-k boundary: the lower index wins",
+        "top_k = 1 among equal logits keeps the lowest index",
+        "top-p among equal probabilities, by index"],
+    "A `top_k` of $V$ or more keeps every symbol": [
+        "a batch, V=6, T=1.0, top_k=10, top_p=None", "a batch, V=5, T=4.0, top_k=5, top_p=None"],
+    "**Top-$p$.**": [
+        "top_p = 0.7 keeps the crossing symbol", "top-p keeps the symbol that crosses p",
+        "top-p on the renormalised top-k distribution", "top-p on the tempered distribution"],
+    "Equivalently: keep a symbol when": [
+        "top-p keeps the symbol that crosses p", "top_p below the largest probability"],
+    "`top_p = 1` keeps every symbol": [
+        "a batch, V=9, T=1.0, top_k=None, top_p=1.0", "one finite logit"],
+    "The graded inputs never put a cumulative sum": DESCRIBES,
+    "Return a float64 array of the shape of `logits`": [
+        "a batch, V=12, T=1.7, top_k=5, top_p=0.85", "one row (1-D logits)",
+        "float32 logits give float64", "integer logits and an integer T"],
+    "for: logits that are empty or not 1-D or 2-D": _T1_RAISES,
+    "`rng` must be a `numpy.random.Generator`": [
+        "draws only from the Generator passed in", "the same seed repeats",
+        "another seed, other samples", "40000 draws at T = 0.5 (the visible example)"],
+    "Raise `ValueError` (say \"rng\") otherwise": [
+        "rejects a seed in place of a Generator", "rejects a RandomState",
+        "rejects the seed 42 in place of a Generator"],
+    "Every index is in `0..V-1`": [
+        "-inf logits are never drawn", "top-p keeps the crossing symbol",
+        "frequencies of 100000 draws, T=1.0, top_k=4, top_p=None",
+        "top_k = 2 never draws symbols 2 or 3"],
+    "raise as in task 1; a `size`": [
+        "rejects a negative T", "rejects top_k = 0", "rejects top_p above 1", "rejects NaN logits",
+        "rejects a negative size", "rejects a fractional size"],
+    "Compute it stably": [
+        "huge logits", "huge logits (the visible example)", "certain and right: perplexity 1"],
+    "Entries may be `-inf`; NaN and `+inf` are invalid": [
+        "a -inf logit", "probability 0 gives inf", "rejects NaN", "rejects +inf",
+        "rejects a row without a finite entry"],
+    "for logits that are not 2-D or are empty": [
+        "rejects 1-D logits", "rejects empty logits", "rejects targets of the wrong shape",
+        "rejects targets out of range", "rejects negative targets", "rejects float targets",
+        "rejects the target 3 of three symbols"],
+}

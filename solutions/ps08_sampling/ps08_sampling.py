@@ -22,6 +22,8 @@
 # * The test cells under each task check your work as you go; more tests, hidden here,
 #   grade it (ties, cut-offs, huge logits, batches, dtypes, the sampler's statistics over
 #   many draws). Passing the visible tests is a good sign, not a guarantee.
+# * A graded call that warns fails its check: the hidden checks run your functions with
+#   warnings turned into errors.
 # * Everything is NumPy; the whole notebook runs in a few seconds on a CPU.
 # * Restart the kernel and run all cells before you submit.
 #
@@ -131,100 +133,6 @@ check_close(sampling_distribution([[1e4, 0.0], [0.0, 0.0]], 0.01), np.array([[1.
             what="huge logits at a small T, and a batch of rows")
 check_raises(ValueError, sampling_distribution, _z, -1.0, match="T")
 check_raises(ValueError, sampling_distribution, _z, 1.0, top_p=0.0, match="top_p")
-### BEGIN HIDDEN TESTS
-def _ref(z, T, k=None, p=None):
-    """One row, by the definition, with a plain Python loop over the ranking."""
-    z = np.asarray(z, dtype=np.float64)
-    if T == 0:
-        out = np.zeros(len(z))
-        out[int(np.argmax(z))] = 1.0
-        return out
-    fin = np.isfinite(z)
-    q = np.zeros(len(z))
-    m = z[fin].max()
-    q[fin] = np.exp((z[fin] - m) / T)
-    q /= q.sum()
-    rank = sorted(range(len(z)), key=lambda i: (-q[i], i))
-    kept = rank[:k] if k is not None else rank
-    qk = np.zeros(len(z))
-    qk[kept] = q[kept]
-    qk /= qk.sum()
-    if p is not None:
-        acc, nucleus = 0.0, []
-        for i in rank:
-            if qk[i] > 0 and acc < p:
-                nucleus.append(i)
-            acc += qk[i]
-        qk2 = np.zeros(len(z))
-        qk2[nucleus] = qk[nucleus]
-        qk = qk2 / qk2.sum()
-    return qk
-
-
-_r = np.random.default_rng(7)
-for _V, _T, _k, _p in [(6, 1.0, None, None), (6, 0.3, 3, None), (10, 2.0, None, 0.5),
-                       (10, 1.3, 4, 0.8), (50, 0.7, 10, 0.95), (5, 5.0, 5, None),
-                       (5, 1.0, 9, None), (7, 1.0, None, 1.0), (8, 0.05, 2, 0.3)]:
-    _zz = _r.normal(size=(3, _V)) * 2
-    _got = sampling_distribution(_zz, _T, top_k=_k, top_p=_p)
-    assert isinstance(_got, np.ndarray) and _got.dtype == np.float64, "return a float64 array"
-    check_close(_got, np.array([_ref(row, _T, _k, _p) for row in _zz]), rtol=1e-10, atol=1e-15,
-                what=f"V={_V}, T={_T}, top_k={_k}, top_p={_p}")
-    check_close(sampling_distribution(_zz[0], _T, top_k=_k, top_p=_p), _ref(_zz[0], _T, _k, _p),
-                rtol=1e-10, atol=1e-15, what="a single row (1-D logits)")
-# Ties at the top-k boundary: the lower index wins.
-check_close(sampling_distribution([0.0, 1.0, 1.0, 1.0, 0.0], 1.0, top_k=2),
-            np.array([0, 0.5, 0.5, 0, 0]), rtol=1e-12, what="top-k ties broken by index")
-check_close(sampling_distribution([3.0, 3.0, 3.0], 1.0, top_k=1), np.array([1.0, 0, 0]),
-            what="top_k = 1 among equal logits keeps index 0")
-# Top-p with ties: probabilities 0.25 each; 0.6 needs three of them, the lowest indices.
-check_close(sampling_distribution(np.zeros(4), 1.0, top_p=0.6), np.array([1 / 3] * 3 + [0]),
-            rtol=1e-12, what="top-p ties broken by index")
-# Top-p applies to the renormalised top-k distribution, at temperature T.
-_zt = np.log(np.array([0.4, 0.3, 0.2, 0.1]))
-check_close(sampling_distribution(_zt, 1.0, top_k=3, top_p=0.75),
-            np.array([4, 3, 0, 0]) / 7.0, rtol=1e-10, what="top-p after top-k")
-check_close(sampling_distribution(_zt, 1.0, top_p=0.75), np.array([4, 3, 2, 0]) / 9.0,
-            rtol=1e-10, what="top-p alone crosses at the third symbol")
-check_close(sampling_distribution(_zt, 0.5, top_p=0.75), _ref(_zt, 0.5, None, 0.75),
-            rtol=1e-10, what="top-p on the tempered distribution")
-check_close(sampling_distribution(_zt, 1.0, top_p=0.3), np.array([1.0, 0, 0, 0]),
-            what="top_p below the largest probability keeps one symbol")
-# Greedy ignores truncation, breaks ties by index, and handles -inf.
-check_close(sampling_distribution([[1.0, 5.0, 5.0], [-np.inf, -2.0, -3.0]], 0, top_k=2, top_p=0.5),
-            np.array([[0, 1.0, 0], [0, 1.0, 0]]), what="T = 0 with ties and -inf")
-# -inf logits get probability 0; a single finite entry gets everything.
-check_close(sampling_distribution([-np.inf, 0.0, 0.0], 2.0), np.array([0, 0.5, 0.5]),
-            rtol=1e-12, what="-inf logits are never drawn")
-check_close(sampling_distribution([-np.inf, 7.0, -np.inf], 1.0, top_p=1.0), np.array([0, 1.0, 0]),
-            what="one finite logit")
-check_close(sampling_distribution([[-1e300, 1e300]], 1e-3), np.array([[0.0, 1.0]]),
-            what="extreme logits")
-check_close(sampling_distribution(np.array([0.5, 0.2], dtype=np.float32), 1.0),
-            _ref([0.5, 0.2], 1.0), rtol=1e-7, what="float32 logits")
-assert sampling_distribution(np.array([0.5, 0.2], dtype=np.float32), 1.0).dtype == np.float64
-check_close(sampling_distribution([[1, 2, 3]], 2), _ref([1, 2, 3], 2.0)[None], rtol=1e-12,
-            what="integer logits and an integer T")
-check_close(sampling_distribution([4.0], 0.7, top_k=1, top_p=0.2), np.array([1.0]),
-            what="a vocabulary of one")
-_zz = _r.normal(size=(2, 5))
-_before = _zz.copy()
-sampling_distribution(_zz, 0.5, top_k=3, top_p=0.5)
-assert np.array_equal(_zz, _before), "sampling_distribution must not change its input"
-check_raises(ValueError, sampling_distribution, np.zeros((2, 2, 2)), 1.0, match="shape")
-check_raises(ValueError, sampling_distribution, np.zeros(0), 1.0, match="shape")
-check_raises(ValueError, sampling_distribution, [0.0, np.nan], 1.0, match="logits")
-check_raises(ValueError, sampling_distribution, [0.0, np.inf], 1.0, match="logits")
-check_raises(ValueError, sampling_distribution, [[0.0, 1.0], [-np.inf, -np.inf]], 1.0,
-             match="logits")
-check_raises(ValueError, sampling_distribution, _z, np.nan, match="T")
-check_raises(ValueError, sampling_distribution, _z, np.inf, match="T")
-check_raises(ValueError, sampling_distribution, _z, 1.0, top_k=0, match="top_k")
-check_raises(ValueError, sampling_distribution, _z, 1.0, top_k=2.5, match="top_k")
-check_raises(ValueError, sampling_distribution, _z, 1.0, top_k=True, match="top_k")
-check_raises(ValueError, sampling_distribution, _z, 1.0, top_p=1.5, match="top_p")
-check_raises(ValueError, sampling_distribution, _z, 1.0, top_p=-0.1, match="top_p")
-### END HIDDEN TESTS
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "task2", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ## 2. A seeded sampler (6 points)
@@ -290,98 +198,6 @@ assert np.array_equal(_draws, _again), "the same seed must give the same samples
 _cut = sample_with_temperature(_z, 1.0, np.random.default_rng(2), top_k=2, size=5000)
 assert set(np.unique(_cut)) <= {0, 1}, "top_k = 2 never draws symbols 2 or 3"
 check_raises(ValueError, sample_with_temperature, _z, 1.0, 42, match="rng")
-### BEGIN HIDDEN TESTS
-def _exact(z, T, k=None, p=None):
-    """The task-1 rules for one row, written out again (independent of the student's code)."""
-    z = np.asarray(z, dtype=np.float64)
-    if T == 0:
-        out = np.zeros(len(z))
-        out[int(np.argmax(z))] = 1.0
-        return out
-    fin = np.isfinite(z)
-    q = np.zeros(len(z))
-    q[fin] = np.exp((z[fin] - z[fin].max()) / T)
-    q /= q.sum()
-    rank = sorted(range(len(z)), key=lambda i: (-q[i], i))
-    kept = rank[:k] if k is not None else rank
-    qk = np.zeros(len(z))
-    qk[kept] = q[kept]
-    qk /= qk.sum()
-    if p is not None:
-        acc, nucleus = 0.0, []
-        for i in rank:
-            if qk[i] > 0 and acc < p:
-                nucleus.append(i)
-            acc += qk[i]
-        out = np.zeros(len(z))
-        out[nucleus] = qk[nucleus]
-        qk = out / out.sum()
-    return qk
-
-
-def _check_frequencies(z, T, k, p, n, seed, what):
-    q = _exact(z, T, k, p)
-    d = sample_with_temperature(z, T, np.random.default_rng(seed), top_k=k, top_p=p, size=n)
-    assert isinstance(d, np.ndarray) and d.dtype == np.int64 and d.shape == (n,), what
-    f = np.bincount(d, minlength=len(q)) / n
-    assert len(f) == len(q), f"{what}: an index out of range"
-    assert np.all(f[q == 0] == 0), f"{what}: drew a symbol of probability 0"
-    se = np.sqrt(q * (1 - q) / n)
-    assert np.all(np.abs(f - q) < 5 * se + 1e-12), f"{what}: frequencies off by more than 5 SE"
-    tv = 0.5 * np.abs(f - q).sum()
-    assert tv < 3 * np.sqrt(len(q) / n), f"{what}: total variation {tv:.4f} too large"
-
-
-_r = np.random.default_rng(11)
-_zl = _r.normal(size=12) * 1.5
-for _T, _k, _p, _seed in [(1.0, None, None, 3), (0.4, None, None, 4), (2.5, None, None, 5),
-                          (1.0, 5, None, 6), (1.0, None, 0.6, 7), (1.5, 6, 0.9, 8)]:
-    _check_frequencies(_zl, _T, _k, _p, 100_000, _seed, f"T={_T}, top_k={_k}, top_p={_p}")
-_check_frequencies(np.array([0.0, -np.inf, 1.0, -np.inf]), 1.0, None, None, 50_000, 9, "-inf logits")
-_check_frequencies(np.log([0.4, 0.3, 0.2, 0.1]), 1.0, None, 0.75, 50_000, 10, "top-p crossing")
-# Greedy: always the argmax, whatever the seed.
-assert np.all(sample_with_temperature([0.0, 3.0, 3.0], 0, np.random.default_rng(5), size=100) == 1)
-# A batch: one draw per row, and size n per row.
-_zb = np.array([[0.0, 50.0, 0.0], [50.0, 0.0, 0.0], [0.0, 0.0, 50.0]])
-_one = sample_with_temperature(_zb, 1.0, np.random.default_rng(0))
-assert isinstance(_one, np.ndarray) and _one.dtype == np.int64
-assert np.array_equal(_one, [1, 0, 2]), f"one draw per row: got {_one}"
-_many = sample_with_temperature(_zb, 1.0, np.random.default_rng(0), size=7)
-assert _many.shape == (3, 7) and np.all(_many == np.array([[1], [0], [2]]))
-_zb2 = _r.normal(size=(2, 5))
-_bd = sample_with_temperature(_zb2, 0.8, np.random.default_rng(12), top_p=0.7, size=60_000)
-for _row in range(2):
-    _q = _exact(_zb2[_row], 0.8, p=0.7)
-    _f = np.bincount(_bd[_row], minlength=5) / 60_000
-    assert np.all(_f[_q == 0] == 0) and np.all(np.abs(_f - _q) < 5 * np.sqrt(_q * (1 - _q) / 60_000)
-                                              + 1e-12), f"batch row {_row}"
-# size=0 gives an empty int64 array.
-_e0 = sample_with_temperature(_zl, 1.0, np.random.default_rng(0), size=0)
-assert _e0.shape == (0,) and _e0.dtype == np.int64
-# Uses only the Generator passed in: the global state is left alone, and seeds repeat.
-np.random.seed(123)
-_state = np.random.get_state()[1].copy()
-_a = sample_with_temperature(_zl, 1.0, np.random.default_rng(99), top_k=4, size=500)
-assert np.array_equal(np.random.get_state()[1], _state), "do not use np.random's global state"
-assert np.array_equal(_a, sample_with_temperature(_zl, 1.0, np.random.default_rng(99), top_k=4,
-                                                  size=500)), "same seed, same samples"
-assert not np.array_equal(_a, sample_with_temperature(_zl, 1.0, np.random.default_rng(100),
-                                                      top_k=4, size=500)), "seeds must matter"
-_single = sample_with_temperature(_zl, 1.0, np.random.default_rng(1))
-assert isinstance(_single, int) and not isinstance(_single, bool)
-check_raises(ValueError, sample_with_temperature, _zl, 1.0, np.random.RandomState(0), match="rng")
-check_raises(ValueError, sample_with_temperature, _zl, 1.0, np.random.default_rng(0), size=-1,
-             match="size")
-check_raises(ValueError, sample_with_temperature, _zl, 1.0, np.random.default_rng(0), size=2.5,
-             match="size")
-check_raises(ValueError, sample_with_temperature, _zl, -0.5, np.random.default_rng(0), match="T")
-check_raises(ValueError, sample_with_temperature, _zl, 1.0, np.random.default_rng(0), top_k=0,
-             match="top_k")
-check_raises(ValueError, sample_with_temperature, _zl, 1.0, np.random.default_rng(0), top_p=2.0,
-             match="top_p")
-check_raises(ValueError, sample_with_temperature, [np.nan, 0.0], 1.0, np.random.default_rng(0),
-             match="logits")
-### END HIDDEN TESTS
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "task3", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ## 3. Perplexity (6 points)
@@ -439,39 +255,6 @@ check_close(perplexity(_zz, np.array([0, 2])), math.exp(_ce), rtol=1e-12,
 check_close(perplexity(_zz + 1e4, np.array([0, 2])), math.exp(_ce), rtol=1e-9,
             what="huge logits")
 check_raises(ValueError, perplexity, _zz, np.array([0, 3]), match="target")
-### BEGIN HIDDEN TESTS
-from scipy.special import log_softmax as _log_softmax
-
-_r = np.random.default_rng(21)
-for _N, _V, _scale in [(1, 1, 1.0), (50, 10, 3.0), (400, 97, 1.0), (3, 2, 30.0)]:
-    _zr = _r.normal(size=(_N, _V)) * _scale
-    _yr = _r.integers(0, _V, size=_N)
-    _want = math.exp(-_log_softmax(_zr, axis=1)[np.arange(_N), _yr].mean())
-    check_close(perplexity(_zr, _yr), _want, rtol=1e-10, what=f"N={_N}, V={_V}")
-    check_close(perplexity(_zr.tolist(), _yr.tolist()), _want, rtol=1e-10, what="lists")
-check_close(perplexity(_zr.astype(np.float32), _yr), math.exp(
-    -_log_softmax(_zr.astype(np.float32).astype(np.float64), axis=1)[np.arange(3), _yr].mean()),
-    rtol=1e-6, what="float32 logits")
-check_close(perplexity(np.array([[1e300, 0.0], [0.0, 1e300]]), np.array([0, 1])), 1.0,
-            what="certain and right: perplexity 1")
-check_close(perplexity(np.array([[0.0, -np.inf, 0.0]]), np.array([2])), 2.0, rtol=1e-12,
-            what="a -inf logit leaves two equal symbols")
-assert perplexity(np.array([[0.0, -np.inf]]), np.array([1])) == math.inf, "probability 0: inf"
-assert perplexity(np.array([[0.0, -2e3]]), np.array([1])) == math.inf, "exp(2000) overflows to inf"
-check_close(perplexity(np.array([[0.0, -700.0]]), np.array([1])), math.exp(700.0), rtol=1e-9,
-            what="a large but finite perplexity")
-check_close(perplexity(np.full((4, 6), -3.5), np.array([0, 1, 5, 5], dtype=np.int32)), 6.0,
-            rtol=1e-12, what="int32 targets")
-check_raises(ValueError, perplexity, np.zeros(4), np.zeros(4, dtype=int), match="shape")
-check_raises(ValueError, perplexity, np.zeros((0, 3)), np.zeros(0, dtype=int), match="shape")
-check_raises(ValueError, perplexity, _zz, np.array([0]), match="shape")
-check_raises(ValueError, perplexity, _zz, np.array([0.0, 1.0]), match="target")
-check_raises(ValueError, perplexity, _zz, np.array([-1, 0]), match="target")
-check_raises(ValueError, perplexity, np.array([[0.0, np.nan]]), np.array([0]), match="logits")
-check_raises(ValueError, perplexity, np.array([[0.0, np.inf]]), np.array([0]), match="logits")
-check_raises(ValueError, perplexity, np.array([[-np.inf, -np.inf]]), np.array([0]),
-             match="logits")
-### END HIDDEN TESTS
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "task4", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ## 4. A bigram model of the book (2 points, graded by hand)
