@@ -313,9 +313,9 @@ def postgres_problems(url: str) -> list[str]:
     PRAGMA-style scan): indexes left invalid (a failed ``CREATE INDEX CONCURRENTLY``),
     constraints added ``NOT VALID`` and never checked, and a schema version that is not
     the one this nbgrader writes (a half-run ``nbgrader db upgrade``)."""
-    from nbgrader.api import get_alembic_version
+    from alembic.script import ScriptDirectory
+    from nbgrader.dbutil import ALEMBIC_DIR
 
-    _alembic_on_path()
     problems = []
     engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
     try:
@@ -334,7 +334,7 @@ def postgres_problems(url: str) -> list[str]:
             if sa.inspect(conn).has_table("alembic_version"):
                 versions = sorted(v for (v,) in conn.execute(
                     sa.text("SELECT version_num FROM alembic_version")))
-                head = get_alembic_version()
+                head = ScriptDirectory(ALEMBIC_DIR).get_current_head()  # no subprocess
                 if versions != [head]:
                     problems.append(f"postgresql: gradebook schema version {versions}, nbgrader "
                                     f"expects [{head!r}] (run `nbgrader db upgrade`)")
