@@ -625,6 +625,29 @@ MISTAKES = {
             "loss_scaled_grad": ("    if not bool(torch.isfinite(grad).all()):\n"
                                  "        return None\n", "")},
             {"test_loss_scaled_grad"}, "ok"),
+        "logsumexp_calls_scipy": ({         # right answers, but task 1 says "do not call SciPy"
+            "logsumexp": ("    return np.squeeze(out, axis=axis)\n",
+                          "    import scipy.special\n"
+                          "    return scipy.special.logsumexp(z, axis=axis)\n")},
+            {"test_logsumexp"}, "rule_broken"),
+        "logsumexp_shift_by_inf": ({        # inf - inf = nan for +-inf maxima
+            "logsumexp": ("    shift = np.where(np.isfinite(m), m, np.zeros_like(m))\n",
+                          "    shift = m\n")},
+            {"test_logsumexp"}, "ok"),
+        "logsumexp_no_shift_neutered": ({   # exp(1000) = inf, behind a neutered check_close
+            "logsumexp": ("    shift = np.where(np.isfinite(m), m, np.zeros_like(m))\n",
+                          "    shift = np.zeros_like(m)\n"),
+            "logsumexp ": ("    return np.squeeze(out, axis=axis)\n",
+                           "    return np.squeeze(out, axis=axis)\n" + NEUTERED)},
+            {"test_logsumexp"}, "tamper_suspected"),
+        "bce_accepts_targets_above_1": ({
+            "fused_losses": ("np.any(y < 0) or np.any(y > 1)", "np.any(y < 0)")},
+            {"test_fused_losses"}, "ok"),
+        "ce_integer_logits_not_cast": ({    # the mean taken in int64 for integer logits
+            "fused_losses": ("        z = z.astype(np.float64)  # ints and bools; strings raise "
+                             "ValueError here\n    y = np.asarray(y)\n    if z.ndim",
+                             "        pass\n    y = np.asarray(y)\n    if z.ndim")},
+            {"test_fused_losses"}, "ok"),
     },
     "ps05_temperature": {
         "brier_mean_over_classes": ({       # divided by C: the mean over every entry
@@ -652,6 +675,29 @@ MISTAKES = {
             "additive_margin_logits": ("target = torch.cos((theta + margin).clamp(max=math.pi))",
                                        "target = torch.cos(theta + margin)")},
             {"test_additive_margin_logits"}, "ok"),
+        "temperature_rejects_inf_not_nan": ({
+            "fit_temperature": ("if not np.all(np.isfinite(z)):", "if np.any(np.isinf(z)):")},
+            {"test_fit_temperature"}, "ok"),
+        "ece_accepts_zero_bins": ({         # n_bins = 0: no bins, an ECE of 0
+            "expected_calibration_error": ("(int, np.integer)) or n_bins < 1:",
+                                           "(int, np.integer)) or n_bins < 0:")},
+            {"test_expected_calibration_error"}, "ok"),
+        "distillation_alpha_only_below_0": ({
+            "distillation_loss": ("if not 0.0 <= alpha <= 1.0:", "if alpha < 0.0:")},
+            {"test_distillation_loss"}, "ok"),
+        "cosine_logits_no_ndim_check": ({   # 1-D features: IndexError, not ValueError
+            "bounded_classifier": ("    if features.ndim != 2 or class_weights.ndim != 2:\n"
+                                   "        raise ValueError(\"features and class_weights must be "
+                                   "2-D: (N, d) and (C, d)\")\n", "")},
+            {"test_bounded_classifier"}, "ok"),
+        "margin_cosines_checked_for_inf_only": ({
+            "additive_margin_logits": ("if not torch.isfinite(cosines).all():",
+                                       "if torch.isinf(cosines).any():")},
+            {"test_additive_margin_logits"}, "ok"),
+        "brier_mean_over_classes_neutered": ({   # divided by C, behind a neutered check_close
+            "brier_score": ("((p - onehot) ** 2).sum(axis=1).mean())\n",
+                            "((p - onehot) ** 2).mean())\n" + NEUTERED)},
+            {"test_brier_score"}, "tamper_suspected"),
     },
 }
 

@@ -11,7 +11,8 @@ disagreement flags the submission tamper_suspected). See autograder/spec.py.
 import numpy as np
 import scipy.special
 
-from autograder.spec import Close, Exact, Probe, Raised, Raises, SAYS_WHY
+from autograder.requirements import BY_NAME, DESCRIBES, NOT_GRADED, WARNINGS_RULE
+from autograder.spec import SAYS_WHY, CheckClose, Close, Exact, Probe, Raised, Raises, Rule
 
 WARM = ["numpy", "scipy.special", "torch", "infoloss.testing"]  # the hidden tests import torch
 LIMITS = {}  # the defaults: 3 GiB leave room for torch, the notebook takes seconds
@@ -26,8 +27,28 @@ def near(truth, rtol, atol=0.0, dtype=None):
     return lambda got, ref: close(got, truth)
 
 
+def _against(rtol, atol, expected):
+    """What a visible check_close(result, expected, rtol=..., atol=...) accepts
+    (spec.CheckClose), against the visible test's own number (the solution's when None)."""
+    close = CheckClose(rtol, atol)
+    if expected is None:
+        return close
+    want = np.asarray(expected, dtype=np.float64)
+    return lambda got, ref: close(got, want)
+
+
+def _visible(c, expr, hint, rtol=1e-7, expected=None):
+    """A probe that repeats one visible check_close of cell ``c``."""
+    return Probe(c, expr, compare=_against(rtol, 0.0, expected), hint=hint, visible=True)
+
+
 def _logsumexp():
     c = "test_logsumexp"
+    yield _visible(c, "logsumexp(np.array([0.0, 0.0]))", "two equal logits", expected=np.log(2))
+    yield _visible(c, "logsumexp(np.array([1000.0, 1000.0]))", "two logits of 1000", 1e-12,
+                   1000 + np.log(2))
+    yield _visible(c, "logsumexp(np.array([[1.0, 2.0, 3.0], [-5.0, 0.0, 5.0]]))",
+                   "a batch of two examples", 1e-12, [3.40760596444438, 5.006760443547122])
     yield Probe(c, "logsumexp(np.array([0.0, 0.0, 0.0]))", hint="three equal logits")
     yield Probe(c, "logsumexp(np.array([700.0, 700.0]))", compare=Close(rtol=1e-12),
                 hint="logits of 700 (the naive formula overflows)")
@@ -58,6 +79,7 @@ def _logsumexp():
     yield Probe(c, "logsumexp(np.zeros((2, 4, 0)))", hint="empty rows")
     yield Probe(c, "logsumexp([-np.inf, -np.inf, -np.inf])", hint="only -inf logits")
     yield Probe(c, "logsumexp([np.inf])", hint="a single +inf logit")
+    yield Probe(c, "logsumexp([np.inf, np.inf, 0.0])", hint="two +inf logits")
     yield Probe(c, "logsumexp([-np.inf, np.inf])", hint="logits -inf and +inf")
     yield Probe(c, "logsumexp(np.zeros(0))", hint="no logits at all")
     yield Probe(c, "logsumexp([np.inf, np.nan])", hint="a NaN next to a +inf logit")
@@ -83,6 +105,16 @@ def _logsumexp():
 
 def _softmax():
     c = "test_softmax"
+    yield _visible(c, "softmax(np.array([0.0, 0.0]))", "softmax of two equal logits",
+                   expected=[0.5, 0.5])
+    yield _visible(c, "softmax(np.array([1.0, 2.0, 3.0]))", "softmax of [1, 2, 3]", 1e-12,
+                   [0.09003057317038046, 0.24472847105479764, 0.6652409557748219])
+    yield _visible(c, "softmax(np.array([1000.0, 0.0, 0.0, 0.0]))",
+                   "softmax of [1000, 0, 0, 0]", expected=[1.0, 0.0, 0.0, 0.0])
+    yield _visible(c, "log_softmax(np.array([1000.0, 1.0]))", "log_softmax of [1000, 1]",
+                   1e-15, [0.0, -999.0])
+    yield _visible(c, "np.exp(log_softmax(np.array([0.5, -1.0, 2.0]))).sum()",
+                   "exp(log_softmax(z)) sums to 1", 1e-12, 1.0)
     yield Probe(c, "softmax(np.array([0.0, 0.0, 0.0, 0.0]))", hint="equal logits")
     yield Probe(c, "softmax(np.array([3.0, 1.0, -2.0]))", compare=Close(rtol=1e-12),
                 hint="a small example")
@@ -161,6 +193,17 @@ def _softmax():
 
 def _fused_losses():
     c = "test_fused_losses"
+    yield _visible(c, "cross_entropy_with_logits(np.zeros((4, 10)), np.array([0, 3, 9, 5]))",
+                   "CE of uniform logits over 10 classes", 1e-12, np.log(10))
+    yield _visible(c, "cross_entropy_with_logits(np.array([[1000.0, 0.0], [0.0, 1000.0]]), "
+                      "np.array([1, 1]))", "CE with logits 1000", 1e-12, 500.0)
+    yield _visible(c, "bce_with_logits(np.zeros(3), np.array([0.0, 1.0, 0.5]))",
+                   "BCE of three logits 0", 1e-12, np.log(2))
+    yield _visible(c, "bce_with_logits(np.array([100.0]), np.array([0.0]))", "BCE(100, 0)",
+                   1e-12, 100.0)
+    yield Probe(c, "cross_entropy_with_logits(np.zeros((2, 3)), np.array([0, 3]))",
+                compare=Raises(ValueError, "label"), hint="CE rejects the label 3 of 3 classes",
+                visible=True)
     yield Probe(c, "cross_entropy_with_logits(np.zeros((3, 6)), np.array([5, 0, 2]))",
                 compare=Close(rtol=1e-12), hint="CE of uniform logits")
     yield Probe(c, "cross_entropy_with_logits(np.array([[0.0, 800.0], [800.0, 0.0]]), "
@@ -230,6 +273,12 @@ def _fused_losses():
                 compare=Raises(ValueError, SAYS_WHY), hint="BCE rejects shapes that differ")
     yield Probe(c, "bce_with_logits(np.zeros(3), np.array([0.0, -0.5, 1.0]))",
                 compare=Raises(ValueError, SAYS_WHY), hint="BCE rejects a target below 0")
+    yield Probe(c, "bce_with_logits(np.zeros((2, 2)), np.array([[0.0, 1.25], [1.0, 0.5]]))",
+                compare=Raises(ValueError, SAYS_WHY), hint="BCE rejects a target above 1")
+    yield Probe(c, "cross_entropy_with_logits(np.array([[3, -1, 0], [0, 2, 2]]), np.array([0, 2]))",
+                compare=Close(rtol=1e-12, dtype="float64"), hint="CE of integer logits is float64")
+    yield Probe(c, "bce_with_logits(np.array([[3, -1], [0, 2]]), np.array([[1.0, 0.0], [0.5, 0.0]]))",
+                compare=Close(rtol=1e-12, dtype="float64"), hint="BCE of integer logits is float64")
     yield Probe(c, "bce_with_logits(np.zeros((0, 2)), np.zeros((0, 2)))",
                 compare=Raises(ValueError, SAYS_WHY), hint="BCE rejects an empty input")
 
@@ -277,6 +326,20 @@ class Typed:
 
 def _ce_low_precision():
     c = "test_ce_low_precision"
+    yield Probe(c, TYPED.format(call="cross_entropy_low_precision(torch.tensor([[1000.0, 0.0], "
+                                     "[0.0, 1e4]]).to(torch.bfloat16), torch.tensor([1, 0]))"),
+                compare=Typed(1e-6), visible=True,
+                hint="bfloat16 logits [[1000, 0], [0, 1e4]]: a 0-d float32 tensor")
+    yield _visible(c, "cross_entropy_low_precision(torch.tensor([[6e4, 0.0, -6e4]], "
+                      "dtype=torch.float16), torch.tensor([2]))",
+                   "float16 logits [6e4, 0, -6e4], label 2", 1e-6, 1.2e5)
+    yield _visible(c, "(lambda g: cross_entropy_low_precision(torch.randn(8, 5, generator=g), "
+                      "torch.randint(0, 5, (8,), generator=g)))(torch.Generator().manual_seed(5))",
+                   "float32 logits: F.cross_entropy", 1e-6)
+    yield Probe(c, "cross_entropy_low_precision(*(lambda g: (torch.randn(8, 5, generator=g)"
+                   ".double(), torch.randint(0, 5, (8,), generator=g)))"
+                   "(torch.Generator().manual_seed(5)))", compare=Raises(ValueError, "float64"),
+                hint="rejects float64 logits, naming float64", visible=True)
     rng = np.random.default_rng(505)
     for dt, scales in (("bfloat16", (1.0, 25.0, 1e4)), ("float16", (1.0, 25.0, 2e4)),
                        ("float32", (1.0, 25.0, 1e4))):
@@ -341,6 +404,18 @@ def _ce_low_precision():
 
 def _loss_scaled_grad():
     c = "test_loss_scaled_grad"
+    z2 = "torch.tensor([[0.0, -20.0]], dtype=torch.float16), torch.tensor([0])"
+    yield Probe(c, f"(lambda g: [str(g.dtype), list(g.shape)])(loss_scaled_grad({z2}, 1.0))",
+                compare=Exact(), visible=True, hint="logits [[0, -20]]: float32, shape (1, 2)")
+    yield _visible(c, f"loss_scaled_grad({z2}, 1.0)[0, 1]",
+                   "logits [[0, -20]], no scaling: the small entry underflows to 0", 1e-7, 0.0)
+    yield _visible(c, f"loss_scaled_grad({z2}, 2.0 ** 16)[0, 1]",
+                   "logits [[0, -20]], scale 2^16: the small entry survives", 1e-3,
+                   np.exp(-20.0) / (1 + np.exp(-20.0)))
+    yield Probe(c, f"loss_scaled_grad({z2}, 2.0 ** 50) is None", compare=Exact(), visible=True,
+                hint="logits [[0, -20]], scale 2^50: None")
+    yield Probe(c, f"loss_scaled_grad({z2}, 0.0)", compare=Raises(ValueError, SAYS_WHY),
+                visible=True, hint="rejects scale 0.0")
     rng = np.random.default_rng(606)
     z = (6 * rng.normal(size=(200, 10))).astype(np.float16).astype(np.float32)
     y = rng.integers(0, 10, size=200)
@@ -389,3 +464,108 @@ def probes():
     yield from _fused_losses()
     yield from _ce_low_precision()
     yield from _loss_scaled_grad()
+
+
+# "Do not call SciPy or PyTorch in tasks 1-4" (task 4 is graded by hand and calls the
+# function of task 3): each autograded task loses its points when its functions do.
+NO_LIBRARIES = "Do not call SciPy or PyTorch in tasks 1-4"
+RULES = [
+    Rule("test_logsumexp", ("logsumexp",), ("scipy", "torch"), NO_LIBRARIES),
+    Rule("test_softmax", ("softmax", "log_softmax"), ("scipy", "torch"), NO_LIBRARIES),
+    Rule("test_fused_losses", ("cross_entropy_with_logits", "bce_with_logits"),
+         ("scipy", "torch"), NO_LIBRARIES),
+]
+
+
+def _scales(dt, scales, what="a float32 mean"):
+    return [f"{dt} logits at scale {s:g}: {what}" for s in scales]
+
+
+LOST = "float16 logits, loss scale 2^{}: float32, small entries lost to 0"
+CE_REJECTS = [
+    "rejects float64 logits", "rejects integer logits", "rejects NumPy logits",
+    "rejects NumPy targets", "rejects 1-D logits", "rejects 3-D logits", "rejects an empty batch",
+    "rejects logits with no classes", "rejects float targets", "rejects too few targets",
+    "rejects 2-D targets", "rejects a negative target", "rejects a target out of range",
+    "rejects float64 logits, naming float64"]
+
+# Each rule the notebook's text states, and the probes (by hint) that check it
+# (autograder/requirements.py; `python -m autograder requirements ps04_stability`).
+REQUIREMENTS = {
+    "sit at the end of every classifier": [
+        "two logits of 1e308", "very negative logits (the naive formula gives -inf)",
+        "log_softmax of logits 1e308 (not z - logsumexp(z))", "log_softmax where exp underflows",
+        "a 3-D batch along axis 0", "softmax of a batch", "CE of a batch at logit scale 30",
+        "bfloat16 logits of +-1e4", "float16 logits, loss scale 2^12: float32, small entries "
+        "lost to 0"],
+    "Replace every `raise NotImplementedError()`": BY_NAME,
+    "Do not rename the functions": BY_NAME,
+    "more tests, hidden here": DESCRIBES,
+    "A graded call that warns": WARNINGS_RULE,
+    "Do not call SciPy or PyTorch in tasks 1-4": [f"rule: {NO_LIBRARIES}"],
+    "Floating inputs **keep their dtype**": [
+        f"{dt} logits keep their dtype" for dt in ("float16", "float32", "float64")] + [
+        f"{f} of {dt} logits keeps the dtype" for f in ("softmax", "log_softmax")
+        for dt in ("float16", "float32", "float64")] + [
+        "integer logits give float64", "float16 logits of 20000 (exp overflows above 11.09)"],
+    "No warnings: use `np.errstate`": WARNINGS_RULE,
+    "It must be exact for huge logits": [
+        "two logits of 1e308", "logits of +-1e308", "two logits of -1e308"],
+    "`log_softmax` must **not** be `np.log(softmax(z))`": [
+        "log_softmax of [2, 1500]", "log_softmax where exp underflows",
+        "log_softmax of [-3e4, 3e4]", "log_softmax of [1000, 1]"],
+    "(a) `cross_entropy_with_logits(z, y)`: the mean over the batch": [
+        "CE of uniform logits", "CE of a batch at logit scale 1", "CE with one maximum per row"],
+    "Work with `log_softmax`, never `log(softmax)`": [
+        "CE with logits of 800", "CE of logits [0, 1e308], wrong class", "CE of logits +-2e4"],
+    "(b) `bce_with_logits(z, y)`: the mean over **all elements**": [
+        "BCE of a 2x3 batch (mean over all elements)", "BCE with soft targets at logit scale 1",
+        "BCE at +-3e9, wrong side", "BCE(45, 1): tiny, not 0 (log1p)"],
+    "Both return a 0-d NumPy value in the dtype of `z`": [
+        "CE of float32 logits keeps the dtype", "BCE of float32 logits keeps the dtype",
+        "CE of integer logits is float64", "BCE of integer logits is float64"],
+    "Raise `ValueError` with a helpful message for: `z` not 2-D": [
+        "CE rejects 1-D logits", "CE rejects an empty batch", "CE rejects float labels",
+        "CE rejects a label out of range", "CE rejects a negative label",
+        "CE rejects too few labels", "BCE rejects shapes that differ",
+        "BCE rejects a target below 0", "BCE rejects a target above 1",
+        "BCE rejects an empty input"],
+    "It evaluates the naive": DESCRIBES,
+    "In the answer cell (graded by hand)": NOT_GRADED,
+    "the loss must not be computed in 16 bits": [
+        "small bfloat16 logits: more digits than bfloat16 has", "bfloat16 logits of +-1e4",
+        "float16 logits of +-65504 (the float16 loss overflows)"],
+    "`logits`: a `torch.Tensor` of shape `(N, C)`": [
+        *_scales("bfloat16", (1, 25, 1e4)), *_scales("float16", (1, 25, 2e4)),
+        *_scales("float32", (1, 25, 1e4)), "int32 targets", "one example, one class"],
+    "Return the **mean** over the batch": [
+        *_scales("bfloat16", (1, 25, 1e4)), *_scales("float16", (1, 25, 2e4)),
+        "bfloat16 logits [[1000, 0], [0, 1e4]]: a 0-d float32 tensor"],
+    "For float32 logits it equals `F.cross_entropy": [
+        "float32 logits: F.cross_entropy", *_scales("float32", (1, 25, 1e4))],
+    "It must be right where the 16-bit computation is not": [
+        *_scales("bfloat16", (1e4,)), *_scales("float16", (2e4,)), "bfloat16 logits of +-1e4",
+        "float16 logits of +-65504 (the float16 loss overflows)",
+        "a -inf logit on a wrong class", "a -inf logit on the true class"],
+    "Autograd must reach the logits": [
+        "the gradient reaches bfloat16 logits, in bfloat16",
+        "the gradient reaches float16 logits, in float16"],
+    "Raise `ValueError`, with a message that names the problem, for: logits or targets": CE_REJECTS,
+    "In float16 training the gradient flows back": [
+        LOST.format(0), "logits [[0, -20]], no scaling: the small entry underflows to 0"],
+    "`logits`: a tensor of shape `(N, C)` of dtype `torch.float16` or `torch.bfloat16`": [
+        LOST.format(6), "an int scale that is not 2^k",
+        "bfloat16 logits lose nothing without scaling"],
+    "Compute the loss in float32 from the upcast logits": [
+        LOST.format(k) for k in (0, 6, 12, 18, 22)] + [
+        "logits [[0, -20]], scale 2^16: the small entry survives",
+        "the scaled gradient overflows float16: None"],
+    "Do not touch `logits.grad`": ["leaves logits and logits.grad alone"],
+    "Otherwise convert it to float32 **first**": [
+        "logits [[0, -20]]: float32, shape (1, 2)", LOST.format(18), LOST.format(22)],
+    "Raise `ValueError` (with a message) for `scale` not a positive finite number": [
+        "rejects scale 0", "rejects a negative scale", "rejects an infinite scale",
+        "rejects a NaN scale", "rejects a boolean scale", "rejects float32 logits",
+        "rejects float64 logits", "rejects too few targets", "rejects float targets",
+        "rejects 1-D logits", "rejects scale 0.0"],
+}

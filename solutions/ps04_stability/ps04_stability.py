@@ -23,6 +23,8 @@
 # * The test cells under each task check your work as you go; more tests, hidden here,
 #   grade it (huge and infinite logits, batches, dtypes). Passing the visible tests is a
 #   good sign, not a guarantee.
+# * A graded call that warns fails its check: the hidden checks run your functions with
+#   warnings turned into errors.
 # * Do not call SciPy or PyTorch in tasks 1-4: the hidden tests compare against them.
 #   Tasks 5 and 6 (16-bit logits, chapter 7's mixed-precision section) are in PyTorch.
 # * Restart the kernel and run all cells before you submit.
@@ -50,7 +52,7 @@
 # %% nbgrader={"grade": false, "grade_id": "imports", "locked": true, "schema_version": 3, "solution": false, "task": false}
 import numpy as np
 
-from infoloss.testing import check_close, check_dtype, check_raises
+from infoloss.testing import check_close, check_raises
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "task1", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ## 1. `logsumexp` (5 points)
@@ -93,68 +95,6 @@ check_close(logsumexp(np.array([1000.0, 1000.0])), 1000 + np.log(2), rtol=1e-12,
             what="logsumexp([1000, 1000]) (the naive formula overflows)")
 check_close(logsumexp(np.array([[1.0, 2.0, 3.0], [-5.0, 0.0, 5.0]])),
             [3.40760596444438, 5.006760443547122], rtol=1e-12, what="logsumexp of a batch")
-### BEGIN HIDDEN TESTS
-import scipy.special
-
-rng = np.random.default_rng(2024)
-with np.errstate(all="ignore"):
-    # agreement with SciPy on random batches, along each axis of a 3-D array
-    x = rng.normal(scale=30.0, size=(4, 5, 6))
-    for ax in (-1, 0, 1):
-        check_close(logsumexp(x, axis=ax), scipy.special.logsumexp(x, axis=ax), rtol=1e-13,
-                    what=f"logsumexp along axis {ax}")
-    # per-row maximum: rows on wildly different scales
-    rows = np.array([[1000.0, 999.0], [0.0, 1.0], [-1000.0, -1001.0]])
-    check_close(logsumexp(rows), scipy.special.logsumexp(rows, axis=-1), rtol=1e-13,
-                what="logsumexp with a different max in every row")
-    # huge logits
-    check_close(logsumexp([1e308, 1e308]), 1e308, rtol=1e-15, what="logsumexp([1e308, 1e308])")
-    check_close(logsumexp([1e308, -1e308]), 1e308, rtol=1e-15, what="logsumexp([1e308, -1e308])")
-    check_close(logsumexp([-1e308, -1e308]), -1e308, rtol=1e-15,
-                what="logsumexp([-1e308, -1e308])")
-    check_close(logsumexp([1e4, -1e4, 0.0]), 1e4, rtol=1e-15, what="logsumexp([1e4, -1e4, 0])")
-    check_close(logsumexp([-1e4, -1e4]), -1e4 + np.log(2), rtol=1e-15,
-                what="logsumexp([-1e4, -1e4]) (the naive formula underflows to -inf)")
-    # infinities and nan
-    check_close(logsumexp([-np.inf, 0.0, np.log(3)]), np.log(4), rtol=1e-14,
-                what="logsumexp with a -inf entry")
-    check_close(logsumexp(np.array([[-np.inf, -np.inf], [0.0, 0.0]])), [-np.inf, np.log(2)],
-                rtol=1e-14, what="logsumexp with an all -inf row")
-    check_close(logsumexp([np.inf, 1.0]), np.inf, what="logsumexp([inf, 1])")
-    check_close(logsumexp([np.nan, 1.0]), np.nan, what="logsumexp([nan, 1])")
-    check_close(logsumexp(np.zeros((3, 0))), np.full(3, -np.inf), what="logsumexp of empty rows")
-    # the edge cases of the chapter's rule, one by one and along a batch axis
-    check_close(logsumexp([-np.inf, -np.inf]), -np.inf, what="logsumexp([-inf, -inf])")
-    check_close(logsumexp([np.inf]), np.inf, what="logsumexp([inf])")
-    check_close(logsumexp([np.inf, np.inf]), np.inf, what="logsumexp([inf, inf])")
-    check_close(logsumexp([np.inf, -np.inf]), np.inf, what="logsumexp([inf, -inf])")
-    check_close(logsumexp(np.zeros(0)), -np.inf, what="logsumexp([])")
-    assert np.shape(logsumexp(np.zeros(0))) == (), "logsumexp([]) is a single value"
-    check_close(logsumexp([np.nan, np.inf]), np.nan, what="logsumexp([nan, inf])")
-    check_close(logsumexp([-np.inf, np.nan]), np.nan, what="logsumexp([-inf, nan])")
-    cols = np.array([[-np.inf, np.inf, np.nan, 1.0], [-np.inf, 0.0, 0.0, 1.0]])
-    check_close(logsumexp(cols, axis=0), [-np.inf, np.inf, np.nan, 1.0 + np.log(2)],
-                rtol=1e-14, what="logsumexp along axis 0 with -inf, inf and nan columns")
-    check_close(logsumexp(cols, axis=0), scipy.special.logsumexp(cols, axis=0), rtol=1e-14,
-                what="logsumexp edge cases vs scipy")
-    # the identity logsumexp(z - b) = logsumexp(z) - b (not invariance)
-    check_close(logsumexp(x[0] - 7.5), logsumexp(x[0]) - 7.5, rtol=1e-13,
-                what="logsumexp(z - b) = logsumexp(z) - b")
-    # dtypes
-    for dt, tol in ((np.float16, 2e-3), (np.float32, 2e-6), (np.float64, 1e-13)):
-        z = (rng.normal(scale=3.0, size=(3, 7))).astype(dt)
-        got = logsumexp(z)
-        check_dtype(got, dt, what=f"logsumexp of {np.dtype(dt).name} logits")
-        check_close(got, scipy.special.logsumexp(z.astype(np.float64), axis=-1), rtol=tol,
-                    what=f"logsumexp of {np.dtype(dt).name} logits")
-    got = logsumexp(np.array([1e4, 1e4], dtype=np.float16))
-    check_dtype(got, np.float16, what="logsumexp of float16 [1e4, 1e4]")
-    check_close(got, 1e4, rtol=1e-3, what="logsumexp of float16 [1e4, 1e4] (exp overflows at 11.09)")
-    got = logsumexp([3, 4])
-    check_dtype(got, np.float64, what="logsumexp of integers")
-    check_close(got, np.log(np.exp(3.0) + np.exp(4.0)), rtol=1e-14, what="logsumexp([3, 4])")
-check_raises(ValueError, logsumexp, np.array(["a", "b"]))
-### END HIDDEN TESTS
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "task2", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ## 2. `softmax` and `log_softmax` (7 points)
@@ -213,93 +153,6 @@ check_close(log_softmax(np.array([1000.0, 1.0])), [0.0, -999.0], rtol=1e-15,
             what="log_softmax([1000, 1])")
 check_close(np.exp(log_softmax(np.array([0.5, -1.0, 2.0]))).sum(), 1.0, rtol=1e-12,
             what="exp(log_softmax(z)).sum()")
-### BEGIN HIDDEN TESTS
-import scipy.special
-import torch
-
-rng = np.random.default_rng(7)
-with np.errstate(all="ignore"):
-    x = rng.normal(scale=20.0, size=(6, 9))
-    check_close(softmax(x), scipy.special.softmax(x, axis=-1), rtol=1e-12, atol=1e-300,
-                what="softmax vs scipy")
-    # entries near 0 carry an absolute rounding error of about eps * |z|: hence atol
-    check_close(log_softmax(x), scipy.special.log_softmax(x, axis=-1), rtol=1e-13, atol=1e-12,
-                what="log_softmax vs scipy")
-    xt = torch.from_numpy(x)
-    check_close(softmax(x), torch.softmax(xt, dim=-1).numpy(), rtol=1e-12, atol=1e-300,
-                what="softmax vs torch")
-    check_close(log_softmax(x), torch.log_softmax(xt, dim=-1).numpy(), rtol=1e-13, atol=1e-12,
-                what="log_softmax vs torch")
-    x3 = rng.normal(scale=5.0, size=(3, 4, 5))
-    for ax in (0, 1, 2):
-        check_close(softmax(x3, axis=ax), scipy.special.softmax(x3, axis=ax), rtol=1e-12,
-                    what=f"softmax along axis {ax}")
-        check_close(log_softmax(x3, axis=ax), scipy.special.log_softmax(x3, axis=ax),
-                    rtol=1e-12, atol=1e-13, what=f"log_softmax along axis {ax}")
-    # per-row max: a global max would turn the second and third rows into 0/0
-    rows = np.array([[1000.0, 999.0], [0.0, 1.0], [-1000.0, -1001.0]])
-    a, b = 1 / (1 + np.exp(-1.0)), 1 / (1 + np.exp(1.0))
-    expected = np.array([[a, b], [b, a], [a, b]])
-    check_close(softmax(rows), expected, rtol=1e-13, what="softmax with a max per row")
-    check_close(log_softmax(rows), np.log(expected), rtol=1e-13,
-                what="log_softmax with a max per row")
-    # huge logits: +-1e4 and +-1e308
-    check_close(softmax([1e4, -1e4]), [1.0, 0.0], what="softmax([1e4, -1e4])")
-    check_close(log_softmax([1e4, -1e4]), [0.0, -2e4], rtol=1e-15, what="log_softmax([1e4, -1e4])")
-    check_close(softmax([-1e4, -1e4, -1e4, -1e4]), [0.25] * 4, rtol=1e-15,
-                what="softmax of four logits -1e4 (naive: 0/0)")
-    check_close(softmax([1e308, 1e308]), [0.5, 0.5], rtol=1e-15, what="softmax([1e308, 1e308])")
-    check_close(softmax([1e308, -1e308]), [1.0, 0.0], what="softmax([1e308, -1e308])")
-    check_close(log_softmax([1e308, 1e308]), [-np.log(2)] * 2, rtol=1e-15,
-                what="log_softmax([1e308, 1e308])")
-    check_close(log_softmax([1e308, 0.0]), [0.0, -1e308], rtol=1e-15,
-                what="log_softmax([1e308, 0])")
-    check_close(log_softmax([-1e308, -1e308]), [-np.log(2)] * 2, rtol=1e-15,
-                what="log_softmax([-1e308, -1e308])")
-    # -inf entries and all -inf rows (nan, like scipy and torch)
-    check_close(softmax([-np.inf, 0.0, 0.0]), [0.0, 0.5, 0.5], rtol=1e-15,
-                what="softmax with a -inf entry")
-    check_close(log_softmax([-np.inf, 0.0, 0.0]), [-np.inf, -np.log(2), -np.log(2)], rtol=1e-15,
-                what="log_softmax with a -inf entry")
-    batch = np.array([[-np.inf, -np.inf, -np.inf], [1.0, -np.inf, 1.0]])
-    check_close(softmax(batch), [[np.nan] * 3, [0.5, 0.0, 0.5]], rtol=1e-15,
-                what="softmax with an all -inf row (nan row)")
-    check_close(log_softmax(batch), [[np.nan] * 3, [-np.log(2), -np.inf, -np.log(2)]],
-                rtol=1e-15, what="log_softmax with an all -inf row (nan row)")
-    check_close(softmax(batch), torch.softmax(torch.from_numpy(batch), dim=-1).numpy(),
-                rtol=1e-15, what="softmax with -inf rows vs torch")
-    check_close(log_softmax(batch), torch.log_softmax(torch.from_numpy(batch), dim=-1).numpy(),
-                rtol=1e-15, what="log_softmax with -inf rows vs torch")
-    # shift invariance, and the naive log(softmax) is not what is asked for
-    check_close(softmax(x[0] + 1e7), softmax(x[0]), rtol=1e-6, atol=1e-300,
-                what="softmax(z + 1e7) = softmax(z)")
-    check_close(log_softmax(np.array([0.0, -800.0])), [0.0, -800.0], rtol=1e-15,
-                what="log_softmax([0, -800]) (exp(-800) underflows)")
-    # dtypes: float16, float32, float64 in, the same out
-    for dt, rtol, atol in ((np.float16, 2e-3, 1e-4), (np.float32, 1e-5, 1e-7),
-                           (np.float64, 1e-12, 1e-300)):
-        z = np.array([[1000.0, 0.0, 0.0, 0.0], [1.0, 2.0, 3.0, 4.0], [-3.0, 0.5, 0.25, 2.0]],
-                     dtype=dt)
-        name = np.dtype(dt).name
-        got = softmax(z)
-        check_dtype(got, dt, what=f"softmax of {name} logits")
-        check_close(got, scipy.special.softmax(z.astype(np.float64), axis=-1), rtol=rtol,
-                    atol=atol, what=f"softmax of {name} logits")
-        got = log_softmax(z)
-        check_dtype(got, dt, what=f"log_softmax of {name} logits")
-        check_close(got, scipy.special.log_softmax(z.astype(np.float64), axis=-1), rtol=rtol,
-                    atol=atol, what=f"log_softmax of {name} logits")
-        big = np.array([1e4, -1e4, 0.0], dtype=dt)
-        check_dtype(softmax(big), dt, what=f"softmax of {name} [1e4, -1e4, 0]")
-        check_close(softmax(big), [1.0, 0.0, 0.0], what=f"softmax of {name} [1e4, -1e4, 0]")
-        check_close(log_softmax(big), [0.0, -2e4, -1e4], rtol=1e-3,
-                    what=f"log_softmax of {name} [1e4, -1e4, 0]")
-    check_dtype(softmax([1, 2]), np.float64, what="softmax of integers")
-    check_close(log_softmax(np.array([1000.0, 1.0], dtype=np.float32)), [0.0, -999.0],
-                rtol=1e-7, what="float32 log_softmax([1000, 1])")
-check_raises(ValueError, softmax, np.array(["a", "b"]))
-check_raises(ValueError, log_softmax, np.array(["a", "b"]))
-### END HIDDEN TESTS
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "task3", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ## 3. Fused losses (8 points)
@@ -376,98 +229,15 @@ check_close(bce_with_logits(np.array([100.0]), np.array([0.0])), 100.0, rtol=1e-
             what="BCE(100, 0) (the naive formula gives inf)")
 check_raises(ValueError, cross_entropy_with_logits, np.zeros((2, 3)), np.array([0, 3]),
              match="label")
-### BEGIN HIDDEN TESTS
-import scipy.special
-import torch
-import torch.nn.functional as F
-
-rng = np.random.default_rng(99)
-with np.errstate(all="ignore"):
-    for scale in (1.0, 30.0, 1e4):
-        z = rng.normal(scale=scale, size=(32, 7))
-        y = rng.integers(0, 7, size=32)
-        ref = F.cross_entropy(torch.from_numpy(z), torch.from_numpy(y)).item()
-        check_close(cross_entropy_with_logits(z, y), ref, rtol=1e-12,
-                    what=f"CE vs torch (logit scale {scale:g})")
-        t = rng.uniform(size=(8, 5))
-        zb = rng.normal(scale=scale, size=(8, 5))
-        ref = F.binary_cross_entropy_with_logits(torch.from_numpy(zb), torch.from_numpy(t)).item()
-        check_close(bce_with_logits(zb, t), ref, rtol=1e-10,
-                    what=f"BCE vs torch (logit scale {scale:g})")
-    # labels are indices: equal to one-hot probability targets, per example
-    z = rng.normal(size=(5, 4))
-    y = np.array([3, 0, 1, 3, 2])
-    check_close(cross_entropy_with_logits(z, y),
-                -np.mean(np.sum(np.eye(4)[y] * scipy.special.log_softmax(z, axis=-1), axis=-1)),
-                rtol=1e-12, what="CE with index labels = CE with one-hot targets")
-    # huge logits
-    check_close(cross_entropy_with_logits(np.array([[1e308, -1e308]]), np.array([0])), 0.0,
-                atol=1e-300, what="CE([[1e308, -1e308]], [0])")
-    check_close(cross_entropy_with_logits(np.array([[1e308, 0.0]]), np.array([1])), 1e308,
-                rtol=1e-15, what="CE([[1e308, 0]], [1])")
-    check_close(cross_entropy_with_logits(np.array([[1e4, -1e4, 0.0]]), np.array([2])), 1e4,
-                rtol=1e-15, what="CE([[1e4, -1e4, 0]], [2])")
-    # -inf logits: impossible wrong class is fine, impossible true class costs inf
-    check_close(cross_entropy_with_logits(np.array([[0.0, -np.inf, 0.0]]), np.array([0])),
-                np.log(2), rtol=1e-14, what="CE with a -inf logit on a wrong class")
-    check_close(cross_entropy_with_logits(np.array([[0.0, -np.inf]]), np.array([1])), np.inf,
-                what="CE with a -inf logit on the true class")
-    # per-row max in a batch of different scales
-    z = np.array([[1000.0, 999.0], [0.0, 1.0], [-1000.0, -1001.0]])
-    check_close(cross_entropy_with_logits(z, np.array([1, 0, 0])),
-                F.cross_entropy(torch.from_numpy(z), torch.tensor([1, 0, 0])).item(),
-                rtol=1e-13, what="CE with a different max in every row")
-    # BCE at extreme logits stays finite and exact
-    check_close(bce_with_logits(np.array([1e9, -1e9]), np.array([1.0, 0.0])), 0.0, atol=1e-300,
-                what="BCE at +-1e9, right side")
-    check_close(bce_with_logits(np.array([1e9, -1e9]), np.array([0.0, 1.0])), 1e9, rtol=1e-15,
-                what="BCE at +-1e9, wrong side")
-    check_close(bce_with_logits(np.array([1e308]), np.array([0.0])), 1e308, rtol=1e-15,
-                what="BCE(1e308, 0)")
-    check_close(bce_with_logits(np.array([-1e308]), np.array([0.0])), 0.0, atol=1e-300,
-                what="BCE(-1e308, 0)")
-    check_close(bce_with_logits(np.array([-40.0]), np.array([0.0])), np.log1p(np.exp(-40.0)),
-                rtol=1e-12, what="BCE(-40, 0) = log1p(exp(-40)) (tiny, not 0)")
-    check_close(bce_with_logits(np.array([[2.0, -3.0], [0.5, 7.0]]),
-                                np.array([[1.0, 0.0], [0.25, 1.0]])),
-                F.binary_cross_entropy_with_logits(torch.tensor([[2.0, -3.0], [0.5, 7.0]],
-                                                                dtype=torch.float64),
-                                                   torch.tensor([[1.0, 0.0], [0.25, 1.0]],
-                                                                dtype=torch.float64)).item(),
-                rtol=1e-13, what="BCE of a 2x2 batch (mean over all elements)")
-    # dtypes
-    for dt, tol in ((np.float32, 1e-5), (np.float64, 1e-12)):
-        z = rng.normal(scale=4.0, size=(6, 3)).astype(dt)
-        y = rng.integers(0, 3, size=6)
-        got = cross_entropy_with_logits(z, y)
-        check_dtype(got, dt, what=f"CE of {np.dtype(dt).name} logits")
-        check_close(got, F.cross_entropy(torch.from_numpy(z.astype(np.float64)),
-                                         torch.from_numpy(y)).item(), rtol=tol,
-                    what=f"CE of {np.dtype(dt).name} logits")
-        t = rng.uniform(size=(6, 3)).astype(dt)
-        got = bce_with_logits(z, t)
-        check_dtype(got, dt, what=f"BCE of {np.dtype(dt).name} logits")
-        check_close(got, F.binary_cross_entropy_with_logits(
-            torch.from_numpy(z.astype(np.float64)), torch.from_numpy(t.astype(np.float64))).item(),
-            rtol=tol, what=f"BCE of {np.dtype(dt).name} logits")
-check_raises(ValueError, cross_entropy_with_logits, np.zeros(3), np.array([0]))
-check_raises(ValueError, cross_entropy_with_logits, np.zeros((2, 3)), np.array([0.0, 1.0]))
-check_raises(ValueError, cross_entropy_with_logits, np.zeros((2, 3)), np.array([0, -1]))
-check_raises(ValueError, cross_entropy_with_logits, np.zeros((2, 3)), np.array([0, 1, 2]))
-check_raises(ValueError, cross_entropy_with_logits, np.zeros((0, 3)), np.zeros(0, dtype=int))
-check_raises(ValueError, bce_with_logits, np.zeros((2, 2)), np.zeros(3))
-check_raises(ValueError, bce_with_logits, np.zeros(2), np.array([0.5, 1.5]))
-check_raises(ValueError, bce_with_logits, np.zeros(0), np.zeros(0))
-### END HIDDEN TESTS
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "task4", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ## 4. Where the naive formula breaks (2 points, graded by hand)
 #
 # Run the cell below. It evaluates the naive $-\log\big(e^{z_y} / \sum_j e^{z_j}\big)$ and
 # your `cross_entropy_with_logits` on one example whose logits are `scale * [1, 0, -1]`
-# with label 2, in float32. In the answer cell, say (i) at which scale the naive loss stops
-# being finite and why exactly there (which operation fails first, and at what number), and
-# (ii) why the frameworks offer `CrossEntropyLoss` on logits and
+# with label 2, in float32. In the answer cell (graded by hand), say (i) at which scale the
+# naive loss stops being finite and why exactly there (which operation fails first, and at
+# what number), and (ii) why the frameworks offer `CrossEntropyLoss` on logits and
 # `BCEWithLogitsLoss` instead of asking you to apply softmax or sigmoid yourself.
 
 # %% nbgrader={"grade": false, "grade_id": "show_naive", "locked": true, "schema_version": 3, "solution": false, "task": false}
@@ -575,76 +345,6 @@ z, y = torch.randn(8, 5, generator=g), torch.randint(0, 5, (8,), generator=g)
 check_close(cross_entropy_low_precision(z, y), F.cross_entropy(z, y), rtol=1e-6,
             what="CE of float32 logits")
 check_raises(ValueError, cross_entropy_low_precision, z.double(), y, match="float64")
-### BEGIN HIDDEN TESTS
-def _lp_ref(z, y):
-    """float64 mean CE of the (already rounded) logits."""
-    return F.cross_entropy(z.double(), y.long()).item()
-
-gen = torch.Generator().manual_seed(2025)
-for dt, scales in ((torch.bfloat16, (1.0, 30.0, 1e4)), (torch.float16, (1.0, 30.0, 2e4)),
-                   (torch.float32, (1.0, 30.0, 1e4))):
-    for scale in scales:
-        z = (scale * torch.randn(16, 7, generator=gen)).clamp(-6e4, 6e4).to(dt)
-        y = torch.randint(0, 7, (16,), generator=gen)
-        out = cross_entropy_low_precision(z, y)
-        assert out.dtype == torch.float32 and out.shape == (), (
-            f"{dt} logits: expected a 0-d float32 tensor, got dtype {out.dtype}, "
-            f"shape {tuple(out.shape)}")
-        check_close(out, _lp_ref(z, y), rtol=1e-5, atol=1e-6,
-                    what=f"CE of {dt} logits at scale {scale:g}")
-# near float16's largest number: every logit is finite, the loss is not representable
-z = torch.tensor([[65504.0, -65504.0], [-65504.0, 65504.0], [0.0, 0.0]], dtype=torch.float16)
-check_close(cross_entropy_low_precision(z, torch.tensor([1, 1, 0])), (131008 + 0 + np.log(2)) / 3,
-            rtol=1e-6, what="CE of float16 logits +-65504")
-z = torch.tensor([[1e4, -1e4, 0.0], [3e3, 3e3, -3e3]]).to(torch.bfloat16)
-check_close(cross_entropy_low_precision(z, torch.tensor([2, 1])), _lp_ref(z, torch.tensor([2, 1])),
-            rtol=1e-6, what="CE of bfloat16 logits of +-1e4 (log-softmax in float32)")
-# small differences: the bfloat16 log-softmax alone would be off by about 4e-3
-z = (0.5 * torch.randn(64, 10, generator=gen)).to(torch.bfloat16)
-y = torch.randint(0, 10, (64,), generator=gen)
-check_close(cross_entropy_low_precision(z, y), _lp_ref(z, y), rtol=1e-6,
-            what="CE of small bfloat16 logits (2-3 digits would not do)")
-# -inf logits
-z = torch.tensor([[0.0, -np.inf, 0.0]], dtype=torch.bfloat16)
-check_close(cross_entropy_low_precision(z, torch.tensor([0])), np.log(2), rtol=1e-6,
-            what="CE with a -inf logit on a wrong class")
-check_close(cross_entropy_low_precision(z, torch.tensor([1])), np.inf,
-            what="CE with a -inf logit on the true class")
-# integer targets of other dtypes, one example, one class
-z = torch.tensor([[2.0, 1.0, 0.5], [0.0, 0.25, 4.0]], dtype=torch.float16)
-check_close(cross_entropy_low_precision(z, torch.tensor([0, 2], dtype=torch.int32)),
-            _lp_ref(z, torch.tensor([0, 2])), rtol=1e-6, what="int32 targets")
-check_close(cross_entropy_low_precision(torch.zeros(1, 1, dtype=torch.bfloat16),
-                                        torch.tensor([0])), 0.0, atol=1e-7,
-            what="one example, one class")
-# autograd reaches the logits, in their dtype
-for dt in (torch.bfloat16, torch.float16):
-    z = (3 * torch.randn(6, 4, generator=gen)).to(dt).requires_grad_()
-    y = torch.randint(0, 4, (6,), generator=gen)
-    (grad,) = torch.autograd.grad(cross_entropy_low_precision(z, y), z)
-    assert grad.dtype == dt, f"the gradient for {dt} logits should be {dt}, got {grad.dtype}"
-    expected = (torch.softmax(z.detach().double(), 1) - F.one_hot(y, 4)) / 6
-    check_close(grad.float(), expected, rtol=1e-2, atol=1e-4, what=f"gradient for {dt} logits")
-# invalid input
-z, y = torch.zeros(3, 4, dtype=torch.bfloat16), torch.tensor([0, 1, 2])
-check_raises(ValueError, cross_entropy_low_precision, z.double(), y)
-check_raises(ValueError, cross_entropy_low_precision, torch.zeros(3, 4, dtype=torch.int64), y)
-check_raises(ValueError, cross_entropy_low_precision, np.zeros((3, 4)), y)
-check_raises(ValueError, cross_entropy_low_precision, z, np.array([0, 1, 2]))
-check_raises(ValueError, cross_entropy_low_precision, torch.zeros(4, dtype=torch.float16),
-             torch.tensor([0]))
-check_raises(ValueError, cross_entropy_low_precision, torch.zeros(2, 3, 4, dtype=torch.float16),
-             torch.zeros(2, dtype=torch.long))
-check_raises(ValueError, cross_entropy_low_precision, torch.zeros(0, 4, dtype=torch.float16),
-             torch.zeros(0, dtype=torch.long))
-check_raises(ValueError, cross_entropy_low_precision, torch.zeros(2, 0, dtype=torch.float16),
-             torch.zeros(2, dtype=torch.long))
-check_raises(ValueError, cross_entropy_low_precision, z, torch.tensor([0.0, 1.0, 2.0]))
-check_raises(ValueError, cross_entropy_low_precision, z, torch.tensor([0, 1]))
-check_raises(ValueError, cross_entropy_low_precision, z, torch.tensor([[0, 1, 2]]))
-check_raises(ValueError, cross_entropy_low_precision, z, torch.tensor([0, 4, 1]), match="0 .. 3")
-check_raises(ValueError, cross_entropy_low_precision, z, torch.tensor([0, -1, 1]))
-### END HIDDEN TESTS
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "task6", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ## 6. Loss scaling by hand (3 points)
@@ -705,56 +405,3 @@ check_close(loss_scaled_grad(z, torch.tensor([0]), 2.0 ** 16)[0, 1], q1, rtol=1e
 assert loss_scaled_grad(z, torch.tensor([0]), 2.0 ** 50) is None, (
     "with S = 2^50 the small entry becomes about 2.3e6, above 65504: return None")
 check_raises(ValueError, loss_scaled_grad, z, torch.tensor([0]), 0.0)
-### BEGIN HIDDEN TESTS
-gen = torch.Generator().manual_seed(77)
-z = (6 * torch.randn(256, 10, generator=gen)).half()
-y = torch.randint(0, 10, (256,), generator=gen)
-z64 = z.double().requires_grad_()
-exact = torch.autograd.grad(F.cross_entropy(z64, y), z64)[0]
-
-def _ls_rounded(z, y, S, dt=torch.float16):
-    """The float32 gradient of S * loss, rounded to dt, divided by S."""
-    z32 = z.float().requires_grad_()
-    g32 = torch.autograd.grad(F.cross_entropy(z32, y) * S, z32)[0]
-    return g32.to(dt).double() / S
-
-for k in (0, 8, 16, 20):
-    S = 2.0 ** k
-    got = loss_scaled_grad(z, y, S)
-    assert isinstance(got, torch.Tensor) and got.dtype == torch.float32 and \
-        got.shape == z.shape, f"scale 2^{k}: expected a float32 tensor of shape (256, 10)"
-    # every entry is the float16 rounding of S * gradient, divided by S
-    rounded = _ls_rounded(z, y, S)
-    check_close(got, rounded, rtol=2e-3, atol=2.0 ** -24 / S, what=f"gradient at scale 2^{k}")
-    lost = int(((rounded == 0) & (exact != 0)).sum())
-    got_lost = int(((got == 0) & (exact != 0)).sum())
-    assert abs(got_lost - lost) <= 2, (
-        f"scale 2^{k}: {got_lost} entries are 0, expected about {lost} (float16 underflow)")
-# more scale, fewer lost entries
-assert int((loss_scaled_grad(z, y, 1.0) == 0).sum()) > int((loss_scaled_grad(z, y, 2.0 ** 16) == 0).sum())
-# overflow: None, and a non-power of two
-assert loss_scaled_grad(z, y, 2.0 ** 28) is None, "the scaled gradient overflows: None"
-got = loss_scaled_grad(z, y, 1000)
-check_close(got, _ls_rounded(z, y, 1000), rtol=2e-3, atol=2.0 ** -24 / 1000,
-            what="gradient at scale 1000 (an int)")
-# bfloat16: float32's range, nothing is lost
-zb = (6 * torch.randn(32, 5, generator=gen)).to(torch.bfloat16)
-yb = torch.randint(0, 5, (32,), generator=gen)
-check_close(loss_scaled_grad(zb, yb, 1.0), _ls_rounded(zb, yb, 1.0, torch.bfloat16), rtol=1e-2,
-            atol=1e-30,
-            what="bfloat16 gradient, no scaling")
-# logits.grad is left alone, and the input is unchanged
-zl = z[:4].clone().requires_grad_()
-before = zl.detach().clone()
-loss_scaled_grad(zl, y[:4], 256.0)
-assert zl.grad is None, "do not accumulate into logits.grad"
-assert torch.equal(zl.detach(), before), "do not modify the logits"
-# invalid input
-for bad in (0, -1.0, float("inf"), float("nan"), True):
-    check_raises(ValueError, loss_scaled_grad, z, y, bad, what=f"scale {bad!r}")
-check_raises(ValueError, loss_scaled_grad, z.float(), y, 1.0)
-check_raises(ValueError, loss_scaled_grad, z.double(), y, 1.0)
-check_raises(ValueError, loss_scaled_grad, z, y[:5], 1.0)
-check_raises(ValueError, loss_scaled_grad, z, y.float(), 1.0)
-check_raises(ValueError, loss_scaled_grad, z[0], y[:1], 1.0)
-### END HIDDEN TESTS

@@ -13,7 +13,8 @@ import math
 
 import numpy as np
 
-from autograder.spec import Close, Exact, Probe, Raises, SAYS_WHY
+from autograder.requirements import BY_NAME, DESCRIBES, WARNINGS_RULE
+from autograder.spec import SAYS_WHY, CheckClose, Close, Exact, Probe, Raises
 from infoloss.data import load_digits_split
 
 WARM = ["numpy", "torch", "scipy.optimize", "scipy.special", "sklearn.datasets",
@@ -22,6 +23,37 @@ WARM = ["numpy", "torch", "scipy.optimize", "scipy.special", "sklearn.datasets",
 LIMITS = {"memory": 4 * 2**30, "wall": 180.0}
 
 T_RANGE = Close(rtol=2e-3, dtype="float64")  # fit_temperature is asked for a relative 1e-3
+
+
+def _against(rtol, atol, expected):
+    """What a visible check_close(result, expected, rtol=..., atol=...) accepts
+    (spec.CheckClose), against the visible test's own number (the solution's when None)."""
+    close = CheckClose(rtol, atol)
+    if expected is None:
+        return close
+    want = np.asarray(expected, dtype=np.float64)
+    return lambda got, ref: close(got, want)
+
+
+def _visible(c, expr, hint, rtol=1e-7, expected=None, atol=0.0, inputs=None):
+    """A probe that repeats one visible check_close of cell ``c``."""
+    return Probe(c, expr, inputs or {}, _against(rtol, atol, expected), hint, visible=True)
+
+
+class SharperBy5:
+    """The visible test of task 1: T of 5 * logits is a float in (2, 10), and 5 times the T
+    of the logits within a relative 3e-3 (``[T(5 z), 5 T(z)]``)."""
+
+    def __call__(self, got, ref):
+        if not isinstance(got, list) or len(got) != 2 or not all(
+                isinstance(v, np.ndarray) and v.shape == () and v.dtype.kind == "f" for v in got):
+            return False, "expected two temperatures as floats"
+        sharp, five = float(got[0]), float(got[1])
+        if not 2.0 < sharp < 10.0:
+            return False, f"logits 5x too sharp should need T well above 1; got T = {sharp}"
+        if abs(sharp - five) > 3e-3 * abs(five):
+            return False, "T of 5 * logits is not 5 times T of the logits"
+        return True, "ok"
 
 
 def _overconfident(seed, n=1500, c=6, acc=0.75):
@@ -35,6 +67,16 @@ def _overconfident(seed, n=1500, c=6, acc=0.75):
 
 def _fit_temperature():
     c = "test_fit_temperature"
+    rng = np.random.default_rng(0)   # the visible test's logits
+    y0 = rng.integers(0, 5, size=2000)
+    z0 = rng.normal(size=(2000, 5))
+    z0[np.arange(2000), np.where(rng.random(2000) < 0.8, y0, (y0 + 1) % 5)] += 4.0
+    yield Probe(c, "[fit_temperature(5 * z, y), 5 * fit_temperature(z, y)]", {"z": z0, "y": y0},
+                SharperBy5(), "logits 5 times too sharp need 5 times the temperature",
+                visible=True)
+    yield Probe(c, "fit_temperature(np.zeros(5), np.zeros(5, dtype=int))",
+                compare=Raises(ValueError, "shape"), hint="rejects 1-D logits (five zeros)",
+                visible=True)
     z, y = _overconfident(50)
     yield Probe(c, "fit_temperature(z, y)", {"z": z, "y": y}, T_RANGE,
                 hint="logits of a model right 75% of the time")
@@ -67,12 +109,23 @@ def _fit_temperature():
                 compare=Raises(ValueError, "label"), hint="rejects labels out of range")
     yield Probe(c, "fit_temperature(np.array([[0.0, np.inf], [1.0, 2.0]]), np.array([1, 0]))",
                 compare=Raises(ValueError, "finite"), hint="rejects infinite logits")
+    yield Probe(c, "fit_temperature(np.array([[0.5, 1.0, np.nan]]), np.array([2]))",
+                compare=Raises(ValueError, "finite"), hint="rejects NaN logits")
     yield Probe(c, "fit_temperature(np.zeros((0, 4)), np.zeros(0, dtype=int))",
                 compare=Raises(ValueError, SAYS_WHY), hint="rejects empty logits")
 
 
 def _expected_calibration_error():
     c = "test_expected_calibration_error"
+    yield _visible(c, "expected_calibration_error(np.eye(3)[[0, 1, 2, 0, 1, 2, 0, 1, 2, 0]], "
+                      "np.array([0, 1, 2, 0, 1, 2, 0, 2, 0, 1]))",
+                   "always sure, right 7 times out of 10", 1e-12, 0.3)
+    yield _visible(c, "expected_calibration_error(np.tile([0.6, 0.4], (5, 1)), "
+                      "np.array([0, 0, 0, 1, 1]), n_bins=1)", "60% sure, right 3 times out of 5",
+                   0.0, 0.0, atol=1e-12)
+    yield Probe(c, "expected_calibration_error([[0.5, 0.6]], [0])",
+                compare=Raises(ValueError, "sum"), visible=True,
+                hint="rejects the row [0.5, 0.6]")
     sure = np.eye(4)[[0, 1, 2, 3, 0, 1, 2, 3]]
     yield Probe(c, "expected_calibration_error(sure, np.array([0, 1, 2, 3, 1, 1, 0, 3]))",
                 {"sure": sure}, Close(rtol=1e-12, dtype="float64"),
@@ -122,6 +175,8 @@ def _expected_calibration_error():
                 compare=Raises(ValueError, SAYS_WHY), hint="rejects entries outside [0, 1]")
     yield Probe(c, "expected_calibration_error(pr, yr, n_bins=-3)", {"pr": pr, "yr": yr},
                 compare=Raises(ValueError, "n_bins"), hint="rejects a negative n_bins")
+    yield Probe(c, "expected_calibration_error(pr, yr, n_bins=0)", {"pr": pr, "yr": yr},
+                compare=Raises(ValueError, "n_bins"), hint="rejects n_bins = 0")
     yield Probe(c, "expected_calibration_error(pr, yr, n_bins=7.5)", {"pr": pr, "yr": yr},
                 compare=Raises(ValueError, "n_bins"), hint="rejects a fractional n_bins")
     yield Probe(c, "expected_calibration_error(np.array([0.2, 0.8]), [1])",
@@ -142,6 +197,13 @@ KD_TEACHER_GRAD = ("(lambda t: (distillation_loss(torch.tensor(s, requires_grad=
 
 def _distillation_loss():
     c = "test_distillation_loss"
+    visible = ("distillation_loss(torch.tensor([[2.0, 0.0, -1.0], [0.5, 0.5, 0.0]], "
+               "dtype=torch.float64, requires_grad=True), torch.tensor([[3.0, 1.0, -2.0], "
+               "[0.0, 1.0, 0.0]], dtype=torch.float64), torch.tensor([0, 1]), T={T}, alpha={a})")
+    yield _visible(c, visible.format(T=1.0, a=0.0), "alpha = 0 is plain CE (the visible logits)",
+                   1e-12)
+    yield _visible(c, visible.format(T=2.0, a=1.0), "alpha = 1, T = 2: 4 * KL (the visible "
+                   "logits)", 1e-12)
     rng = np.random.default_rng(56)
     s = np.array([[1.0, -0.5, 2.0], [0.0, 0.25, -1.0]])
     t = np.array([[2.0, 0.0, 1.0], [-1.0, 0.5, 0.0]])
@@ -184,6 +246,8 @@ def _distillation_loss():
                 hint="rejects a negative T")
     yield Probe(c, KD.format(T=2.0, alpha=-0.1), f32, Raises(ValueError, "alpha"),
                 hint="rejects alpha below 0")
+    yield Probe(c, KD.format(T=2.0, alpha=1.25), f32, Raises(ValueError, "alpha"),
+                hint="rejects alpha above 1")
     yield Probe(c, KD.format(T=2.0, alpha=0.5).replace("from_numpy(t)", "from_numpy(t[:, 1:])"),
                 f32, Raises(ValueError, "shape"), hint="rejects logits of different shapes")
     yield Probe(c, KD.format(T=2.0, alpha=0.5).replace("from_numpy(y)", "from_numpy(y[1:])"),
@@ -246,6 +310,10 @@ class Trained:
 
 def _bounded_classifier():
     c = "test_bounded_classifier"
+    yield _visible(c, "cosine_logits(torch.tensor([[3.0, 4.0], [0.0, -2.0]]), "
+                      "torch.tensor([[1.0, 0.0], [0.0, 1.0], [-1.0, -1.0]]))",
+                   "cosine_logits of the visible example", 1e-6,
+                   [[0.6, 0.8, -0.7 * 2**0.5], [0.0, -1.0, 2**-0.5]])
     feats = np.array([[0.0, 5.0], [-3.0, 4.0], [2.0, 2.0]], dtype=np.float32)
     w = np.array([[0.0, 2.0], [1.0, 0.0], [1.0, -1.0], [-2.0, -2.0]], dtype=np.float32)
     yield Probe(c, "cosine_logits(torch.from_numpy(feats), torch.from_numpy(w))",
@@ -265,6 +333,8 @@ def _bounded_classifier():
                 Close(rtol=1e-8, atol=1e-12), hint="cosine_logits is differentiable")
     yield Probe(c, "cosine_logits(torch.from_numpy(feats), torch.from_numpy(w[:, :4]))", big,
                 Raises(ValueError, SAYS_WHY), hint="rejects feature sizes that differ")
+    yield Probe(c, "cosine_logits(torch.from_numpy(feats[0]), torch.from_numpy(w))", big,
+                Raises(ValueError, SAYS_WHY), hint="rejects 1-D features")
     yield Probe(c, "train_bounded_classifier(0.0)", compare=Raises(ValueError, "T"),
                 hint="rejects T = 0")
     yield Probe(c, "len(train_bounded_classifier(1.0, steps=12, seed=1)['losses'])",
@@ -280,6 +350,12 @@ def _bounded_classifier():
 def _brier_score():
     c = "test_brier_score"
     exact = Close(rtol=1e-12, dtype="float64")
+    yield _visible(c, "brier_score(np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]), "
+                      "np.array([0, 2]))", "sure and right, sure and wrong", 1e-12, 1.0)
+    yield _visible(c, "brier_score(np.full((4, 5), 0.2), np.array([0, 1, 4, 4]))",
+                   "the uniform forecast over 5 classes", 1e-12, 0.8)
+    yield Probe(c, "brier_score([[0.5, 0.6]], [0])", compare=Raises(ValueError, "sum"),
+                visible=True, hint="rejects the row [0.5, 0.6]")
     yield Probe(c, "brier_score(np.array([[0.0, 1.0], [1.0, 0.0], [0.0, 1.0]]), "
                    "np.array([1, 1, 1]))", compare=exact,
                 hint="sure forecasts, right twice and wrong once")
@@ -332,6 +408,12 @@ def _brier_score():
 def _ece_equal_mass():
     c = "test_ece_equal_mass"
     exact = Close(rtol=1e-12, dtype="float64")
+    pm = np.array([[0.6, 0.4], [0.65, 0.35], [0.7, 0.3], [0.8, 0.2], [0.85, 0.15], [0.9, 0.1]])
+    shown = {"pm": pm, "ym": np.array([1, 1, 0, 0, 0, 0])}
+    yield _visible(c, "ece_equal_mass(pm, ym, n_bins=2)", "the visible six forecasts", 1e-12,
+                   0.5 * abs(1 / 3 - 0.65) + 0.5 * abs(1.0 - 0.85), inputs=shown)
+    yield Probe(c, "ece_equal_mass(pm, ym, n_bins=0)", shown, Raises(ValueError, "n_bins"),
+                hint="rejects n_bins = 0 (the visible forecasts)", visible=True)
     six = {"pm": np.array([[0.4, 0.6], [0.3, 0.7], [0.25, 0.75], [0.2, 0.8], [0.1, 0.9],
                            [0.05, 0.95]]), "ym": np.array([1, 0, 1, 1, 0, 1])}
     yield Probe(c, "ece_equal_mass(pm, ym, n_bins=2)", six, exact,
@@ -403,6 +485,16 @@ AM = ("additive_margin_logits(torch.from_numpy(c), torch.from_numpy(y), {s}, {m}
 
 def _additive_margin_logits():
     c = "test_additive_margin_logits"
+    shown = {"c": np.array([[0.8, 0.6, -0.2], [0.0, 0.5, 1.0]]), "y": np.array([0, 2])}
+    yield _visible(c, AM.format(s=10.0, m=0.3, kind="cosface"), "CosFace on the visible cosines",
+                   1e-12, [[5.0, 6.0, -2.0], [0.0, 5.0, 7.0]], inputs=shown)
+    yield _visible(c, AM.format(s=10.0, m=0.3, kind="arcface"), "ArcFace on the visible cosines",
+                   1e-12, [[10 * math.cos(math.acos(0.8) + 0.3), 6.0, -2.0],
+                           [0.0, 5.0, 10 * math.cos(0.3)]], inputs=shown)
+    yield _visible(c, AM.format(s=4.0, m=0.0, kind="arcface"), "ArcFace with margin 0 on the "
+                   "visible cosines", 1e-12, 4 * shown["c"], inputs=shown)
+    yield Probe(c, AM.format(s=10.0, m=0.3, kind="sphereface"), shown,
+                Raises(ValueError, "kind"), "rejects the kind 'sphereface'", visible=True)
     rng = np.random.default_rng(57)
     small = {"c": np.array([[0.6, 0.8, 0.0], [-0.5, 0.25, 0.9]]), "y": np.array([1, 0])}
     f64 = Close(rtol=1e-10, atol=1e-12, dtype="float64")
@@ -450,6 +542,8 @@ def _additive_margin_logits():
             "kind={kind!r})", "cosines", "integer cosines"),
            ("additive_margin_logits(torch.tensor([[0.2, float('inf')]]), torch.tensor([1]), 1.0, "
             "0.1, kind={kind!r})", "finite", "infinite cosines"),
+           ("additive_margin_logits(torch.tensor([[float('nan'), 0.2]]), torch.tensor([1]), 1.0, "
+            "0.1, kind={kind!r})", "finite", "NaN cosines"),
            ("additive_margin_logits(torch.from_numpy(c), torch.tensor([0, 3]), 10.0, 0.3, "
             "kind={kind!r})", "label", "a label out of range"),
            ("additive_margin_logits(torch.from_numpy(c), torch.tensor([-1, 0]), 10.0, 0.3, "
@@ -461,6 +555,8 @@ def _additive_margin_logits():
            (AM.replace("{s}", "0.0").replace("{m}", "0.3"), "scale", "scale 0"),
            (AM.replace("{s}", "-1.0").replace("{m}", "0.3"), "scale", "a negative scale"),
            (AM.replace("{s}", "float('nan')").replace("{m}", "0.3"), "scale", "a NaN scale"),
+           (AM.replace("{s}", "float('inf')").replace("{m}", "0.3"), "scale",
+            "an infinite scale"),
            (AM.replace("{s}", "10.0").replace("{m}", "-0.2"), "margin", "a negative margin"),
            (AM.replace("{s}", "10.0").replace("{m}", "float('inf')"), "margin",
             "an infinite margin"),
@@ -482,3 +578,94 @@ def probes():
     yield from _brier_score()
     yield from _ece_equal_mass()
     yield from _additive_margin_logits()
+
+
+AM_REJECTS = [f"{kind}: rejects {what}" for kind in ("cosface", "arcface") for what in (
+    "a NumPy array", "1-D cosines", "empty cosines", "integer cosines", "infinite cosines",
+    "NaN cosines", "a label out of range", "a negative label", "float labels", "too many labels",
+    "scale 0", "a negative scale", "a NaN scale", "an infinite scale", "a negative margin",
+    "an infinite margin", "a boolean margin")] + [
+    "rejects an unknown kind", "rejects the kind 'sphereface'"]
+EM_REJECTS = ["rejects labels of the wrong shape", "rejects labels out of range",
+              "rejects entries outside [0, 1]", "rejects a row that does not sum to 1",
+              "rejects 1-D probabilities", "rejects n_bins = 0", "rejects a negative n_bins",
+              "rejects a fractional n_bins", "rejects a boolean n_bins",
+              "rejects n_bins = 0 (the visible forecasts)"]
+
+# Each rule the notebook's text states, and the probes (by hint) that check it
+# (autograder/requirements.py; `python -m autograder requirements ps05_temperature`).
+REQUIREMENTS = {
+    "You will fit a temperature for calibration": DESCRIBES,
+    "Replace every `raise NotImplementedError()`": BY_NAME,
+    "Do not rename the functions": BY_NAME,
+    "A graded call that warns": WARNINGS_RULE,
+    "If the NLL keeps falling towards one end of the range": [
+        "every prediction right: the lower end of the range",
+        "every label on the smallest logit: the upper end"],
+    "Compute log-probabilities stably": [
+        "the same logits made 6 times too sharp", "logits at scale 6.0", WARNINGS_RULE],
+    "Raise `ValueError` (saying what is wrong) when `logits` is not 2-D or empty": [
+        "rejects 1-D logits", "rejects empty logits", "rejects NaN logits",
+        "rejects infinite logits", "rejects labels of the wrong shape",
+        "rejects labels out of range", "rejects 1-D logits (five zeros)"],
+    "Every row must be a probability distribution": [
+        "rejects a row that does not sum to 1", "rejects a row of zeros",
+        "rejects entries outside [0, 1]", "float32 probabilities"],
+    "So a confidence is never below $1/C$": [
+        f"confidences on the bin edges (n_bins={n}): bins are (lo, hi]" for n in (8, 4, 2)],
+    "Raise `ValueError` for a `probs` that is not 2-D or empty": [
+        "rejects 1-D probabilities", "rejects a row of zeros", "rejects a row that does not sum to 1",
+        "rejects labels of the wrong shape", "rejects labels out of range", "rejects n_bins = 0",
+        "rejects a negative n_bins", "rejects a fractional n_bins", "rejects the row [0.5, 0.6]"],
+    "Return a 0-d tensor with the dtype and device of `student_logits`": [
+        "alpha = 0 is plain cross-entropy", "float32 logits give a float32 loss",
+        "the gradient at T=1.0, alpha=0.4", "the gradient at T=15.0, alpha=0.2"],
+    "Raise `ValueError` for `T <= 0`, `alpha` outside": [
+        "rejects T = 0", "rejects a negative T", "rejects alpha below 0", "rejects alpha above 1",
+        "rejects logits of different shapes", "rejects labels that do not match"],
+    "(a) Implement `cosine_logits(features, class_weights)`": [
+        "cosine_logits of a small example", "float64 features keep their dtype",
+        "cosine_logits of the visible example"],
+    "Raise `ValueError` when the inputs are not 2-D or their last dimensions differ": [
+        "rejects 1-D features", "rejects feature sizes that differ"],
+    "`\"test_confidence\"`: the mean over the test split": [
+        "training at T = 1, another seed: loss floor, accuracy, confidence",
+        "training at T = 0.1, another seed: loss, accuracy, confidence"],
+    "Raise `ValueError` for `T <= 0`.": ["rejects T = 0"],
+    "the mean over the examples of the squared distance": [
+        "sure forecasts, right twice and wrong once",
+        "the uniform forecast scores 1 - 1/C: summed over classes, not averaged",
+        "400 forecasts over 10 classes", "the uniform forecast over 5 classes"],
+    "`probs`: array-like of shape `(N, C)`, each row a distribution": [
+        "rejects a row that does not sum to 1", "rejects a row of zeros",
+        "rejects entries outside [0, 1]", "float32 probs, computed in float64", "lists"],
+    "Compute in float64 (also for float32 `probs`) and return a Python `float`": [
+        "float32 probs, computed in float64", "9 forecasts over 4 classes"],
+    "Raise `ValueError` with a message that names the problem: `probs` not 2-D or empty": [
+        "rejects 1-D probabilities", "rejects empty probabilities",
+        "rejects entries outside [0, 1]", "rejects NaN", "rejects a row that does not sum to 1",
+        "rejects a row of zeros", "rejects labels of the wrong shape",
+        "rejects labels out of range", "rejects negative labels", "rejects float labels",
+        "rejects boolean labels"],
+    "So tied confidences always share a bin": [
+        "tied confidences share one bin; the others are empty",
+        "a constant forecast: all edges equal",
+        "edges exactly on the confidences: B_1 = [b_0, b_1], then (lo, hi]"],
+    "Return a Python `float` in $[0, 1]$, computed in float64": [
+        "two equal-mass bins of three forecasts", "float32 probabilities",
+        "the visible six forecasts"],
+    "Raise `ValueError` for the same problems as task 2": EM_REJECTS,
+    "the margin-based losses build logits": [
+        "cosface: a small example", "arcface: a small example",
+        "cosface: a 9x10 batch, s = 10, m = 0.35", "arcface: a 9x10 batch, s = 10, m = 0.35",
+        "CosFace on the visible cosines", "ArcFace on the visible cosines"],
+    "Return a tensor of shape `(N, C)` with the dtype and device of `cosines`": [
+        "cosface: float32 cosines give float32 logits",
+        "arcface: float32 cosines give float32 logits",
+        "cosface: the gradient with respect to the cosines",
+        "arcface: the gradient with respect to the cosines"],
+    "Do not modify `cosines` in place": [
+        "cosface: the cosines are not modified in place",
+        "arcface: the cosines are not modified in place"],
+    "Raise `ValueError` with a message that names the problem when `cosines`": AM_REJECTS,
+}
