@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from . import release as rel
+from .mutants import DEFAULT_MAX_PER_CELL
 
 REQUIREMENTS_TABLE = "autograder/REQUIREMENTS.md"
 
@@ -78,10 +79,24 @@ def main(argv: list[str] | None = None) -> int:
                            "grader would, and list what the grader would flag")
     p_chk.add_argument("notebook", type=Path)
     p_chk.add_argument("--assignment", help="default: found from the notebook's file name")
+    p_mut = sub.add_parser("mutants", help="mutation analysis: grade mutants of the solution's "
+                           "answer cells and list the ones the hidden checks miss")
+    p_mut.add_argument("assignment")
+    p_mut.add_argument("--out", type=Path, help="folder for mutants.txt/.html/.json "
+                       "(default reports/ASSIGNMENT)")
+    p_mut.add_argument("--workers", type=int, help="parallel sandboxes (default: all cores)")
+    p_mut.add_argument("--max-per-cell", type=int, default=DEFAULT_MAX_PER_CELL,
+                       help="mutants graded per answer cell, operators taken in turn "
+                       f"(default {DEFAULT_MAX_PER_CELL}; 0: all)")
+    p_mut.add_argument("--only", nargs="+", metavar="ID", help="grade just these mutant ids")
     p_rf = sub.add_parser("references", help="compute the solution's answers to the hidden "
                           "checks once (before a stock `nbgrader autograde`)")
     p_rf.add_argument("assignments", nargs="*", help="default: every assignment")
     args = parser.parse_args(argv)
+    if args.command == "mutants":
+        from .mutants import cli as mutants_cli
+
+        return mutants_cli(args)
     if args.command == "references":
         from .checks import warm_references
 

@@ -11,7 +11,7 @@ import numpy as np
 import scipy.stats  # noqa: F401 (the reference answers use the solution, not scipy)
 
 from autograder.requirements import BY_NAME, DESCRIBES, WARNINGS_RULE
-from autograder.spec import Close, Probe, Raises, CheckClose
+from autograder.spec import CheckClose, Close, Probe, Raised, Raises
 from infoloss.data import SAMPLE_TEXT, load_digits_split
 
 WARM = ["numpy", "scipy.stats", "sklearn.datasets", "sklearn.model_selection",
@@ -19,6 +19,7 @@ WARM = ["numpy", "scipy.stats", "sklearn.datasets", "sklearn.model_selection",
 LIMITS = {"memory": 2 * 2**30}
 
 F64 = Close(rtol=1e-9, dtype="float64")
+BASE_HALF = "base 1/2 (any positive base other than 1 is allowed)"
 VISIBLE = CheckClose()  # check_close's rule, for the probes that repeat a visible test
 
 
@@ -48,6 +49,10 @@ def _self_information():
                 hint="rejects base 1")
     yield Probe(c, "self_information(0.5, base=-2)", compare=Raises(ValueError, "base"),
                 hint="rejects a negative base")
+    yield Probe(c, "self_information(0.5, base=0)", compare=Raises(ValueError, "base"),
+                hint="rejects base 0")
+    yield Probe(c, "self_information(0.25, base=0.5)", compare=Close(rtol=1e-12),
+                hint=BASE_HALF)
 
 
 def _entropy():
@@ -84,6 +89,13 @@ def _entropy():
                 hint="rejects an empty last axis")
     yield Probe(c, "entropy([0.5, 0.5], base=0)", compare=Raises(ValueError, "base"),
                 hint="rejects base 0")
+    yield Probe(c, "entropy([0.5, 0.5], base=0.5)", compare=Close(rtol=1e-12), hint=BASE_HALF)
+    yield Probe(c, "entropy(0.5)", compare=Raises(ValueError),
+                hint="rejects a single number (it has no last axis)")
+    yield Probe(c, "entropy([0.5, 0.5 + 2e-6])", compare=Raises(ValueError, "sum"),
+                hint="rejects a distribution that misses 1 by more than 1e-6")
+    yield Probe(c, "entropy([0.5, 0.5 + 5e-7])", compare=Close(rtol=1e-9),
+                hint="accepts a distribution that sums to 1 within 1e-6")
 
 
 def _bernoulli():
@@ -117,6 +129,17 @@ def _real_data():
                 Close(rtol=1e-9), hint="the training split")
     yield Probe(c, "ink_entropies(X, y)", {"X": split.X_test, "y": split.y_test},
                 Close(rtol=1e-9), hint="the test split")
+
+
+class Answers:
+    """Any number: the call must not be refused (the value is another probe's business)."""
+
+    def __call__(self, got, ref):
+        if isinstance(got, Raised):
+            return False, f"expected a number, but the call raised {got.mro[0]}"
+        if not isinstance(got, (np.ndarray, float, int)):
+            return False, "expected a number"
+        return True, "ok"
 
 
 class NonNegative(Close):
@@ -199,6 +222,9 @@ def _conditional_entropy():
                 hint="rejects base 1")
     yield Probe(c, f"{f}(t, base=-2.0)", {"t": EXAMPLE}, Raises(ValueError, "base"),
                 hint="rejects a negative base")
+    yield Probe(c, f"{f}(t, base=0)", {"t": EXAMPLE}, Raises(ValueError, "base"),
+                hint="rejects base 0")
+    yield Probe(c, f"{f}(t, base=0.5)", {"t": EXAMPLE}, Close(rtol=1e-12), hint=BASE_HALF)
 
 
 def _mutual_information():
@@ -242,6 +268,11 @@ def _mutual_information():
                 hint="rejects base 0")
     yield Probe(c, f"{f}(t, base=np.inf)", {"t": EXAMPLE}, Raises(ValueError, "base"),
                 hint="rejects an infinite base")
+    yield Probe(c, f"{f}(t, base=0.5)", {"t": EXAMPLE}, Answers(), hint=BASE_HALF)
+    yield Probe(c, f"{f}(np.full((2, 2, 2), 0.125))", compare=Raises(ValueError, "2-d|two|dim"),
+                hint="rejects a 3-D table")
+    yield Probe(c, f"{f}([[0.5, 0.5 + 2e-6]])", compare=Raises(ValueError, "sum"),
+                hint="rejects a table that misses 1 by more than 1e-6")
 
 
 def probes():
@@ -266,14 +297,17 @@ REQUIREMENTS = {
     "`p = 0` is allowed": ["an impossible event", WARNINGS_RULE],
     "Raise `ValueError`, with a message that says what is wrong, when any probability": [
         "rejects a negative probability", "rejects a probability above 1", "rejects NaN",
-        "rejects base 1", "rejects a negative base"],
+        "rejects base 1", "rejects a negative base", "rejects base 0", BASE_HALF],
     "Use the convention $0 \\log 0 = 0$ (no `nan`, no warning)": [
         "0 log 0 = 0", "a one-hot distribution", WARNINGS_RULE],
     "Compute and return float64, even for float32 input": [
         "float32 input, float64 result, no renormalising"],
     "Raise `ValueError` when an entry is negative or NaN": [
         "rejects a negative entry", "rejects NaN", "rejects a batch row that does not sum to 1",
-        "rejects an empty last axis", "rejects base 0"],
+        "rejects a distribution that misses 1 by more than 1e-6",
+        "accepts a distribution that sums to 1 within 1e-6",
+        "rejects an empty last axis", "rejects a single number (it has no last axis)",
+        "rejects base 0", BASE_HALF],
     "It must stay accurate for tiny `p`": ["a tiny p (needs log1p)", "p near 1"],
     "Raise `ValueError` for probabilities outside": [
         "rejects p above 1", "rejects a negative p", "rejects NaN"],
@@ -287,5 +321,7 @@ REQUIREMENTS = {
     "Raise `ValueError` with a message that names the problem when `joint` is not 2-D": [
         "rejects a 1-D table", "rejects a 3-D table", "rejects an empty table",
         "rejects a negative entry", "rejects NaN", "rejects a table of counts",
-        "rejects base 1", "rejects base 0", "rejects an infinite base"],
+        "rejects a table that misses 1 by more than 1e-6",
+        "accepts a table that sums to 1 within 1e-6",
+        "rejects base 1", "rejects base 0", "rejects an infinite base", BASE_HALF],
 }
