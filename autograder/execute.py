@@ -33,6 +33,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .cgroups import Breach
+from .protocol import CHUNK_END, CHUNK_START, DONE, PHASE_B, PROBE_END, PROBE_START, READY
+from .protocol import Event as Message
 from .sandbox import Limits, Sandbox
 
 
@@ -353,6 +355,7 @@ def _one_attempt(sb: Sandbox, job: dict, inputs: bytes, res: RawResult,
     ready = False
     student_code = False
     ended: set[int] = set()   # chunks that ended in this attempt
+    probe_ids = {p["k"] for p in job.get("probes", [])}
     t_ready = time.monotonic() + 120
     current = None  # ("chunk", i, started) or ("probe", k, started)
     next_watch = 0.0
@@ -392,13 +395,14 @@ def _one_attempt(sb: Sandbox, job: dict, inputs: bytes, res: RawResult,
         if now >= next_watch:  # the process watchdog walks /proc: twice a second is enough
             next_watch = now + 0.5
         events, closed = sb.read_events(0.1)
-        for ev in events:
-            kind = ev.get("ev")
-            if kind == "ready" and not ready:
+        for raw_ev in events:
+            ev = Message.parse(raw_ev)    # typed; a forged or mistyped event is dropped
+            kind = ev.kind if ev is not None else None
+            if kind == READY and not ready:
                 ready = True
                 sb.go({"chunks": public, "skip_chunks": sorted(skip_chunks),
                        "skip_probes": sorted(skip_p)})
-            elif kind == "phase_b" and ready and not phase_b and (
+            elif kind == PHASE_B and ready and not phase_b and (
                     current is not None or {c["i"] for c in public} - skip_chunks - ended):
                 # Student code wrote it (the runner says phase_b only after the last cell):
                 # ignored, so the hidden inputs stay out until the cells really finished.
@@ -406,33 +410,32 @@ def _one_attempt(sb: Sandbox, job: dict, inputs: bytes, res: RawResult,
                     res.events.append(Event(FORGED, "a phase_b event arrived before the "
                                             "notebook's cells had finished: written by the "
                                             "submission's code, ignored"))
-            elif kind == "phase_b" and ready and not phase_b:
+            elif kind == PHASE_B and ready and not phase_b:
                 phase_b = True
                 current = None
                 sb.go_hidden({"chunks": hidden, "probes": job.get("probes", [])}, inputs)
-            elif kind == "chunk_start" and ev.get("i") in (hidden_ids if phase_b else
-                                                            {c["i"] for c in public}):
+            elif kind == CHUNK_START and ev.i in (hidden_ids if phase_b else
+                                                   {c["i"] for c in public}):
                 # after phase B starts, output can no longer reach visible results
-                current = ("chunk", ev.get("i"), time.monotonic())
+                current = ("chunk", ev.i, time.monotonic())
                 student_code = True
-            elif kind == "chunk_end" and current and current[0] == "chunk":
+            elif kind == CHUNK_END and current and current[0] == "chunk":
                 ended.add(current[1])
                 res.chunks[current[1]] = ChunkRun(
-                    ok=bool(ev.get("ok")), ename=_s(ev.get("ename")), evalue=_s(ev.get("evalue")),
-                    output=_s(ev.get("output")) or "", seconds=time.monotonic() - current[2])
+                    ok=bool(ev.ok), ename=ev.ename, evalue=ev.evalue, output=ev.output,
+                    seconds=time.monotonic() - current[2])
                 current = None
-            elif kind == "probe_start" and phase_b:
-                current = ("probe", ev.get("k"), time.monotonic())
+            elif kind == PROBE_START and phase_b and ev.k in probe_ids:
+                current = ("probe", ev.k, time.monotonic())
                 student_code = True
-            elif kind == "probe_end" and current and current[0] == "probe":
+            elif kind == PROBE_END and current and current[0] == "probe":
                 k = current[1]
-                enc = ev.get("result")
-                res.probes[k] = enc if isinstance(enc, dict) else {"kind": "bad", "type": "?"}
+                res.probes[k] = ev.result if ev.result is not None else {"kind": "bad",
+                                                                         "type": "?"}
                 res.arrays[k] = _load_npz(sb.scratch / "out" / f"probe_{k}.npz")
                 current = None
-            elif kind == "done" and phase_b:
-                cpu = ev.get("cpu")
-                res.cpu += float(cpu) if isinstance(cpu, (int, float)) else 0.0
+            elif kind == DONE and phase_b:
+                res.cpu += ev.cpu or 0.0
                 return Outcome("done")
         hit = sb.breach()
         if hit is not None:
