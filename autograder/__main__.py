@@ -8,6 +8,8 @@ from pathlib import Path
 
 from . import release as rel
 
+REQUIREMENTS_TABLE = "autograder/REQUIREMENTS.md"
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__)
@@ -63,6 +65,8 @@ def main(argv: list[str] | None = None) -> int:
     p_rq = sub.add_parser("requirements",
                           help="each rule a task text states and the hidden checks that cover it")
     p_rq.add_argument("assignments", nargs="*", help="default: every assignment")
+    p_rq.add_argument("--write", action="store_true",
+                      help=f"also write the tables to {REQUIREMENTS_TABLE} (checked in sync)")
     p_sim = sub.add_parser("similarity", help="rank pairs of submissions by shared answer code")
     p_sim.add_argument("assignment")
     p_sim.add_argument("submissions", type=Path, help="the folder or .zip given to grade")
@@ -93,13 +97,14 @@ def main(argv: list[str] | None = None) -> int:
 
         return check_cli(args)
     if args.command == "requirements":
-        from .requirements import coverage, table
+        from .requirements import all_tables, coverage
 
         names = args.assignments or rel.assignments()
-        bad = 0
-        for name in names:
-            print(table(name))
-            bad += len(coverage(name)[1])
+        text = all_tables(names)
+        print(text)
+        if args.write:
+            (rel.ROOT / REQUIREMENTS_TABLE).write_text(text)
+        bad = sum(len(coverage(name)[1]) for name in names)
         return 1 if bad else 0
     if args.command != "release":
         return _instructor(args)

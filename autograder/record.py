@@ -7,13 +7,23 @@ place (no delete-and-recreate as ``nbgrader autograde --force`` does), so gradin
 folder twice leaves the same gradebook. The status, its reasons and the feedback material
 go to one extra table, ``autograder_results``, in the same database (SQLite by default, any
 SQLAlchemy URL such as ``postgresql://...`` for several graders).
+
+Several graders may share one PostgreSQL gradebook. nbgrader creates its tables, its enum
+types and its students with "look, then insert", which races between processes (a
+duplicate ``CREATE TYPE`` or ``student_pkey`` stops a batch), so on PostgreSQL every
+write of the gradebook's structure and every recorded submission happens under one
+advisory lock per database (:func:`gradebook_lock`); a record takes milliseconds, so the
+graders barely wait for each other.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import sqlite3
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,6 +61,57 @@ def db_url(course: Path, db: str | None) -> str:
     return db or f"sqlite:///{Path(course).resolve() / 'gradebook.db'}"
 
 
+# The advisory lock every grader of one PostgreSQL gradebook takes (a fixed 63-bit key:
+# advisory locks are per database, so graders of different courses do not meet).
+LOCK_KEY = int.from_bytes(hashlib.sha256(b"infoloss autograder gradebook").digest()[:8],
+                          "big") >> 1
+
+
+def is_postgres(url: str) -> bool:
+    return sa.engine.make_url(url).get_backend_name() == "postgresql"
+
+
+@contextlib.contextmanager
+def gradebook_lock(url: str, conn: sa.Connection | None = None) -> Iterator[None]:
+    """Hold the gradebook's advisory lock (PostgreSQL; elsewhere a no-op, SQLite locks the
+    file itself). ``conn`` is a connection kept for the purpose, else one is opened. The
+    lock is a session lock on its own connection, so it outlives the gradebook's commits
+    and goes away with the connection if the grader dies."""
+    if not is_postgres(url):
+        yield
+        return
+    engine = None
+    if conn is None:
+        engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+        conn = engine.connect()
+    try:
+        conn.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": LOCK_KEY})
+        conn.commit()
+        try:
+            yield
+        finally:
+            conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": LOCK_KEY})
+            conn.commit()
+    finally:
+        if engine is not None:
+            conn.close()
+            engine.dispose()
+
+
+def open_gradebook(url: str) -> Gradebook:
+    """nbgrader's Gradebook, whose first opening creates the tables (under the lock)."""
+    _alembic_on_path()
+    with gradebook_lock(url):
+        return Gradebook(url, course_id="infoloss")
+
+
+def _results_engine(url: str) -> sa.Engine:
+    engine = sa.create_engine(url)
+    with gradebook_lock(url):
+        _META.create_all(engine)
+    return engine
+
+
 class Recorder:
     """Opens the gradebook once and records verdicts as they arrive."""
 
@@ -60,10 +121,15 @@ class Recorder:
         self.assignment = assignment
         self.notebook = notebook or assignment
         _alembic_on_path()
-        self.gb = Gradebook(url, course_id="infoloss")
         self.engine = sa.create_engine(url)
-        _META.create_all(self.engine)
-        self._structure(cells)
+        self._lock_conn = self.engine.connect() if is_postgres(url) else None
+        with self._locked():
+            self.gb = Gradebook(url, course_id="infoloss")
+            _META.create_all(self.engine)
+            self._structure(cells)
+
+    def _locked(self) -> contextlib.AbstractContextManager[None]:
+        return gradebook_lock(self.url, self._lock_conn)
 
     def _structure(self, cells: list[Cell]) -> None:
         """Assignment, notebook and cells, as ``nbgrader generate_assignment`` records them."""
@@ -81,6 +147,10 @@ class Recorder:
                                                 locked=c.locked, source=c.source)
 
     def record(self, student: str, verdict: Verdict, digest: str, payload: dict) -> None:
+        with self._locked():
+            self._record(student, verdict, digest, payload)
+
+    def _record(self, student: str, verdict: Verdict, digest: str, payload: dict) -> None:
         gb, a, nb = self.gb, self.assignment, self.notebook
         gb.update_or_create_student(student)
         try:
@@ -115,12 +185,13 @@ class Recorder:
 
     def close(self) -> None:
         self.gb.close()
+        if self._lock_conn is not None:
+            self._lock_conn.close()
         self.engine.dispose()
 
 
 def results(url: str, assignment: str | None = None) -> list[dict]:
-    engine = sa.create_engine(url)
-    _META.create_all(engine)
+    engine = _results_engine(url)
     with engine.connect() as conn:
         q = RESULTS.select().order_by(RESULTS.c.assignment, RESULTS.c.student)
         if assignment:
@@ -182,8 +253,7 @@ def stored_results(url: str, assignment: str | None = None) -> list[StoredResult
 def scores(url: str, assignment: str) -> dict[str, dict[str, float | None]]:
     """student -> grade_id -> score (manual score if given, else the autograder's)."""
     out: dict[str, dict[str, float | None]] = {}
-    _alembic_on_path()
-    with Gradebook(url, course_id="infoloss") as gb:
+    with open_gradebook(url) as gb:
         try:
             subs = gb.find_assignment(assignment).submissions
         except MissingEntry:
@@ -200,20 +270,14 @@ def integrity_problems(url: str) -> list[str]:
     """Database-level and gradebook-level consistency problems (empty: all good)."""
     problems: list[str] = []
     if url.startswith("sqlite:///"):
-        con = sqlite3.connect(url[len("sqlite:///"):])
-        try:
-            res = con.execute("PRAGMA integrity_check").fetchone()[0]
-            if res != "ok":
-                problems.append(f"sqlite integrity_check: {res}")
-            fk = con.execute("PRAGMA foreign_key_check").fetchall()
-            if fk:
-                problems.append(f"foreign key problems: {fk[:5]}")
-        finally:
-            con.close()
-    _alembic_on_path()
-    with Gradebook(url, course_id="infoloss") as gb:
+        problems += _sqlite_problems(url[len("sqlite:///"):])
+    elif is_postgres(url):
+        problems += postgres_problems(url)
+    submissions: set[tuple[str, str]] = set()
+    with open_gradebook(url) as gb:
         for a in gb.assignments:
             for sub in a.submissions:
+                submissions.add((a.name, sub.student.id))
                 for nb in sub.notebooks:
                     for g in nb.grades:
                         s, m = g.score, g.max_score
@@ -223,4 +287,57 @@ def integrity_problems(url: str) -> list[str]:
     for r in results(url):
         if r["score"] > r["max_score"] or r["score"] < 0:
             problems.append(f"{r['assignment']}/{r['student']}: total out of range")
+        if (r["assignment"], r["student"]) not in submissions:
+            problems.append(f"{r['assignment']}/{r['student']}: a result in autograder_results "
+                            "without an nbgrader submission (grade the student again)")
+    return problems
+
+
+def _sqlite_problems(path: str) -> list[str]:
+    problems = []
+    con = sqlite3.connect(path)
+    try:
+        res = con.execute("PRAGMA integrity_check").fetchone()[0]
+        if res != "ok":
+            problems.append(f"sqlite integrity_check: {res}")
+        fk = con.execute("PRAGMA foreign_key_check").fetchall()
+        if fk:
+            problems.append(f"foreign key problems: {fk[:5]}")
+    finally:
+        con.close()
+    return problems
+
+
+def postgres_problems(url: str) -> list[str]:
+    """What PostgreSQL itself can be asked (it enforces foreign keys always, so no
+    PRAGMA-style scan): indexes left invalid (a failed ``CREATE INDEX CONCURRENTLY``),
+    constraints added ``NOT VALID`` and never checked, and a schema version that is not
+    the one this nbgrader writes (a half-run ``nbgrader db upgrade``)."""
+    from alembic.script import ScriptDirectory
+    from nbgrader.dbutil import ALEMBIC_DIR
+
+    problems = []
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            for (index,) in conn.execute(sa.text(
+                    "SELECT indexrelid::regclass::text FROM pg_index i "
+                    "JOIN pg_class c ON c.oid = i.indrelid WHERE NOT i.indisvalid "
+                    "AND c.relnamespace = current_schema()::text::regnamespace ORDER BY 1")):
+                problems.append(f"postgresql: index {index} is invalid (REINDEX INDEX {index})")
+            for table, name in conn.execute(sa.text(
+                    "SELECT conrelid::regclass::text, conname FROM pg_constraint "
+                    "WHERE NOT convalidated "
+                    "AND connamespace = current_schema()::text::regnamespace ORDER BY 1, 2")):
+                problems.append(f"postgresql: constraint {name} on {table} was never validated "
+                                f"(ALTER TABLE {table} VALIDATE CONSTRAINT {name})")
+            if sa.inspect(conn).has_table("alembic_version"):
+                versions = sorted(v for (v,) in conn.execute(
+                    sa.text("SELECT version_num FROM alembic_version")))
+                head = ScriptDirectory(ALEMBIC_DIR).get_current_head()  # no subprocess
+                if versions != [head]:
+                    problems.append(f"postgresql: gradebook schema version {versions}, nbgrader "
+                                    f"expects [{head!r}] (run `nbgrader db upgrade`)")
+    finally:
+        engine.dispose()
     return problems

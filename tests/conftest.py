@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from pg_server import pg_server, pg_url  # noqa: F401 (a throwaway PostgreSQL server)
 from small_class import small_class  # noqa: F401 (four ps01 submissions, graded once)
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -56,3 +56,14 @@ def test_a_missing_mapping_a_stale_key_and_an_unknown_hint_are_all_problems(monk
     assert "'Replace every `raise NotImplementedError()` with your code.' is matched by 0" in text
     assert "key 'a sentence that is not there' matches no rule sentence" in text
     assert "no probe of judge.py has the hint 'no probe has this hint'" in text
+
+
+def test_the_committed_requirements_table_is_in_sync():
+    from autograder import ROOT
+    from autograder.__main__ import REQUIREMENTS_TABLE
+    from autograder.requirements import all_tables
+
+    committed = (ROOT / REQUIREMENTS_TABLE).read_text()
+    assert committed == all_tables(assignments()), (
+        "autograder/REQUIREMENTS.md is out of date: run "
+        "`python -m autograder requirements --write`")
