@@ -105,6 +105,14 @@ def submissions(assignment: str, n: int) -> dict[str, tuple[str, bytes]]:
             for i in range(n)}
 
 
+def child_cpu() -> float:
+    """CPU seconds (user + system) of the finished children and the children they waited for."""
+    import resource
+
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
 def load() -> str:
     one, five, _ = os.getloadavg()
     return f"{one:.1f}/{five:.1f}"
@@ -119,6 +127,7 @@ class Run:
     process_cpu: float = 0.0     # ours: the grader process's CPU per submission
     memory_peak: int = 0         # ours: the largest sandbox's peak (bytes)
     statuses: tuple[str, ...] = ()
+    cpu: float = 0.0             # CPU seconds per submission: stock's processes / our sandboxes
 
 
 def stock(assignment: str, subs: dict[str, tuple[str, bytes]], tmp: Path,
@@ -150,13 +159,15 @@ def stock(assignment: str, subs: dict[str, tuple[str, bytes]], tmp: Path,
                     "warm_references; warm_references(sys.argv[1])", assignment],
                    cwd=ROOT, env=env, check=True, capture_output=True)
     reference = time.monotonic() - start
+    cpu0 = child_cpu()
     nbg("autograde", assignment, "--create")
     seconds = time.monotonic() - start
+    cpu = (child_cpu() - cpu0) / len(subs)
     from nbgrader.api import Gradebook
 
     with Gradebook(db) as gb:
         scores = {s.student.id: s.score for s in gb.find_assignment(assignment).submissions}
-    return Run(seconds, scores, extra=reference)
+    return Run(seconds, scores, extra=reference, cpu=cpu)
 
 
 def ours(assignment: str, subs: dict[str, tuple[str, bytes]], tmp: Path,
@@ -180,7 +191,8 @@ def ours(assignment: str, subs: dict[str, tuple[str, bytes]], tmp: Path,
                grader_cpu=float(m[1]) if m else float("nan"),
                process_cpu=float(m[2]) if m else float("nan"),
                memory_peak=max((r["payload"].get("memory_peak") or 0) for r in rows),
-               statuses=tuple(sorted({r["status"] for r in rows})))
+               statuses=tuple(sorted({r["status"] for r in rows})),
+               cpu=sum(r["payload"].get("sandbox_cpu") or 0.0 for r in rows) / len(rows))
 
 
 def one(assignment: str, n: int, workers: int | None) -> tuple[str, str]:
@@ -203,7 +215,9 @@ def one(assignment: str, n: int, workers: int | None) -> tuple[str, str]:
            f"{'yes' if not differ else 'NO'} |")
     untrusted = {st: (kinds[st], s.scores.get(st), o.scores.get(st)) for st in subs
                  if kinds[st] not in TRUSTED}
-    details = (f"- {assignment}: statuses {list(o.statuses)}; crash/loop (stock, ours): "
+    details = (f"- {assignment}: CPU-s per submission: stock {s.cpu:.2f} (kernel and nbgrader), "
+               f"ours {o.cpu:.2f} in the sandbox + {o.process_cpu:.2f} in the grader; statuses "
+               f"{list(o.statuses)}; crash/loop (stock, ours): "
                f"{sorted(set(untrusted.values()))}"
                + (f"; scores that differ (stock, ours): {differ}" if differ else "") + "\n")
     return row, details
