@@ -341,6 +341,17 @@ print("PROBE " + json.dumps(info), flush=True)
 """
 
 
+def _rlimits_preexec(sb, limits):
+    """The grader's rlimit fallback (RLIMIT_AS and the rest), set in the child; a plain
+    single-threaded script, so preexec_fn is safe here."""
+    import resource
+
+    def apply():
+        for which, value in sb.rlimits(limits):
+            resource.setrlimit(which, (value, value))
+    return apply
+
+
 def step_sandbox_gpu(args) -> dict:
     """The jail as the grader builds it (autograder.sandbox): GPU visible? CUDA under
     RLIMIT_AS? Three variants: no limit/no jail, the limit alone, jail + limit."""
@@ -369,7 +380,7 @@ def step_sandbox_gpu(args) -> dict:
         t0 = time.monotonic()
         try:
             p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120,
-                               preexec_fn=sb._limit(limits) if limit else None,
+                               preexec_fn=_rlimits_preexec(sb, limits) if limit else None,
                                cwd=scratch / "home")
             text, code = p.stdout + p.stderr, p.returncode
         except subprocess.TimeoutExpired:
