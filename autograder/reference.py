@@ -37,7 +37,7 @@ def reference_key(assignment: str, spec: Spec) -> str:
     import infoloss
 
     package = Path(infoloss.__file__).resolve().parent
-    files = sorted(package.rglob("*.py")) + sorted(
+    files = sorted(package.rglob("*.py")) + sorted(package.glob("*.npz")) + sorted(
         p for p in (package / "csrc").rglob("*") if p.is_file())
     for path in files:
         h.update(str(path.relative_to(package)).encode())

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -29,8 +30,26 @@ class Split:
         return int(max(self.y_train.max(), self.y_test.max())) + 1
 
 
+SPLIT_FILE = Path(__file__).with_name("digits_split.npz")
+
+
 def load_digits_split(test_size: int = N_TEST, random_state: int = SPLIT_SEED) -> Split:
-    """The course's standard digits split (stratified, reproducible)."""
+    """The course's standard digits split (stratified, reproducible).
+
+    The standard split is read from ``digits_split.npz`` beside this module (made by
+    :func:`write_split_file`, the same arrays bit for bit), so a notebook that only needs the
+    digits does not import scikit-learn (about a CPU-second per sandboxed run); any other
+    split is computed with scikit-learn.
+    """
+    if (test_size, random_state) == (N_TEST, SPLIT_SEED) and SPLIT_FILE.exists():
+        with np.load(SPLIT_FILE) as f:
+            return Split(f["X_train"].astype(np.float64), f["y_train"].astype(np.int64),
+                         f["X_test"].astype(np.float64), f["y_test"].astype(np.int64))
+    return split_with_sklearn(test_size, random_state)
+
+
+def split_with_sklearn(test_size: int = N_TEST, random_state: int = SPLIT_SEED) -> Split:
+    """The split computed from scikit-learn's bundled digits (the source of the cached file)."""
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
 
@@ -43,6 +62,18 @@ def load_digits_split(test_size: int = N_TEST, random_state: int = SPLIT_SEED) -
         random_state=random_state,
     )
     return Split(X_tr, y_tr.astype(np.int64), X_te, y_te.astype(np.int64))
+
+
+def write_split_file(path: Path = SPLIT_FILE) -> Path:
+    """Write the standard split as small integers (the pixels are 0..16, the labels 0..9):
+    ``python -c "from infoloss.data import write_split_file; write_split_file()"``."""
+    s = split_with_sklearn()
+    arrays = {"X_train": s.X_train, "y_train": s.y_train, "X_test": s.X_test, "y_test": s.y_test}
+    for name, a in arrays.items():
+        if not np.array_equal(a, a.astype(np.uint8)):
+            raise ValueError(f"{name} does not fit in uint8; the split file cannot hold it")
+    np.savez_compressed(path, **{name: a.astype(np.uint8) for name, a in arrays.items()})
+    return path
 
 
 def intensity_distribution(images: np.ndarray, levels: int = 17) -> np.ndarray:

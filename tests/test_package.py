@@ -23,6 +23,27 @@ def test_standard_split_is_stratified_and_reproducible():
     assert counts.min() >= 35 and counts.max() <= 37  # 360 / 10 = 36 per class, stratified
 
 
+def test_cached_split_is_sklearns_split_bit_for_bit():
+    cached, computed = data.load_digits_split(), data.split_with_sklearn()
+    for name in ("X_train", "y_train", "X_test", "y_test"):
+        a, b = getattr(cached, name), getattr(computed, name)
+        assert a.dtype == b.dtype and a.shape == b.shape, name
+        assert a.tobytes() == b.tobytes(), name   # the same bits, not merely close
+        assert a.flags.c_contiguous and a.flags.writeable, name
+    other = data.load_digits_split(test_size=100)   # another split still comes from sklearn
+    assert other.X_test.shape == (100, 8, 8)
+
+
+def test_standard_split_does_not_import_sklearn():
+    import subprocess
+    import sys
+
+    code = ("import sys; from infoloss.data import load_digits_split; load_digits_split(); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('sklearn', 'scipy')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout
+
+
 def test_distributions_sum_to_one_and_reject_bad_input():
     split = data.load_digits_split()
     for dist in (data.intensity_distribution(split.X_train), data.ink_distribution(split.X_train),

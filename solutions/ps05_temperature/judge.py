@@ -17,8 +17,8 @@ from autograder.requirements import BY_NAME, DESCRIBES, WARNINGS_RULE
 from autograder.spec import SAYS_WHY, CheckClose, Close, Exact, Probe, Raises
 from infoloss.data import load_digits_split
 
-WARM = ["numpy", "torch", "scipy.optimize", "scipy.special", "sklearn.datasets",
-        "sklearn.model_selection", "infoloss.data", "infoloss.device", "infoloss.testing"]
+WARM = ["numpy", "torch", "scipy.optimize", "scipy.special", "infoloss.device",
+        "infoloss.testing"]
 # Seven short training runs (the notebook's and two probes'): room beyond the defaults.
 LIMITS = {"memory": 4 * 2**30, "wall": 180.0}
 

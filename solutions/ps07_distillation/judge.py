@@ -16,8 +16,8 @@ from autograder.requirements import BY_NAME, WARNINGS_RULE
 from autograder.spec import Accuracy, CheckClose, Close, Exact, Parts, Probe, Raises
 from infoloss.data import load_digits_split
 
-WARM = ["numpy", "torch", "sklearn.datasets", "sklearn.model_selection", "infoloss.data",
-        "infoloss.device", "infoloss.progress", "infoloss.testing"]
+WARM = ["numpy", "torch", "infoloss.device", "infoloss.progress",
+        "infoloss.testing"]
 # The notebook's runs plus three teachers and a dozen short students in the probes.
 LIMITS = {"memory": 4 * 2**30, "wall": 240.0}
 

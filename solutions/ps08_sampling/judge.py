@@ -17,7 +17,7 @@ import numpy as np
 from autograder.requirements import BY_NAME, DESCRIBES, WARNINGS_RULE
 from autograder.spec import CheckClose, Close, Exact, Parts, Probe, Raises
 
-WARM = ["numpy", "scipy.special", "infoloss.testing", "infoloss.text"]
+WARM = ["numpy", "infoloss.testing", "infoloss.text"]
 
 DIST = Close(rtol=1e-10, atol=1e-15, dtype="float64")
 
