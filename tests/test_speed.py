@@ -17,10 +17,6 @@ from autograder.record import results
 from autograder.spec import load_spec
 
 ASSIGNMENTS = sorted(p.name for p in SOLUTIONS.iterdir() if (p / "judge.py").exists())
-PENDING = {  # judge.py owned by the helper migrating it; its WARM still lists scikit-learn
-    a: "WARM still lists scikit-learn (the digits come from infoloss/digits_split.npz now); "
-       "fix when the assignment's migration lands"
-    for a in ("ps02_divergence", "ps03_ce_vs_mse", "ps06_lenet")}
 
 
 def imported_by(source: str) -> list[str]:
@@ -40,9 +36,7 @@ def test_imported_by_finds_nested_and_from_imports():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("assignment", [
-    pytest.param(a, marks=pytest.mark.xfail(reason=PENDING[a], strict=True)) if a in PENDING
-    else a for a in ASSIGNMENTS])
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_warm_imports_nothing_the_solution_does_not(assignment):
     """Every module a sandbox imports before the notebook (WARM) is one the solution's own
     imports load anyway: a warm import the notebook never needs costs CPU per submission

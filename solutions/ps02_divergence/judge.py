@@ -21,8 +21,7 @@ from autograder.requirements import BY_NAME, DESCRIBES, WARNINGS_RULE
 from autograder.spec import SAYS_WHY, Close, Exact, Probe, Raised, Raises, Rule, CheckClose
 from infoloss.data import load_digits_split
 
-WARM = ["numpy", "scipy.special", "scipy.stats", "torch", "sklearn.datasets",
-        "sklearn.model_selection", "infoloss.data", "infoloss.device", "infoloss.testing"]
+WARM = ["numpy", "torch", "infoloss.device", "infoloss.testing"]
 # The notebook trains seven 15-epoch runs and the judge three more: room on a loaded machine.
 LIMITS = {"memory": 4 * 2**30, "wall": 240.0, "chunk_timeout": 60.0, "probe_timeout": 90.0}
 

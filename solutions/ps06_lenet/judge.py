@@ -25,8 +25,7 @@ from autograder.requirements import BY_NAME, NOT_GRADED, WARNINGS_RULE
 from autograder.spec import Close, Exact, Probe, Raised, Raises
 from infoloss.mnistlike import mnist_like_split
 
-WARM = ["numpy", "torch", "torch.nn", "torch.utils.data", "sklearn.datasets",
-        "sklearn.model_selection", "infoloss.clenet", "infoloss.device",
+WARM = ["numpy", "torch", "torch.nn", "torch.utils.data", "infoloss.device",
         "infoloss.mnistlike", "infoloss.testing"]
 # Each C run (10 epochs) takes about 10 s of one core; the notebook makes two and the
 # probes one more, then a 12-epoch PyTorch run: the defaults (30 s per cell, 20 s per
