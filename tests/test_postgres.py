@@ -40,7 +40,7 @@ LIMITS = ["--cell-timeout", "30", "--probe-timeout", "20", "--timeout", "180"]
 SANDBOX = [] if shutil.which("bwrap") else ["--no-sandbox"]   # trusted notebooks only
 NBGRADER = Path(sys.executable).parent / "nbgrader"
 # payload entries that measure the run (time, memory), not the submission
-MEASURED = {"memory_peak", "runner_cpu", "sandbox_cpu", "slowest_chunks"}
+MEASURED = {"memory_peak", "runner_cpu", "sandbox_cpu", "slowest_chunks", "grader_cpu"}
 
 
 def test_postgres_urls_are_recognised():
