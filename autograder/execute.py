@@ -355,6 +355,7 @@ def _one_attempt(sb: Sandbox, job: dict, inputs: bytes, res: RawResult,
     ready = False
     student_code = False
     ended: set[int] = set()   # chunks that ended in this attempt
+    last_piece = None         # the chunk or probe that ended last
     probe_ids = {p["k"] for p in job.get("probes", [])}
     t_ready = time.monotonic() + 120
     current = None  # ("chunk", i, started) or ("probe", k, started)
@@ -370,7 +371,10 @@ def _one_attempt(sb: Sandbox, job: dict, inputs: bytes, res: RawResult,
     def stop_at_limit(hit: Breach) -> Outcome:
         """The sandbox ran into a cgroup limit: stop it and say which, then fail the piece."""
         res.limits_hit.append(hit.kind)
-        where = f"{current[0]} {current[1]}" if current is not None else "the runner"
+        # Between pieces, the limit was hit by what the last piece left running (a fork
+        # bomb's children, a background allocation): that piece is the one to blame.
+        piece = current if current is not None else last_piece
+        where = f"{piece[0]} {piece[1]}" if piece is not None else "the runner"
         if hit.kind == "memory":
             msg = (f"{where}: over the memory limit of {hit.limit / 2**30:.1f} GiB "
                    "(the sandbox's processes and its /tmp together): stopped")
@@ -378,7 +382,7 @@ def _one_attempt(sb: Sandbox, job: dict, inputs: bytes, res: RawResult,
             msg = (f"{where}: over the limit of {hit.limit} processes and threads "
                    "(a fork or thread was refused): stopped")
         res.events.append(Event(LIMIT, msg))
-        return fail(LIMIT, current)
+        return fail(LIMIT, piece)
 
     while True:
         now = time.monotonic()
@@ -421,6 +425,7 @@ def _one_attempt(sb: Sandbox, job: dict, inputs: bytes, res: RawResult,
                 student_code = True
             elif kind == CHUNK_END and current and current[0] == "chunk":
                 ended.add(current[1])
+                last_piece = current
                 res.chunks[current[1]] = ChunkRun(
                     ok=bool(ev.ok), ename=ev.ename, evalue=ev.evalue, output=ev.output,
                     seconds=time.monotonic() - current[2])
@@ -433,6 +438,7 @@ def _one_attempt(sb: Sandbox, job: dict, inputs: bytes, res: RawResult,
                 res.probes[k] = ev.result if ev.result is not None else {"kind": "bad",
                                                                          "type": "?"}
                 res.arrays[k] = _load_npz(sb.scratch / "out" / f"probe_{k}.npz")
+                last_piece = current
                 current = None
             elif kind == DONE and phase_b:
                 res.cpu += ev.cpu or 0.0

@@ -170,6 +170,21 @@ def test_pids_breach_stops_the_sandbox_at_once(monkeypatch, tmp_path):
     assert any("over the limit of 32 processes and threads" in r for r in verdict.reasons)
 
 
+def test_a_limit_hit_between_cells_blames_the_cell_that_left_processes_behind(monkeypatch,
+                                                                             tmp_path):
+    """A fork bomb's cell can end (its forks refused) before the supervisor sees pids.max
+    hit: the cell that ran last is blamed and skipped, the rest of the notebook still
+    grades (before: 'runner died between cells' and nothing after it scored)."""
+    from test_unit_status import KL, grade, scores
+
+    verdict = grade(monkeypatch, tmp_path, script={("chunk", KL): "pids_after"})
+    assert verdict.status == "crashed"
+    assert any(r.startswith(f"chunk {KL}: over the limit of 32") for r in verdict.reasons), \
+        verdict.reasons
+    assert not any("between cells" in r for r in verdict.reasons)
+    assert scores(verdict)["test_entropy"] == 2.0
+
+
 # -- the real cgroups ------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def real_cgroups() -> Host:
@@ -308,7 +323,8 @@ def test_fork_bomb_is_stopped_by_pids_max_and_the_grader_survives(over_limit):
     assert row["status"] == "crashed" and pay["limits_hit"] == ["pids"], pay["reasons"]
     assert any(f"over the limit of {sandbox.Limits().procs} processes" in r
                for r in pay["reasons"])
-    assert row["score"] == C.FULL
+    assert row["score"] == C.FULL, (pay["reasons"],
+                                    {g: c["score"] for g, c in pay["cells"].items()})
     assert set(over_limit["rows"]) == set(OVER_LIMIT)   # every other submission graded too
 
 

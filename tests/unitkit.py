@@ -227,6 +227,14 @@ class FakeSandbox:
             self.procs = 1000
         elif action == "die":
             self.alive = False
+        elif action == "pids_after":   # the cell ends, what it left running hits pids.max
+            from autograder.cgroups import Breach
+
+            self._queue.append({"ev": "chunk_end", "i": idx, "ok": False,
+                                "ename": "BlockingIOError", "evalue": "fork refused",
+                                "output": ""})
+            self._stuck = True
+            self.hit = Breach("pids", 32)
         elif action in ("oom", "pids"):   # paused at the limit (cgroup v1) until stopped
             from autograder.cgroups import Breach
 
