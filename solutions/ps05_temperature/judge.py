@@ -25,19 +25,9 @@ LIMITS = {"memory": 4 * 2**30, "wall": 180.0}
 T_RANGE = Close(rtol=2e-3, dtype="float64")  # fit_temperature is asked for a relative 1e-3
 
 
-def _against(rtol, atol, expected):
-    """What a visible check_close(result, expected, rtol=..., atol=...) accepts
-    (spec.CheckClose), against the visible test's own number (the solution's when None)."""
-    close = CheckClose(rtol, atol)
-    if expected is None:
-        return close
-    want = np.asarray(expected, dtype=np.float64)
-    return lambda got, ref: close(got, want)
-
-
 def _visible(c, expr, hint, rtol=1e-7, expected=None, atol=0.0, inputs=None):
     """A probe that repeats one visible check_close of cell ``c``."""
-    return Probe(c, expr, inputs or {}, _against(rtol, atol, expected), hint, visible=True)
+    return Probe(c, expr, inputs or {}, CheckClose(rtol, atol, expected=expected), hint, visible=True)
 
 
 class SharperBy5:
