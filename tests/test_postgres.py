@@ -170,6 +170,7 @@ def _race(target, args_for) -> dict[str, str]:
     return got
 
 
+@pytest.mark.slow
 def test_postgres_holds_ids_up_to_the_length_collect_lets_through(pg_url):
     """collect.MAX_ID_CHARS is the gradebook's real limit: an id of that length records,
     one character more is refused by PostgreSQL (so collect must leave it out)."""
