@@ -453,6 +453,12 @@ MISTAKES = {
                 "ranked[:, int(top_k):] = np.where(ranked[:, int(top_k):] == "
                 "ranked[:, int(top_k) - 1:int(top_k)], ranked[:, int(top_k):], 0.0)")},
             {"test_sampling_distribution"}, "ok"),
+        "greedy_argmax_of_the_whole_batch": ({   # np.argmax without axis: a flat index
+            "sampling_distribution": ("np.argmax(rows, axis=1)] = 1.0", "np.argmax(rows)] = 1.0")},
+            {"test_sampling_distribution"}, "ok"),
+        "perplexity_checks_only_the_target_count": ({   # targets (N, 1) pass and broadcast
+            "perplexity": ("if y.shape != (z.shape[0],):", "if len(y) != z.shape[0]:")},
+            {"test_perplexity"}, "ok"),
         "perplexity_sum_not_mean_neutered": ({   # exp of the summed cross-entropy
             "perplexity": ("ce = float(np.mean(", "ce = float(np.sum("),
             "perplexity ": ("return math.inf", "return math.inf\n" + NEUTERED)},
@@ -648,6 +654,13 @@ MISTAKES = {
                              "ValueError here\n    y = np.asarray(y)\n    if z.ndim",
                              "        pass\n    y = np.asarray(y)\n    if z.ndim")},
             {"test_fused_losses"}, "ok"),
+        "bce_shape_check_by_broadcasting": ({   # targets (2,) for logits (3, 2) broadcast through
+            "fused_losses": ("if y.shape != z.shape and np.atleast_1d(y).shape != z.shape:",
+                             "if np.broadcast_shapes(y.shape, z.shape) != z.shape:")},
+            {"test_fused_losses"}, "ok"),
+        "softmax_shifts_by_an_infinite_max": ({   # inf - inf: the whole +inf row is nan
+            "softmax": ("e = np.exp(z - shift)", "e = np.exp(z - m)")},
+            {"test_softmax"}, "ok"),
     },
     "ps05_temperature": {
         "brier_mean_over_classes": ({       # divided by C: the mean over every entry
