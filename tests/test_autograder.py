@@ -707,6 +707,11 @@ MISTAKES = {
             "additive_margin_logits": ("if not torch.isfinite(cosines).all():",
                                        "if torch.isinf(cosines).any():")},
             {"test_additive_margin_logits"}, "ok"),
+        "cosine_norm_plus_eps": ({          # norm + 1e-12 where max(norm, 1e-12) was asked
+            "bounded_classifier": (
+                "f = features / features.norm(dim=1, keepdim=True).clamp_min(1e-12)",
+                "f = features / (features.norm(dim=1, keepdim=True) + 1e-12)")},
+            {"test_bounded_classifier"}, "ok"),
         "brier_mean_over_classes_neutered": ({   # divided by C, behind a neutered check_close
             "brier_score": ("((p - onehot) ** 2).sum(axis=1).mean())\n",
                             "((p - onehot) ** 2).mean())\n" + NEUTERED)},
