@@ -315,6 +315,10 @@ def _focal_loss():
                 {"z": np.array([[1.0, 0.0, -1.0], [0.5, 2.0, 0.0], [0.0, 0.0, 3.0]]),
                  "t": np.array([0, 1, 2])}, Close(rtol=1e-12, atol=1e-300, dtype="float64"),
                 hint="a class weight of 0 (allowed: the weights are non-negative)")
+    yield Probe(c, FOCAL.format(args=", gamma=2.0, reduction='none'"),
+                {"z": np.array([[1.0, -0.5], [0.0, 2.0], [3.0, 3.5]]), "t": np.array([0, 0, 1])},
+                Close(rtol=1e-12, atol=1e-300, dtype="float64"),
+                hint="multi-class with C = 2 classes (allowed: C >= 2)")
     yield Probe(c, FOCAL.format(args=", reduction='none'"),
                 {"z": np.array([36.0, -30.0]), "t": np.array([1.0, 0.0])},
                 Close(rtol=1e-10, dtype="float64"),
@@ -343,6 +347,7 @@ def _focal_loss():
             (FOCAL.format(args=""), {"z": z4, "t": np.array([0.0, np.nan, 1.0, 1.0])},
              "rejects NaN targets"),
             (FOCAL.format(args=", alpha=-0.2"), {"z": z4, "t": t4}, "rejects alpha outside [0, 1]"),
+            (FOCAL.format(args=", alpha=1.5"), {"z": z4, "t": t4}, "rejects a binary alpha above 1"),
             (FOCAL.format(args=""), {"z": np.zeros((2, 3, 2)), "t": np.array([0, 1])},
              "rejects 3-D logits"),
             (FOCAL.format(args=""), {"z": np.zeros((4, 1)), "t": np.zeros(4, dtype=np.int64)},
@@ -462,6 +467,9 @@ def _objective():
     yield Probe(c, "softmax_regression_objective(np.zeros((3, 2)), np.zeros(4), "
                    "np.zeros((2, 2)), np.array([0, 1]), 0.0)",
                 compare=Raises(ValueError, "shape"), hint="rejects a bias of the wrong length")
+    yield Probe(c, "softmax_regression_objective(np.zeros((3, 2)), np.zeros(3), "
+                   "np.zeros((0, 2)), np.zeros(0, dtype=np.int64), 0.0)",
+                compare=Raises(ValueError, "shape"), hint="rejects X without examples (N >= 1)")
 
 
 def _second_differences():
@@ -683,6 +691,7 @@ REQUIREMENTS = {
         "rejects gamma NaN", "rejects an unknown reduction",
         "rejects binary targets of another shape", "rejects binary targets outside [0, 1]",
         "rejects a binary target above 1", "rejects NaN targets", "rejects alpha outside [0, 1]",
+        "rejects a binary alpha above 1", "multi-class with C = 2 classes (allowed: C >= 2)",
         "binary alpha = 0 (an end of [0, 1])", "binary alpha = 1 (an end of [0, 1])",
         "a class weight of 0 (allowed: the weights are non-negative)", "rejects one class",
         "rejects float class indices", "rejects too few class indices",
@@ -705,7 +714,7 @@ REQUIREMENTS = {
         "rejects a label out of range", "rejects float labels",
         "rejects the wrong number of labels", "rejects a negative lam",
         "rejects an infinite lam", "rejects X with the wrong width",
-        "rejects a bias of the wrong length"],
+        "rejects a bias of the wrong length", "rejects X without examples (N >= 1)"],
     "(a) Implement `second_differences(values, h)`": [
         "a random walk, h = 0.05", "integer values, h = 2", "float32 values give float64"],
     "Raise `ValueError` when `values` is not 1-D": [
