@@ -127,7 +127,7 @@ def test_the_summary_prints_every_submission_that_was_not_graded(tmp_path, capsy
 
 # ------------------------------------------------------------ 2. ids as given, safe names
 
-ODD_IDS = ["Zoë O'Brien", "李 雷", "x" * 200, "-rf", "a b", 'say "hi"', "..", "CON",
+ODD_IDS = ["Zoë O'Brien", "李 雷", "x" * 128, "-rf", "a b", 'say "hi"', "..", "CON",
            "trailing."]
 
 
