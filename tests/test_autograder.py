@@ -558,6 +558,11 @@ MISTAKES = {
             "softmax_regression_objective": ("J = float(np.mean(lse - z[np.arange(n), y])",
                                              "J = float(np.sum(lse - z[np.arange(n), y])")},
             {"test_objective"}, "ok"),
+        # issue 17: alpha = 0 and 1 are allowed; a cost over no examples is an error
+        "focal_alpha_open_interval_and_line_without_examples": ({
+            "focal_loss": ("if not 0.0 <= a_pos <= 1.0:", "if not 0.0 < a_pos < 1.0:"),
+            "cost_along_line": ("or X.shape[0] == 0 or y.shape", "or y.shape")},
+            {"test_focal_loss", "test_cost_along_line"}, "ok"),
         "hinge_counts_true_class": ({       # j = y adds the margin to every example
             "multiclass_hinge": ("    terms[rows, y] = 0.0  # j = y is not a wrong class\n", "")},
             {"test_multiclass_hinge"}, "ok"),
