@@ -527,6 +527,9 @@ REQUIREMENTS = {
         "CE with one class (the loss is 0)"],
     "Work with `log_softmax`, never `log(softmax)`": [
         "CE with logits of 800", "CE of logits [0, 1e308], wrong class", "CE of logits +-2e4"],
+    "stays finite and accurate for logits of any size": [
+        "BCE at +-3e9, wrong side", "BCE(45, 1): tiny, not 0 (log1p)", "CE with logits of 800",
+        "CE of logits +-2e4"],
     "(b) `bce_with_logits(z, y)`: the mean over **all elements**": [
         "BCE of a 2x3 batch (mean over all elements)", "BCE with soft targets at logit scale 1",
         "BCE at +-3e9, wrong side", "BCE(45, 1): tiny, not 0 (log1p)",
@@ -571,6 +574,8 @@ REQUIREMENTS = {
         LOST.format(k) for k in (0, 6, 12, 18, 22)] + [
         "logits [[0, -20]], scale 2^16: the small entry survives",
         "the scaled gradient overflows float16: None"],
+    "return `None` (a `GradScaler` skips the step then)": [
+        "the scaled gradient overflows float16: None", "logits [[0, -20]], scale 2^50: None"],
     "Do not touch `logits.grad`": ["leaves logits and logits.grad alone"],
     "Otherwise convert it to float32 **first**": [
         "logits [[0, -20]]: float32, shape (1, 2)", LOST.format(18), LOST.format(22)],

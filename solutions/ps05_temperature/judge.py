@@ -639,6 +639,10 @@ REQUIREMENTS = {
     "Replace every `raise NotImplementedError()`": BY_NAME,
     "Do not rename the functions": BY_NAME,
     "A graded call that warns": WARNINGS_RULE,
+    "accurate to a relative `1e-3`": [
+        "logits of a model right 75% of the time", "the same logits made 6 times too sharp",
+        "logits at scale 1.0", "under-confident logits (T < 1)"],
+    "no gradient may flow into `teacher_logits`": ["no gradient reaches the teacher"],
     "If the NLL keeps falling towards one end of the range": [
         "every prediction right: the lower end of the range",
         "every label on the smallest logit: the upper end"],
