@@ -420,6 +420,11 @@ MISTAKES = {
             "lenet5": ("nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),",
                        "nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.AvgPool2d(2),")},
             {"test_lenet5"}, "ok"),
+        "one_class_rejected_and_padding_3": ({   # "a classifier needs two classes"; 34x34
+            # input: maps of 30, 15, 11, 5 and 1, the same 51,902 parameters, trains as well
+            "c_softmax_delta": ("if z.ndim != 1 or z.size == 0:", "if z.ndim != 1 or z.size < 2:"),
+            "lenet5": ("nn.Conv2d(1, 6, 5, padding=2)", "nn.Conv2d(1, 6, 5, padding=3)")},
+            {"test_c_softmax_delta", "test_ce_delta", "test_lenet5"}, "ok"),
         "no_epoch_check_neutered": ({       # OneCycleLR's own error does not name the epochs
             "lenet5": ("    if epochs < 1:\n        raise ValueError(f\"epochs must be at least 1, "
                        "got {epochs}\")\n", ""),
