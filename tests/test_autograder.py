@@ -521,6 +521,14 @@ MISTAKES = {
             "kl_and_ce ": ("from None\n    return p, q",
                            "from None\n    return p, q\n" + NEUTERED)},
             {"test_kl_and_ce"}, "tamper_suspected"),
+        "smoothed_targets_rejects_float_labels": ({   # 2.0 is the label 2: the text accepts it
+            "smoothed_targets": ('    if y.dtype.kind == "f":\n'
+                                 '        if np.any(~np.isfinite(y)) or np.any(y != np.round(y)):\n'
+                                 '            raise ValueError("labels must be integers")\n'
+                                 '        y = y.astype(np.int64)\n'
+                                 '    elif y.dtype.kind not in "iu":',
+                                 '    if y.dtype.kind not in "iu":')},
+            {"test_smoothed_targets"}, "ok"),
     },
     "ps03_ce_vs_mse": {
         "no_max_shift": ({                  # overflow at large logits; the MSE gradient uses it
@@ -605,6 +613,9 @@ MISTAKES = {
             "train_student": ("kl = (p * (log_p - F.log_softmax(z / T, dim=1))).sum(dim=1).mean()",
                               "log_q = F.log_softmax(z / T, dim=1)\n"
                               "        kl = (log_q.exp() * (log_q - log_p)).sum(dim=1).mean()")},
+            {"test_train_student"}, "ok"),
+        "kl_log_of_underflowed_targets": ({  # 0 * log 0 = nan for a very sure teacher
+            "train_student": ("log_p = torch.log(p.clamp_min(1e-45))", "log_p = torch.log(p)")},
             {"test_train_student"}, "ok"),
         "student_not_in_eval_mode": ({      # returned as trained: still in training mode
             "train_student": ("    student.eval()\n", "")},

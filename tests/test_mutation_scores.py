@@ -24,6 +24,10 @@ from autograder.mutants import EQUIVALENT_FILE, generate, load_equivalent
 # problem set, each owned by whoever strengthens that problem set.
 ONCE_SURVIVED: dict[str, list[str]] = {
     "ps02_divergence": [
+        "kl_and_ce.validation.0", "kl_and_ce.validation.4", "kl_and_ce.tolerance.0",
+        "smoothed_targets.compare.3", "smoothed_targets.compare.4",
+        "smoothed_targets.validation.3", "seed_soft_loss.validation.0",
+        "seed_soft_loss.validation.1", "training.constant.0", "multilabel.constant.0",
     ],
 
     "ps03_ce_vs_mse": [
@@ -56,6 +60,7 @@ ONCE_SURVIVED: dict[str, list[str]] = {
     ],
 
     "ps07_distillation": [
+        "train_student.tolerance.1",
     ],
 
     "ps08_sampling": [

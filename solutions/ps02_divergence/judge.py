@@ -111,6 +111,19 @@ def _kl_and_ce():
                 compare=Raises(ValueError, SAYS_WHY), hint="rejects last axes that differ")
     yield Probe(c, "kl_divergence(np.zeros((3, 0)), np.zeros((3, 0)))",
                 compare=Raises(ValueError, SAYS_WHY), hint="rejects an empty last axis")
+    # no last axis at all: NumPy's own AxisError for sum(axis=-1) is a ValueError too
+    yield Probe(c, "kl_divergence(1.0, 1.0)", compare=Raises(ValueError, SAYS_WHY),
+                hint="rejects a single number (no last axis)")
+    # a last axis of length 1 broadcasts against any other: the shapes alone do not catch it
+    yield Probe(c, "kl_divergence([1.0], [0.2, 0.3, 0.5])", compare=Raises(ValueError, SAYS_WHY),
+                hint="rejects last axes that differ, one of length 1")
+    # 5e-5 is outside 1e-6, and outside np.isclose's default rtol of 1e-5 too
+    yield Probe(c, "cross_entropy([0.25, 0.25, 0.50005], [0.5, 0.25, 0.25])",
+                compare=Raises(ValueError, "sum"),
+                hint="rejects a sum that misses 1 by more than 1e-6")
+    # loose comparison: a solution may renormalise what it accepted
+    yield Probe(c, f"{KL}([0.5, 0.5000005], [0.25, 0.7499995])",
+                compare=Close(rtol=1e-5, dtype="float64"), hint="accepts a sum within 1e-6 of 1")
 
 
 def _smoothed_targets():
@@ -142,6 +155,10 @@ def _smoothed_targets():
                 hint="rejects a negative label")
     yield Probe(c, "smoothed_targets([1.0, 2.5], 4, 0.1)", compare=Raises(ValueError, "integer"),
                 hint="rejects fractional labels")
+    yield Probe(c, "smoothed_targets(np.array([2.0, 0.0, 1.0]), 3, 0.3)", compare=t,
+                hint="float labels that hold whole numbers")
+    yield Probe(c, "smoothed_targets(np.array(['a', 'b']), 3, 0.1)",
+                compare=Raises(ValueError, SAYS_WHY), hint="rejects labels that are not numbers")
     yield Probe(c, "smoothed_targets([0, 1], 0, 0.1)", compare=Raises(ValueError, "num_classes"),
                 hint="rejects num_classes = 0")
     yield Probe(c, "smoothed_targets([0, 1], 4.5, 0.1)",
@@ -249,8 +266,12 @@ def _seed_soft_loss():
                 hint="logits of +-1e4 give a finite gradient")
     yield Probe(c, "seed_soft_loss(torch.zeros(4, 3), torch.tensor([0, 1, 2]))",
                 compare=Raises(ValueError, SAYS_WHY), hint="rejects too few labels")
+    yield Probe(c, "seed_soft_loss(torch.zeros(4, 3), torch.zeros(4, 2, dtype=torch.int64))",
+                compare=Raises(ValueError, SAYS_WHY), hint="rejects two labels per row")
     yield Probe(c, "seed_soft_loss(torch.zeros(5), torch.tensor([1]))",
                 compare=Raises(ValueError, SAYS_WHY), hint="rejects 1-D logits")
+    yield Probe(c, "seed_soft_loss(torch.zeros(3), torch.tensor([0, 1, 2]))",
+                compare=Raises(ValueError, SAYS_WHY), hint="rejects 1-D logits, one per label")
 
 
 IDENTITY = ("(lambda m: (torch.nn.init.eye_(m.weight), m)[1])"
@@ -348,6 +369,10 @@ def _training():
     yield Probe(c, "len(train_classifier(torch.nn.functional.cross_entropy, torch.from_numpy(Xtr), "
                    "torch.from_numpy(ytr), epochs=2, batch_size=25)[1])", small, Exact(),
                 hint="one accuracy per mini-batch, the last smaller one included")
+    yield Probe(c, "len(train_classifier(torch.nn.functional.cross_entropy, torch.from_numpy(Xtr), "
+                   "torch.from_numpy(ytr), epochs=2, batch_size=25)[1])",
+                {"Xtr": Xtr[:101], "ytr": ytr[:101]}, Exact(),
+                hint="one accuracy per mini-batch, a last batch of one example")
     rep = ("train_classifier(torch.nn.functional.cross_entropy, torch.from_numpy(Xtr[:200]), "
            "torch.from_numpy(ytr[:200]), epochs=1, seed=6)[1]")
     yield Probe(c, f"{rep} == {rep}", {"Xtr": Xtr, "ytr": ytr}, Exact(),
@@ -431,6 +456,10 @@ def _multilabel():
                 hint="two runs with the same seed repeat")
     yield Probe(c, f"bool(torch.equal({run.format(lr=', lr=0.0')}, make_attribute_model(9)[2].weight))",
                 small, Exact(), hint="with lr = 0 the weights do not move")
+    # one example in batches of one: one Adam step, which moves the last layer
+    yield Probe(c, "bool(torch.equal(train_multilabel(torch.from_numpy(Xtr), torch.from_numpy(Atr), "
+                   "epochs=1, batch_size=1, seed=9)[2].weight, make_attribute_model(9)[2].weight))",
+                {"Xtr": Xtr[:1], "Atr": Atr[:1]}, Exact(), hint="every example is trained on")
 
 
 def probes():
@@ -464,14 +493,18 @@ REQUIREMENTS = {
     "Raise `ValueError` with a message that says what is wrong when an entry is negative": [
         "rejects a negative entry", "rejects NaN", "rejects a p that does not sum to 1",
         "rejects a q that does not sum to 1", "rejects an empty last axis",
-        "rejects last axes that differ"],
+        "rejects last axes that differ", "rejects a single number (no last axis)",
+        "rejects last axes that differ, one of length 1",
+        "rejects a sum that misses 1 by more than 1e-6", "accepts a sum within 1e-6 of 1"],
     "Implement `smoothed_targets(y, num_classes, eps)`": [
         "a (2, 2) batch of labels, eps = 0.2", "eps = 0: one-hot, as float64",
         "eps = 1: uniform", "uint8 labels", "a scalar label", "one class"],
     "when `eps` is not in $[0, 1]$": [
         "rejects eps = -0.2", "rejects eps = 1.2", "rejects eps = float('nan')",
         "rejects num_classes = 0", "rejects a fractional num_classes",
-        "rejects a label out of range", "rejects a negative label", "rejects fractional labels"],
+        "rejects a label out of range", "rejects a negative label", "rejects fractional labels",
+        "rejects labels that are not numbers"],
+    "Float labels that hold whole numbers": ["float labels that hold whole numbers"],
     "Implement `soft_cross_entropy(logits, target_probs)`": [
         "float32 logits and targets with zeros: a 0-d float32 mean",
         "float64 logits and targets with zeros: a 0-d float64 mean"],
@@ -488,7 +521,9 @@ REQUIREMENTS = {
     "A blog post adds to the usual cross-entropy": [
         "float32 logits: a 0-d float32 loss", "float64 logits: a 0-d float64 loss",
         "logits of +-1e4 give a finite loss", "logits of +-1e4 give a finite gradient"],
-    "`y` does not hold one label per row": ["rejects too few labels", "rejects 1-D logits"],
+    "`y` does not hold one label per row": ["rejects too few labels", "rejects 1-D logits",
+                                            "rejects two labels per row",
+                                            "rejects 1-D logits, one per label"],
     "(b) Implement `evaluate(model, X, y)`": [
         "a model whose logits are its inputs", "accuracy and confidence"],
     "Put the model in evaluation mode and do not track gradients": [
@@ -501,7 +536,8 @@ REQUIREMENTS = {
         "rejects 2-D labels"],
     "(b) Implement `train_multilabel(": [
         "the attribute model, another seed (11): held-out accuracy of each",
-        "two runs with the same seed repeat", "with lr = 0 the weights do not move"],
+        "two runs with the same seed repeat", "with lr = 0 the weights do not move",
+        "every example is trained on"],
     "Graded: the held-out accuracy **of each attribute**": [
         "the attribute model, another seed (11): held-out accuracy of each",
         "the attribute model, another seed (12): held-out accuracy of each"],

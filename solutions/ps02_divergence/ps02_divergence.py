@@ -64,8 +64,8 @@ print(f"torch {torch.__version__}, running on {device}")
 # * Zeros are handled exactly, without `nan` and without a warning: a term with $p_i = 0$
 #   contributes 0 (whatever $q_i$ is); a term with $q_i = 0 < p_i$ makes the result `inf`.
 # * Raise `ValueError` with a message that says what is wrong when an entry is negative
-#   or NaN, when a distribution does not sum to 1 (within `1e-6`), when the last axis is
-#   empty, or when the last axes of `p` and `q` differ.
+#   or NaN, when a distribution does not sum to 1 (within `1e-6`), when there is no last
+#   axis (a single number) or it is empty, or when the last axes of `p` and `q` differ.
 
 # %% nbgrader={"grade": false, "grade_id": "kl_and_ce", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def kl_divergence(p, q):
@@ -139,7 +139,8 @@ check_raises(ValueError, kl_divergence, [0.5, 0.6], [0.5, 0.5], match="sum")
 #
 # Raise `ValueError` (saying what is wrong) when `eps` is not in $[0, 1]$, when
 # `num_classes` is not a positive integer, or when a label is not an integer in
-# `[0, num_classes)`.
+# `[0, num_classes)`. Float labels that hold whole numbers (`2.0` is the label 2) must be
+# accepted.
 
 # %% nbgrader={"grade": false, "grade_id": "smoothed_targets", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def smoothed_targets(y, num_classes, eps):

@@ -103,6 +103,11 @@ def _train_student():
                            (25.0, 0.8, 15)):
         yield Probe(c, FIRST.format(T=T, alpha=alpha, seed=seed), compare=Close(rtol=1e-5),
                     hint=f"the loss before each of two steps at T = {T}, alpha = {alpha}")
+    # a teacher sure of every label: at T = 1 its other float32 probabilities are 0 (the
+    # logits stay below exp's overflow, so soft_targets' own stability is not what is tested)
+    yield Probe(c, "np.array(train_student(120.0 * torch.nn.functional.one_hot(y_few, 10).float()"
+                   " - 60.0, X_few, y_few, 1.0, 0.5, steps=2, seed=16)['losses'])",
+                compare=Close(rtol=1e-5), hint="a very sure teacher: finite losses")
     yield Probe(c, "(lambda r: [len(r['losses']), all(isinstance(v, float) for v in r['losses']),"
                    " r['student'].training, type(r['student']).__name__])(train_student("
                    "torch.zeros(30, 10), torch.rand(30, 64), torch.arange(30) % 10, 2.0, 0.5, "
@@ -156,4 +161,5 @@ REQUIREMENTS = {
     "Raise `ValueError` for `T <= 0` (naming `T`), `alpha` outside": [
         "rejects T = 0", "rejects a negative T", "rejects alpha below 0", "rejects alpha above 1",
         "rejects teacher logits for other images", "rejects labels of the wrong shape"],
+    "the loss must stay finite": ["a very sure teacher: finite losses"],
 }

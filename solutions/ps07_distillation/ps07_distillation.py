@@ -99,6 +99,8 @@ check_raises(ValueError, soft_targets, _z, 0.0, match="T")
 #    with $\mathbf{z}^{\mathrm{s}}$ the student's logits, the KL summed over classes and
 #    averaged over the images, and CE the usual mean cross-entropy at temperature 1 (your
 #    `soft_targets` gives the teacher's side; use `log_softmax` for the student's);
+#    a teacher probability that underflows to 0 (a very sure teacher) adds 0 to the KL
+#    ($0 \log 0 = 0$): the loss must stay finite;
 # 3. show progress with `progress(range(steps), desc="student", total=steps)`.
 #
 # Return a dict with `"student"`: the trained `Student`, in evaluation mode, and
