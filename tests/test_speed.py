@@ -170,9 +170,9 @@ def test_ratio_bound_is_set_by_the_loop_or_by_half_the_class_cpu():
     # here the loop's path (32.5 s) is longer than half the class's CPU (29.75 s)
     assert b.with_probes == pytest.approx(120.0 / 32.5)
     assert b.idle_free_probes == pytest.approx(90.0 / 32.0)
-    # without the loop (its notebook and its 30 s out), imports paid: 9 solutions, the
-    # crash, 10 others and the reference run at their sandboxed CPU
-    assert b.no_loop_paid == pytest.approx(90.0 / ((10 * 3.6 + 10 * 1.3 - 3.6 + 3.6) / 2))
+    # without the loop (its notebook and its 30 s out of stock's CPU), imports paid: 9
+    # solutions, the crash, 10 others and the reference run at their sandboxed CPU
+    assert b.no_loop_paid == pytest.approx(60.0 / ((10 * 3.6 + 10 * 1.3 - 3.6 + 3.6) / 2))
     # without the loop the class's CPU sets it, and the imports are never counted
     no_loop = B.bound(splits, {"solution": 10, "release": 10}, 30.0, 120.0, 90.0)
     assert no_loop.with_probes == pytest.approx(120.0 / ((10 * 2.5 + 10 * 0.3 + 1.5) / 2))
@@ -219,3 +219,27 @@ def test_cpu_split_of_a_submission_adds_up_to_its_run(tmp_path):
     assert s.imports > 0 and s.cells > 0 and s.probes > 0 and s.reference_cells > 0
     assert s.reference_cells <= s.cells and s.reference <= s.cells + s.probes
     assert 0.5 * s.sandboxed < s.imports + s.cells + s.probes < 1.5 * s.sandboxed
+
+
+def test_a_stopped_benchmark_still_writes_the_details_of_its_rows(tmp_path, monkeypatch):
+    """bench.py writes its details lines after the table; a run stopped after some rows
+    (SIGTERM, which the run turns into SystemExit) keeps them (the 15:35 run lost ps03's)."""
+    sys.path.insert(0, str(ROOT / "benchmarks" / "grading"))
+    import bench
+
+    calls = []
+
+    def one(assignment, n, workers):
+        calls.append(assignment)
+        if len(calls) > 1:
+            raise SystemExit(143)     # what the SIGTERM handler raises
+        return f"| {assignment} | row |", f"- {assignment}: details\n"
+
+    monkeypatch.setattr(bench, "one", one)
+    monkeypatch.setattr(bench, "HERE", tmp_path)
+    monkeypatch.setattr(bench.shutil, "which", lambda name: "/usr/bin/" + name)
+    monkeypatch.setattr(sys, "argv", ["bench.py", "--assignments", "ps03_x,ps02_y"])
+    with pytest.raises(SystemExit):
+        bench.main()
+    text = (tmp_path / "RESULTS.md").read_text()
+    assert "| ps03_x | row |" in text and "- ps03_x: details" in text

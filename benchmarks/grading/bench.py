@@ -30,6 +30,7 @@ import os
 import platform
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -299,12 +300,16 @@ def main() -> int:
 
     write(head)
     rows, details = [], []
-    for assignment in args.assignments.split(","):
-        row, detail = one(assignment, args.n, args.workers)
-        write(row + "\n")
-        rows.append(row)
-        details.append(detail)
-    write("\n" + "".join(details))
+    # A run stopped with SIGTERM (or ^C) still writes the details of the rows it has.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    try:
+        for assignment in args.assignments.split(","):
+            row, detail = one(assignment, args.n, args.workers)
+            write(row + "\n")
+            rows.append(row)
+            details.append(detail)
+    finally:
+        write("\n" + "".join(details))
     return 0 if all("| yes |" in r for r in rows) else 1
 
 

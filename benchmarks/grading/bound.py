@@ -130,7 +130,7 @@ class Bound:
     idle_with_probes: float  # the same against stock's CPU (stock on an idle machine)
     idle_free_probes: float
     no_loop_paid: float     # without the looping notebook, imports paid as a sandbox pays
-                            # them: (stock_wall - timeout) / (the class's sandboxed CPU / cores)
+                            # them: (stock_cpu - timeout) / (the class's sandboxed CPU / cores)
 
 
 def bound(splits: dict[str, Split], counts: dict[str, int], loop_timeout: float,
@@ -155,7 +155,7 @@ def bound(splits: dict[str, Split], counts: dict[str, int], loop_timeout: float,
     # without the looping notebook, each other one (and the reference run) at its sandboxed CPU
     loops = counts.get("loop", 0)
     paid = sum(n * splits[k].sandboxed for k, n in work.items()) - loops * sol.sandboxed
-    no_loop = (stock_wall - loop_timeout * loops) / ((paid + sol.sandboxed) / cores)
+    no_loop = (stock_cpu - loop_timeout * loops) / ((paid + sol.sandboxed) / cores)
     return Bound(cells, probes, floor_p, floor_f, stock_wall / best_p, stock_wall / best_f,
                  stock_cpu / best_p, stock_cpu / best_f, no_loop)
 
