@@ -71,7 +71,7 @@ class Host:
 class Breach:
     """A limit the sandbox ran into (data; the supervisor words the message)."""
 
-    kind: str        # "memory" or "pids"
+    kind: str        # "memory", "pids" (the cgroup) or "disk" (the sandbox's host folders)
     limit: int       # bytes or tasks
 
 

@@ -51,6 +51,9 @@ MAX_ZIP_BYTES = 1 << 30
 MAX_NOTEBOOK_BYTES = 50 << 20
 NBGRADER_FOLDERS = ("autograded", "feedback", "source", "release")
 CHECKPOINTS = ".ipynb_checkpoints"
+# nbgrader's gradebook keeps a student id in String(128) (nbgrader.api.Student.id);
+# PostgreSQL refuses a longer one at insert, which would stop the whole batch there.
+MAX_ID_CHARS = 128
 OUTSIDE = "a symbolic link to a path outside the submissions folder (refused, not read)"
 # names Windows will not create, whatever the extension (a feedback folder must copy anywhere)
 _RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(10)),
@@ -204,6 +207,11 @@ def _student(folder: Path, root_real: Path, assignment: str,
     """The submission in one student's folder, or what to list instead, or None (no
     notebook of ``assignment`` at all: this student did not hand it in)."""
     sid = student_id(folder.name)
+    if len(sid) > MAX_ID_CHARS:
+        return Ignored(show(folder), (
+            f"the folder name, the student id, is {len(sid)} characters long; the gradebook "
+            f"holds ids of at most {MAX_ID_CHARS}: not graded (rename the folder to the "
+            "student's id and grade again)"))
     if folder.is_symlink() and not _inside(folder, root_real):
         return Submission(sid, show(folder), problem=f"the folder is {OUTSIDE}")
     found = [(p.relative_to(folder), out) for p, out in _notebooks(folder, root_real)]

@@ -92,7 +92,7 @@ class RawResult:
     grader_error: bool = False  # the grader could not run the notebook: nothing was scored
     # cgroup accounting (None without cgroups): CPU seconds of everything the sandboxes ran
     # (children, compilers, killed attempts included), their largest memory use, and the
-    # cgroup limits hit ("memory", "pids"), one entry per stopped attempt
+    # limits hit ("memory", "pids", "disk"), one entry per stopped attempt
     cpu_all: float | None = None
     memory_peak: int | None = None
     limits_hit: list[str] = field(default_factory=list)
@@ -378,6 +378,9 @@ def _one_attempt(sb: Sandbox, job: dict, inputs: bytes, res: RawResult,
         if hit.kind == "memory":
             msg = (f"{where}: over the memory limit of {hit.limit / 2**30:.1f} GiB "
                    "(the sandbox's processes and its /tmp together): stopped")
+        elif hit.kind == "disk":
+            msg = (f"{where}: wrote more than {hit.limit / 2**20:.0f} MiB (or "
+                   f"{limits.out_files} files) into the grader's folders: stopped")
         else:
             msg = (f"{where}: over the limit of {hit.limit} processes and threads "
                    "(a fork or thread was refused): stopped")

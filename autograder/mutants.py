@@ -144,6 +144,16 @@ def classify(mutant: Mutant, verdict, marks: dict[str, str]) -> Outcome:
     if verdict.status == "malformed":
         return Outcome(mutant, "error", verdict.status, reason="; ".join(verdict.reasons),
                        marked_equivalent=marked)
+    if verdict.status == "tamper_suspected":
+        # A mutant is the solution with one honest mistake: it forges nothing. A probe
+        # marked visible=True failed where the notebook's visible test passed, so that
+        # probe does not repeat its visible test exactly, and a student who made this
+        # mistake would be accused of tampering.
+        return Outcome(mutant, "error", verdict.status, reason=(
+            "flagged tamper_suspected, which an honest mistake must never be: a probe marked "
+            "visible=True does not repeat its visible test exactly (same call, same state, "
+            "same tolerance); fix the probe or drop its visible=True ("
+            + "; ".join(verdict.reasons) + ")"), marked_equivalent=marked)
     lost = sorted(g for g, c in verdict.cells.items()
                   if c.score is not None and c.score < c.max_score)
     crashed = verdict.status in CRASHES

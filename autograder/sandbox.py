@@ -53,6 +53,8 @@ class Limits:
     files: int = 256               # open file descriptors
     fsize: int = 64 * 2**20        # largest file it may write
     tmp_size: int = 512 * 2**20    # each of the jail's /tmp and home (tmpfs, counted as memory)
+    out_size: int = 256 * 2**20    # all it writes into host folders (/out; home without tmpfs)
+    out_files: int = 4096          # files and folders it may make there
     warm: tuple[str, ...] = ("numpy",)
     use_bwrap: bool | None = None  # None: when available
     use_cgroups: bool | None = None  # None: when a cgroup is writable (else rlimits only)
@@ -207,6 +209,24 @@ def _env(sandboxed: bool, scratch: Path, limits: Limits, event_fd: int) -> dict[
     return env
 
 
+def host_folder_use(scratch: Path, limits: Limits) -> tuple[int, int] | None:
+    """(bytes, entries) of what the runner wrote into its host folders, when over the
+    limits, else None. /out (and home, when it is not a tmpfs) are host folders: a tmpfs
+    counts as the cgroup's memory, these would fill the grader's disk, 64 MiB a file."""
+    used = entries = 0
+    for top in ("out", "home"):
+        for root, dirs, files in os.walk(scratch / top):
+            for name in files + dirs:
+                entries += 1
+                try:
+                    used += os.lstat(os.path.join(root, name)).st_blocks * 512
+                except OSError:
+                    continue   # removed meanwhile
+            if used > limits.out_size or entries > limits.out_files:
+                return used, entries
+    return None
+
+
 @dataclass
 class Sandbox:
     """One started runner, ready (after :meth:`wait_ready`) to take one job."""
@@ -221,6 +241,7 @@ class Sandbox:
     cgroup: cgroups.SandboxCgroup | None = None   # None: rlimits only
     usage: cgroups.Usage | None = None            # read from the cgroup when it closes
     _buf: bytes = b""
+    _next_disk_check: float = 0.0
 
     @classmethod
     def start(cls, limits: Limits) -> Sandbox:
@@ -261,8 +282,14 @@ class Sandbox:
         return cls(limits, scratch, proc, r, sandboxed, cgroup=group)
 
     def breach(self) -> cgroups.Breach | None:
-        """The cgroup limit (memory, pids) this sandbox ran into, if any."""
-        return self.cgroup.breach() if self.cgroup is not None else None
+        """The limit (cgroup memory or pids; disk) this sandbox ran into, if any."""
+        hit = self.cgroup.breach() if self.cgroup is not None else None
+        now = time.monotonic()
+        if hit is None and now >= self._next_disk_check:
+            self._next_disk_check = now + 0.5   # a walk of its folders, twice a second
+            if host_folder_use(self.scratch, self.limits) is not None:
+                hit = cgroups.Breach("disk", self.limits.out_size)
+        return hit
 
     def stderr_tail(self, limit: int = STDERR_TAIL) -> str:
         """The last ``limit`` bytes the runner (or bwrap) wrote to its stderr, as text."""

@@ -170,6 +170,33 @@ def test_pids_breach_stops_the_sandbox_at_once(monkeypatch, tmp_path):
     assert any("over the limit of 32 processes and threads" in r for r in verdict.reasons)
 
 
+def test_writing_too_much_into_the_host_folders_stops_that_cell_only(monkeypatch, tmp_path):
+    from test_unit_status import KL, grade, scores
+
+    verdict = grade(monkeypatch, tmp_path, script={("chunk", KL): "disk"})
+    assert verdict.status == "crashed"
+    assert f"chunk {KL}: wrote more than 256 MiB (or 4096 files) into the grader's " \
+           "folders: stopped" in verdict.reasons
+    assert scores(verdict)["test_entropy"] == 2.0
+
+
+def test_host_folder_use_counts_bytes_and_entries_of_out_and_home(tmp_path):
+    limits = sandbox.Limits(out_size=2**20, out_files=8)
+    for sub in ("out", "home", "job"):
+        (tmp_path / sub).mkdir()
+    (tmp_path / "job" / "inputs.npz").write_bytes(b"x" * 2**21)   # the grader's own: not counted
+    (tmp_path / "out" / "probe_0.npz").write_bytes(b"x" * 2**19)
+    assert sandbox.host_folder_use(tmp_path, limits) is None
+    (tmp_path / "home" / "deep").mkdir()
+    (tmp_path / "home" / "deep" / "big").write_bytes(b"x" * 2**20)
+    used, entries = sandbox.host_folder_use(tmp_path, limits)
+    assert used >= 2**20 + 2**19 and entries == 3
+    for i in range(8):
+        (tmp_path / "out" / f"f{i}").touch()
+    (tmp_path / "home" / "deep" / "big").unlink()
+    assert sandbox.host_folder_use(tmp_path, limits)[1] > limits.out_files   # too many entries
+
+
 def test_a_limit_hit_between_cells_blames_the_cell_that_left_processes_behind(monkeypatch,
                                                                              tmp_path):
     """A fork bomb's cell can end (its forks refused) before the supervisor sees pids.max
@@ -267,6 +294,12 @@ except OSError as exc:
     if exc.errno == errno.ENOSPC:
         raise TmpFull(f"/tmp full after {i} files") from None
     raise""",
+    "fills_out": """import os, time
+block = b"x" * (32 * 2**20)        # /out is a host folder: 40 files would be 1.25 GiB
+for i in range(40):
+    with open(f"/out/fill{i}", "wb") as f:
+        f.write(block)
+    time.sleep(0.05)""",
     "compiles_c": """import subprocess, time
 open("spin.c", "w").write(
     "#include <time.h>\\nint main(void){volatile unsigned long x = 0;"
@@ -335,6 +368,17 @@ def test_a_2gib_write_to_tmp_is_refused(over_limit):
     assert {"chunk": pay["chunk_errors"][0]["chunk"], "error": "TmpFull"}.items() <= \
         pay["chunk_errors"][0].items(), pay["chunk_errors"]
     assert over_limit["rows"]["fills_tmp"]["score"] == C.FULL
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("bwrap")
+def test_filling_the_graders_out_folder_is_stopped_and_the_rest_grades(over_limit):
+    row = over_limit["rows"]["fills_out"]
+    pay = row["payload"]
+    assert row["status"] == "crashed" and pay["limits_hit"] == ["disk"], pay["reasons"]
+    assert any("wrote more than 256 MiB (or 4096 files) into the grader's folders" in r
+               for r in pay["reasons"]), pay["reasons"]
+    assert row["score"] == C.FULL
 
 
 @pytest.mark.slow

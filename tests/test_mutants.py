@@ -158,6 +158,8 @@ def test_classification_from_the_verdict():
     assert (wrong.kind, wrong.marked_equivalent) == ("killed", True)
     assert classify(m, None, {}).kind == "error"
     assert classify(m, _verdict("malformed", test_f=0.0), {}).kind == "error"
+    accused = classify(m, _verdict("tamper_suspected", test_f=0.0), {})
+    assert accused.kind == "error" and "visible=True" in accused.reason   # not "killed"
     a = Analysis("ps", [m], [wrong], 1.0, 12, [])
     assert a.score == 1.0 and not a.passed      # a wrong equivalence mark fails the run
     a = Analysis("ps", [m], [classify(m, _verdict("ok", test_f=4.0), {})], 1.0, 12, [])

@@ -171,6 +171,27 @@ def _race(target, args_for) -> dict[str, str]:
 
 
 @pytest.mark.slow
+def test_postgres_holds_ids_up_to_the_length_collect_lets_through(pg_url):
+    """collect.MAX_ID_CHARS is the gradebook's real limit: an id of that length records,
+    one character more is refused by PostgreSQL (so collect must leave it out)."""
+    from nbgrader.api import InvalidEntry
+
+    from autograder.collect import MAX_ID_CHARS
+    from autograder.judge import Verdict
+
+    a = "ps01_information"
+    rec = Recorder(pg_url, a, cells_of(a))
+    try:
+        ok = "x" * MAX_ID_CHARS
+        rec.record(ok, Verdict("ok", 0.0, 1.0, {}, []), "d" * 64, {"cells": {}})
+        assert ok in {r["student"] for r in results(pg_url, a)}
+        with pytest.raises(InvalidEntry, match="too long"):
+            rec.record(ok + "y", Verdict("ok", 0.0, 1.0, {}, []), "d" * 64, {"cells": {}})
+    finally:
+        rec.close()
+
+
+@pytest.mark.slow
 def test_graders_opening_an_empty_postgres_gradebook_at_once_all_start(pg_url):
     """nbgrader creates its tables and enum types on first use; four graders doing so at
     the same moment raced (a duplicate ``CREATE TYPE grade_cell_type``) before the lock."""

@@ -120,6 +120,19 @@ def test_students_come_sorted_by_id(tmp_path):
     assert [s.student for s in collect(tmp_path, A)] == ["0042", "Adam", "bob", "zoe"]
 
 
+def test_an_id_longer_than_the_gradebook_holds_is_left_out_with_its_reason(tmp_path):
+    """PostgreSQL refuses a student id over nbgrader's String(128) at insert, which stopped
+    the batch at that student; such a folder is listed as not graded instead."""
+    longest, too_long = "a" * 128, "b" * (col.MAX_ID_CHARS + 1)
+    for sid in (longest, too_long, "carol"):
+        write(tmp_path / "subs", f"{sid}/{A}.ipynb", notebook_bytes(sid[:5]))
+    taken = col.intake(tmp_path / "subs", A)
+    assert [s.student for s in taken.submissions] == [longest, "carol"]
+    assert [i.path.name for i in taken.left_out] == [too_long]
+    assert "129 characters long" in taken.left_out[0].reason
+    assert "at most 128" in taken.left_out[0].reason
+
+
 def test_an_empty_folder_gives_no_submissions(tmp_path):
     assert collect(tmp_path, A) == []
 

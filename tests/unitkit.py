@@ -130,7 +130,8 @@ class FakeSandbox:
     ``script`` maps ``("chunk", i)`` or ``("probe", k)`` to what that piece does:
     ``"ok"`` (default), ``"error"`` (a chunk raises AssertionError), ``"hang"`` (starts and
     never ends), ``"fork"`` (hangs with a thousand processes), ``"die"`` (starts, then the
-    process is gone), ``"oom"`` / ``"pids"`` (hangs at the cgroup's memory or pids limit).
+    process is gone), ``"oom"`` / ``"pids"`` / ``"disk"`` (hangs at the cgroup's memory or
+    pids limit, or over the size of the host folders).
     ``results[k]`` is what probe ``k`` answers, ``(encoded, arrays)``; default a Python int ``k``.
     ``never_ready``: the process dies before saying ``ready``. ``procs``: what the
     process watchdog sees. ``forged``: extra events sent right after ``ready``.
@@ -235,11 +236,12 @@ class FakeSandbox:
                                 "output": ""})
             self._stuck = True
             self.hit = Breach("pids", 32)
-        elif action in ("oom", "pids"):   # paused at the limit (cgroup v1) until stopped
+        elif action in ("oom", "pids", "disk"):   # paused at the limit until stopped
             from autograder.cgroups import Breach
 
             self._stuck = True
-            self.hit = Breach("memory", 3 * 2**30) if action == "oom" else Breach("pids", 32)
+            self.hit = {"oom": Breach("memory", 3 * 2**30), "pids": Breach("pids", 32),
+                        "disk": Breach("disk", 256 * 2**20)}[action]
         elif what == "chunk":
             failed = action == "error"
             self._queue.append({"ev": "chunk_end", "i": idx, "ok": not failed,
