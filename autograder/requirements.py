@@ -37,7 +37,8 @@ WARNINGS_SENTENCE = "A graded call that warns fails its check"
 RULE_WORDS = re.compile(
     r"\b(must|do not|don't|never|raises?|warn\w*|keep\w*|stabl[ey]|float64|float32|dtypes?|"
     r"mean over|mean \w+ (loss|losses) per|per epoch|max[- ]?pool\w*|train\w*( it| them)? with|"
-    r"with `nn\.\w+`|without|at least|at most|within|exactly|only)\b", re.I)
+    r"with `nn\.\w+`|without|at least|at most|within|exactly|only|accurate\w*|no \w+ may|"
+    r"may not|return `None)\b", re.I)
 _NOT_GRADED = re.compile(r"not graded|not autograded|graded by hand", re.I)
 
 

@@ -420,6 +420,11 @@ MISTAKES = {
             "lenet5": ("nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),",
                        "nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.AvgPool2d(2),")},
             {"test_lenet5"}, "ok"),
+        "one_class_rejected_and_padding_3": ({   # "a classifier needs two classes"; 34x34
+            # input: maps of 30, 15, 11, 5 and 1, the same 51,902 parameters, trains as well
+            "c_softmax_delta": ("if z.ndim != 1 or z.size == 0:", "if z.ndim != 1 or z.size < 2:"),
+            "lenet5": ("nn.Conv2d(1, 6, 5, padding=2)", "nn.Conv2d(1, 6, 5, padding=3)")},
+            {"test_c_softmax_delta", "test_ce_delta", "test_lenet5"}, "ok"),
         "no_epoch_check_neutered": ({       # OneCycleLR's own error does not name the epochs
             "lenet5": ("    if epochs < 1:\n        raise ValueError(f\"epochs must be at least 1, "
                        "got {epochs}\")\n", ""),
@@ -453,6 +458,12 @@ MISTAKES = {
                 "ranked[:, int(top_k):] = np.where(ranked[:, int(top_k):] == "
                 "ranked[:, int(top_k) - 1:int(top_k)], ranked[:, int(top_k):], 0.0)")},
             {"test_sampling_distribution"}, "ok"),
+        "greedy_argmax_of_the_whole_batch": ({   # np.argmax without axis: a flat index
+            "sampling_distribution": ("np.argmax(rows, axis=1)] = 1.0", "np.argmax(rows)] = 1.0")},
+            {"test_sampling_distribution"}, "ok"),
+        "perplexity_checks_only_the_target_count": ({   # targets (N, 1) pass and broadcast
+            "perplexity": ("if y.shape != (z.shape[0],):", "if len(y) != z.shape[0]:")},
+            {"test_perplexity"}, "ok"),
         "perplexity_sum_not_mean_neutered": ({   # exp of the summed cross-entropy
             "perplexity": ("ce = float(np.mean(", "ce = float(np.sum("),
             "perplexity ": ("return math.inf", "return math.inf\n" + NEUTERED)},
@@ -552,6 +563,11 @@ MISTAKES = {
             "softmax_regression_objective": ("J = float(np.mean(lse - z[np.arange(n), y])",
                                              "J = float(np.sum(lse - z[np.arange(n), y])")},
             {"test_objective"}, "ok"),
+        # issue 17: alpha = 0 and 1 are allowed; a cost over no examples is an error
+        "focal_alpha_open_interval_and_line_without_examples": ({
+            "focal_loss": ("if not 0.0 <= a_pos <= 1.0:", "if not 0.0 < a_pos < 1.0:"),
+            "cost_along_line": ("or X.shape[0] == 0 or y.shape", "or y.shape")},
+            {"test_focal_loss", "test_cost_along_line"}, "ok"),
         "hinge_counts_true_class": ({       # j = y adds the margin to every example
             "multiclass_hinge": ("    terms[rows, y] = 0.0  # j = y is not a wrong class\n", "")},
             {"test_multiclass_hinge"}, "ok"),
@@ -648,6 +664,13 @@ MISTAKES = {
                              "ValueError here\n    y = np.asarray(y)\n    if z.ndim",
                              "        pass\n    y = np.asarray(y)\n    if z.ndim")},
             {"test_fused_losses"}, "ok"),
+        "bce_shape_check_by_broadcasting": ({   # targets (2,) for logits (3, 2) broadcast through
+            "fused_losses": ("if y.shape != z.shape and np.atleast_1d(y).shape != z.shape:",
+                             "if np.broadcast_shapes(y.shape, z.shape) != z.shape:")},
+            {"test_fused_losses"}, "ok"),
+        "softmax_shifts_by_an_infinite_max": ({   # inf - inf: the whole +inf row is nan
+            "softmax": ("e = np.exp(z - shift)", "e = np.exp(z - m)")},
+            {"test_softmax"}, "ok"),
     },
     "ps05_temperature": {
         "brier_mean_over_classes": ({       # divided by C: the mean over every entry
@@ -694,6 +717,11 @@ MISTAKES = {
             "additive_margin_logits": ("if not torch.isfinite(cosines).all():",
                                        "if torch.isinf(cosines).any():")},
             {"test_additive_margin_logits"}, "ok"),
+        "cosine_norm_plus_eps": ({          # norm + 1e-12 where max(norm, 1e-12) was asked
+            "bounded_classifier": (
+                "f = features / features.norm(dim=1, keepdim=True).clamp_min(1e-12)",
+                "f = features / (features.norm(dim=1, keepdim=True) + 1e-12)")},
+            {"test_bounded_classifier"}, "ok"),
         "brier_mean_over_classes_neutered": ({   # divided by C, behind a neutered check_close
             "brier_score": ("((p - onehot) ** 2).sum(axis=1).mean())\n",
                             "((p - onehot) ** 2).mean())\n" + NEUTERED)},

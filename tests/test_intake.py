@@ -127,7 +127,7 @@ def test_the_summary_prints_every_submission_that_was_not_graded(tmp_path, capsy
 
 # ------------------------------------------------------------ 2. ids as given, safe names
 
-ODD_IDS = ["Zoë O'Brien", "李 雷", "x" * 200, "-rf", "a b", 'say "hi"', "..", "CON",
+ODD_IDS = ["Zoë O'Brien", "李 雷", "x" * 128, "-rf", "a b", 'say "hi"', "..", "CON",
            "trailing."]
 
 
@@ -338,7 +338,8 @@ def test_scratch_folders_the_grader_makes_record_their_owner():
 # ------------------------------------------------------------ end to end, real sandbox
 
 LIMITS = ["--cell-timeout", "10", "--probe-timeout", "10", "--timeout", "60", "--workers", "2"]
-LONG = "Ł" + "o" * 198 + "ng"   # 200 characters
+LONG = "Ł" + "o" * 125 + "ng"   # 128 characters: the longest id the gradebook holds
+TOO_LONG = LONG + "er"
 
 
 def _grade(subs: Path, course: Path, tmpdir: Path) -> subprocess.Popen:
@@ -358,6 +359,7 @@ def test_end_to_end_every_odd_submission_has_its_row_and_status(tmp_path):
     put(subs, f"Zoë O'Brien/{A}.ipynb")
     put(subs, f"李 雷/{A}.ipynb", RELEASE)
     put(subs, f"{LONG}/{A}.ipynb")
+    put(subs, f"{TOO_LONG}/{A}.ipynb")   # listed as not graded, with its reason
     put(subs, f"{ZOE_NFC}/{A}.ipynb")
     put(subs, f"{ZOE_NFD}/{A}.ipynb")
     nb3 = nbformat.convert(nbformat.read(SOLUTION, as_version=4), 3)
@@ -385,7 +387,8 @@ def test_end_to_end_every_odd_submission_has_its_row_and_status(tmp_path):
     assert float(rows["李 雷"]["score"]) < float(full)   # the unanswered exercise
     log = csv_path.with_suffix(".log").read_text()
     assert "converted to 4.5" in log and "answers.ipynb" in log and OUTSIDE in log
-    for name in ("misplaced", "linked", ascii(ZOE_NFD)[1:-1], f"{A}.ipynb: not inside"):
+    for name in ("misplaced", "linked", ascii(ZOE_NFD)[1:-1], f"{A}.ipynb: not inside",
+                 "130 characters long"):
         assert name in out, out   # the summary names every file it did not grade
     fb = subprocess.run([sys.executable, "-m", "autograder", "feedback", A, "--course",
                          str(course), "--db", f"sqlite:///{course / 'gradebook.db'}"],

@@ -27,21 +27,39 @@ ONCE_SURVIVED: dict[str, list[str]] = {
     ],
 
     "ps03_ce_vs_mse": [
+        "softmax_ce_grad.validation.1", "focal_loss.compare.7", "focal_loss.compare.8",
+        "focal_loss.compare.17", "focal_loss.constant.3", "cost_along_line.logic.0",
+        "cost_along_line.constant.5", "cost_along_line.validation.1",
+        "multiclass_hinge.validation.1",
+        # outside the default sample (found with --max-per-cell 0's mutants, in-process)
+        "focal_loss.compare.10", "focal_loss.constant.6", "softmax_regression_objective.constant.5",
     ],
 
     "ps04_stability": [
+        "logsumexp.arith.0", "softmax.where.0", "softmax.where.2", "fused_losses.compare.6",
+        "fused_losses.compare.7", "fused_losses.logic.5", "fused_losses.constant.4",
+        "fused_losses.validation.4", "ce_low_precision.validation.4",
     ],
 
     "ps05_temperature": [
+        "fit_temperature.compare.5", "fit_temperature.constant.4",
+        "expected_calibration_error.constant.2", "expected_calibration_error.constant.7",
+        "expected_calibration_error.tolerance.0", "expected_calibration_error.validation.4",
+        "brier_score.compare.8", "brier_score.constant.6",
+        "bounded_classifier.tolerance.0", "bounded_classifier.tolerance.3",
     ],
 
     "ps06_lenet": [
+        "c_softmax_delta.constant.1",   # a single logit rejected
+        "lenet5.compare.0",             # epochs=1 rejected
+        "lenet5.constant.3",            # padding 3: maps of 30, 15, 11, 5, 1
     ],
 
     "ps07_distillation": [
     ],
 
     "ps08_sampling": [
+        "sampling_distribution.axis.3", "perplexity.axis.1", "perplexity.validation.3",
     ],
 }
 

@@ -41,6 +41,20 @@ def test_rule_sentences_are_found_in_bullets_and_prose():
                                          ("task1", "Do not call SciPy (not graded).")]
 
 
+@pytest.mark.parametrize("sentence", [
+    "Return it as a float, accurate to a relative `1e-3`.",
+    "The teacher is fixed: no gradient may flow into `teacher_logits`.",
+    "If the gradient overflows, return `None` (the step is skipped).",
+    "The result may not depend on the batch order."])
+def test_accuracy_gradient_and_none_rules_are_rule_sentences(sentence):
+    """Rules the first word list missed (ps04's None on overflow, ps05's accuracy and
+    teacher gradient), so they went unmapped while probes did check them."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell(f"Implement `f(x)`. {sentence}")]
+    nb.cells[0].metadata["nbgrader"] = {"grade_id": "t", "grade": False, "solution": False}
+    assert requirement_sentences(nb) == [("t", sentence)]
+
+
 def test_a_missing_mapping_a_stale_key_and_an_unknown_hint_are_all_problems(monkeypatch):
     from autograder import requirements as rq
     from autograder.spec import spec_module

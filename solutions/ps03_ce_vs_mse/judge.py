@@ -153,6 +153,8 @@ def _softmax_ce_grad():
                 hint="float32 logits give a float64 gradient")
     yield Probe(c, "softmax_ce_grad(np.zeros(4), np.array([1]))",
                 compare=Raises(ValueError, SAYS_WHY), hint="rejects 1-D logits")
+    yield Probe(c, "softmax_ce_grad(np.array([[1.0 + 2.0j, 0.5, 0.0]]), np.array([1]))",
+                compare=Raises(ValueError, SAYS_WHY), hint="rejects complex logits")
     yield Probe(c, "softmax_ce_grad(np.zeros((3, 4)), np.array([0, 4, 1]))",
                 compare=Raises(ValueError, SAYS_WHY), hint="rejects a label out of range")
     yield Probe(c, "softmax_ce_grad(np.zeros((3, 4)), np.array([0.0, 2.0, 1.0]))",
@@ -302,6 +304,21 @@ def _focal_loss():
                             hint=f"multi-class logits of +-{big:g} ({dt}), gamma {g}")
                 yield Probe(c, FOCAL_FINITE_GRAD.format(args=args), case, Exact(),
                             hint=f"a finite gradient at multi-class logits of +-{big:g} ({dt})")
+    # alpha is a float in [0, 1] and class weights are non-negative: the ends are allowed
+    ends = {"z": np.array([-2.0, 0.5, 3.0, 1.0]), "t": np.array([0.0, 1.0, 0.3, 1.0])}
+    for a in (0.0, 1.0):
+        yield Probe(c, FOCAL.format(args=f", alpha={a}, reduction='none'"), ends,
+                    Close(rtol=1e-12, atol=1e-300, dtype="float64"),
+                    hint=f"binary alpha = {a:g} (an end of [0, 1])")
+    yield Probe(c, FOCAL.format(args=", alpha=torch.tensor([1.0, 0.0, 2.0], dtype=torch.float64), "
+                                     "reduction='none'"),
+                {"z": np.array([[1.0, 0.0, -1.0], [0.5, 2.0, 0.0], [0.0, 0.0, 3.0]]),
+                 "t": np.array([0, 1, 2])}, Close(rtol=1e-12, atol=1e-300, dtype="float64"),
+                hint="a class weight of 0 (allowed: the weights are non-negative)")
+    yield Probe(c, FOCAL.format(args=", gamma=2.0, reduction='none'"),
+                {"z": np.array([[1.0, -0.5], [0.0, 2.0], [3.0, 3.5]]), "t": np.array([0, 0, 1])},
+                Close(rtol=1e-12, atol=1e-300, dtype="float64"),
+                hint="multi-class with C = 2 classes (allowed: C >= 2)")
     yield Probe(c, FOCAL.format(args=", reduction='none'"),
                 {"z": np.array([36.0, -30.0]), "t": np.array([1.0, 0.0])},
                 Close(rtol=1e-10, dtype="float64"),
@@ -325,9 +342,12 @@ def _focal_loss():
             (FOCAL.format(args=""), {"z": z4, "t": t4[:2]}, "rejects binary targets of another shape"),
             (FOCAL.format(args=""), {"z": z4, "t": np.array([0.0, 1.0, -0.5, 1.0])},
              "rejects binary targets outside [0, 1]"),
+            (FOCAL.format(args=""), {"z": z4, "t": np.array([0.0, 1.5, 1.0, 1.0])},
+             "rejects a binary target above 1"),
             (FOCAL.format(args=""), {"z": z4, "t": np.array([0.0, np.nan, 1.0, 1.0])},
              "rejects NaN targets"),
             (FOCAL.format(args=", alpha=-0.2"), {"z": z4, "t": t4}, "rejects alpha outside [0, 1]"),
+            (FOCAL.format(args=", alpha=1.5"), {"z": z4, "t": t4}, "rejects a binary alpha above 1"),
             (FOCAL.format(args=""), {"z": np.zeros((2, 3, 2)), "t": np.array([0, 1])},
              "rejects 3-D logits"),
             (FOCAL.format(args=""), {"z": np.zeros((4, 1)), "t": np.zeros(4, dtype=np.int64)},
@@ -447,6 +467,9 @@ def _objective():
     yield Probe(c, "softmax_regression_objective(np.zeros((3, 2)), np.zeros(4), "
                    "np.zeros((2, 2)), np.array([0, 1]), 0.0)",
                 compare=Raises(ValueError, "shape"), hint="rejects a bias of the wrong length")
+    yield Probe(c, "softmax_regression_objective(np.zeros((3, 2)), np.zeros(3), "
+                   "np.zeros((0, 2)), np.zeros(0, dtype=np.int64), 0.0)",
+                compare=Raises(ValueError, "shape"), hint="rejects X without examples (N >= 1)")
 
 
 def _second_differences():
@@ -517,6 +540,9 @@ def _cost_along_line():
             ({}, "hinge", "loss", "rejects an unknown loss"),
             ({"d": np.zeros(4)}, "ce", "shape", "rejects a direction of the wrong shape"),
             ({"taus": np.zeros((2, 2))}, "mse", "shape", "rejects 2-D taus"),
+            ({"b0": np.zeros(1)}, "ce", "shape", "rejects a b0 of length 1 (it would broadcast)"),
+            ({"X": np.zeros((0, 3)), "y": np.zeros(0, dtype=np.int64)}, "mse", "shape",
+             "rejects X without examples"),
             ({"y": np.full(11, 5)}, "ce", "label", "rejects a label out of range")):
         yield Probe(c, LINE.format(loss), dict(line, **changes),
                     compare=Raises(ValueError, what), hint=hint)
@@ -580,6 +606,8 @@ def _multiclass_hinge():
             ("multiclass_hinge(np.zeros(4), np.array([0]))", "shape", "1-D logits"),
             ("multiclass_hinge(np.zeros((0, 4)), np.zeros(0, dtype=int))", "shape", "no examples"),
             ("multiclass_hinge(np.array([[1.0, np.nan]]), np.array([1]))", "finite", "NaN logits"),
+            ("multiclass_hinge(np.array([[1.0 + 2.0j, 0.5]]), np.array([1]))", "real",
+             "complex logits"),
             ("multiclass_hinge(np.array([[-np.inf, 0.0]]), np.array([1]))", "finite",
              "infinite logits"),
             ("multiclass_hinge(np.zeros((3, 4)), np.array([0, 4, 1]))", "label", "label too large"),
@@ -632,8 +660,8 @@ REQUIREMENTS = {
         "a 5x11 batch at logit scale 1000", "a 3x7 batch at logit scale 30000",
         "logits of +-1e4", WARNINGS_RULE],
     "Raise `ValueError` with a helpful message when `z` is not 2-D": [
-        "rejects 1-D logits", "rejects a label out of range", "rejects float labels",
-        "rejects too few labels", "rejects 3-D logits"],
+        "rejects 1-D logits", "rejects complex logits", "rejects a label out of range",
+        "rejects float labels", "rejects too few labels", "rejects 3-D logits"],
     "Implement `softmax_mse_grad(z, y)`": [
         "a 8x10 batch at logit scale 1", "a 3x17 batch at logit scale 1000",
         "float32 logits give a float64 gradient", "logits of +-1e4 (fully saturated: 0)",
@@ -662,7 +690,10 @@ REQUIREMENTS = {
         "rejects 3-D logits", "rejects integer logits", "rejects a negative gamma",
         "rejects gamma NaN", "rejects an unknown reduction",
         "rejects binary targets of another shape", "rejects binary targets outside [0, 1]",
-        "rejects NaN targets", "rejects alpha outside [0, 1]", "rejects one class",
+        "rejects a binary target above 1", "rejects NaN targets", "rejects alpha outside [0, 1]",
+        "rejects a binary alpha above 1", "multi-class with C = 2 classes (allowed: C >= 2)",
+        "binary alpha = 0 (an end of [0, 1])", "binary alpha = 1 (an end of [0, 1])",
+        "a class weight of 0 (allowed: the weights are non-negative)", "rejects one class",
         "rejects float class indices", "rejects too few class indices",
         "rejects a class index out of range", "rejects class weights of the wrong length",
         "rejects negative class weights"],
@@ -683,7 +714,7 @@ REQUIREMENTS = {
         "rejects a label out of range", "rejects float labels",
         "rejects the wrong number of labels", "rejects a negative lam",
         "rejects an infinite lam", "rejects X with the wrong width",
-        "rejects a bias of the wrong length"],
+        "rejects a bias of the wrong length", "rejects X without examples (N >= 1)"],
     "(a) Implement `second_differences(values, h)`": [
         "a random walk, h = 0.05", "integer values, h = 2", "float32 values give float64"],
     "Raise `ValueError` when `values` is not 1-D": [
@@ -696,14 +727,16 @@ REQUIREMENTS = {
         "float32 inputs give a float64 cost", "ce along a random line, taus up to +-500"],
     "Raise `ValueError` for an unknown `loss`": [
         "rejects an unknown loss", "rejects a direction of the wrong shape",
-        "rejects 2-D taus", "rejects a label out of range"],
+        "rejects 2-D taus", "rejects a b0 of length 1 (it would broadcast)",
+        "rejects X without examples", "rejects a label out of range"],
     "It is exactly zero once every wrong logit": [
         "margin exactly 1: zero loss", "a well-classified example: the true class adds nothing"],
     "Return the **mean over the N examples** as a Python `float`": [
         "a Python float", "a repeated batch: the mean over examples, not the sum",
         "float32 logits, computed in float64", "one class: no wrong classes"],
     "Raise `ValueError` with a message that names the problem when the logits are not 2-D": [
-        "rejects 3-D logits", "rejects 1-D logits", "rejects no examples", "rejects NaN logits",
+        "rejects 3-D logits", "rejects 1-D logits", "rejects no examples",
+        "rejects complex logits", "rejects NaN logits",
         "rejects infinite logits", "rejects label too large", "rejects negative label",
         "rejects float labels", "rejects too few labels", "rejects a negative margin",
         "rejects an infinite margin", "rejects a boolean margin",

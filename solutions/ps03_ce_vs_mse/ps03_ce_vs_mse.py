@@ -57,8 +57,9 @@ use_one_cpu_thread()  # tiny models: one CPU thread is the fastest setting
 #   by `N`), computed in float64 even for float32 logits.
 # * It must work for logits of any size (thousands): compute the softmax stably, by
 #   subtracting each row's maximum before `np.exp` (chapter 7 explains why).
-# * Raise `ValueError` with a helpful message when `z` is not 2-D, when the labels are not
-#   integers, out of range, or not `N` of them.
+# * Raise `ValueError` with a helpful message when `z` is not 2-D or not real numbers
+#   (complex logits, say), when the labels are not integers, out of range, or not `N` of
+#   them.
 
 # %% nbgrader={"grade": false, "grade_id": "softmax_ce_grad", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def softmax_ce_grad(z, y):
@@ -555,11 +556,12 @@ check_raises(ValueError, second_differences, [1.0, 2.0], 0.1, match="values")
 # * `loss="ce"`: the mean of $-\log \operatorname{softmax}(\mathbf z_n)_{y_n}$;
 #   `loss="mse"`: the mean of $\tfrac12 \lVert \operatorname{softmax}(\mathbf z_n) - \mathbf e_{y_n}
 #   \rVert^2$.
-# * Shapes as in task 5(b): `W0` and `dW` `(C, D)`, `b0` and `db` `(C,)`, `X` `(N, D)`, `y`
-#   `N` integer labels in `0 .. C-1`; `taus` a 1-D array of `T` numbers. Return a float64
-#   array of shape `(T,)`, finite for logits in the thousands.
+# * Shapes as in task 5(b): `W0` and `dW` `(C, D)`, `b0` and `db` `(C,)`, `X` `(N, D)` with
+#   `N >= 1`, `y` `N` integer labels in `0 .. C-1`; `taus` a 1-D array of `T` numbers.
+#   Return a float64 array of shape `(T,)`, finite for logits in the thousands.
 # * Raise `ValueError` for an unknown `loss` (mention `loss`), shapes that do not fit
-#   (mention `shape`; `taus` not 1-D counts too) and bad labels (mention `label`).
+#   (mention `shape`; `taus` not 1-D counts too, and so does a `b0` or `db` of length 1,
+#   which NumPy would broadcast) and bad labels (mention `label`).
 
 # %% nbgrader={"grade": false, "grade_id": "cost_along_line", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def cost_along_line(W0, b0, dW, db, X, y, taus, loss):
@@ -622,9 +624,10 @@ assert second_differences(_cl_mse_line, 0.1).min() < 0, "squared error is concav
 #   for float32 logits). The true class itself is not a wrong class: it adds nothing (not
 #   $\Delta$). With `C = 1` there are no wrong classes and the loss is 0.
 # * Raise `ValueError` with a message that names the problem when the logits are not 2-D
-#   or are empty ("shape"), hold NaN or infinity ("finite"), when the labels are not
-#   integers, not `N` of them, or out of range ("label"), or when the margin is negative,
-#   not finite, or not a real number ("margin"; `True`/`False` are not margins).
+#   or are empty ("shape"), are not real numbers (complex ones, say: "real"), hold NaN or
+#   infinity ("finite"), when the labels are not integers, not `N` of them, or out of
+#   range ("label"), or when the margin is negative, not finite, or not a real number
+#   ("margin"; `True`/`False` are not margins).
 # * No loop over examples is needed; do not use PyTorch.
 
 # %% nbgrader={"grade": false, "grade_id": "multiclass_hinge", "locked": false, "schema_version": 3, "solution": true, "task": false}

@@ -67,6 +67,9 @@ def _logsumexp():
     yield Probe(c, "logsumexp([2.0, np.inf, -1.0])", hint="a +inf logit")
     yield Probe(c, "logsumexp([0.0, np.nan])", hint="a NaN logit")
     yield Probe(c, "logsumexp(np.zeros((2, 4, 0)))", hint="empty rows")
+    for ax in (1, -2):
+        yield Probe(c, f"logsumexp(np.zeros((2, 0, 3)), axis={ax})",
+                    hint=f"empty rows along axis {ax} of a 3-D batch")
     yield Probe(c, "logsumexp([-np.inf, -np.inf, -np.inf])", hint="only -inf logits")
     yield Probe(c, "logsumexp([np.inf])", hint="a single +inf logit")
     yield Probe(c, "logsumexp([np.inf, np.inf, 0.0])", hint="two +inf logits")
@@ -136,6 +139,10 @@ def _softmax():
     yield Probe(c, "softmax([1e308, 1e308, 1e308])", compare=Close(rtol=1e-15),
                 hint="softmax of logits 1e308")
     yield Probe(c, "softmax([-1e308, 1e308])", hint="softmax of logits +-1e308")
+    pinf = np.array([[2.0, INF, -1.0], [INF, 0.5, INF], [1.0, 3.0, 2.0]])
+    for f in ("softmax", "log_softmax"):
+        yield Probe(c, f"{f}(pinf)", {"pinf": pinf}, Close(rtol=1e-14),
+                    hint=f"{f} of rows with a +inf logit")
     yield Probe(c, "log_softmax([1e308, 1e308, 1e308])", compare=Close(rtol=1e-15),
                 hint="log_softmax of logits 1e308 (not z - logsumexp(z))")
     yield Probe(c, "log_softmax([0.0, 1e308])", compare=Close(rtol=1e-15),
@@ -196,6 +203,8 @@ def _fused_losses():
                 visible=True)
     yield Probe(c, "cross_entropy_with_logits(np.zeros((3, 6)), np.array([5, 0, 2]))",
                 compare=Close(rtol=1e-12), hint="CE of uniform logits")
+    yield Probe(c, "cross_entropy_with_logits(np.array([[3.0], [-2.0]]), np.array([0, 0]))",
+                compare=Close(atol=1e-15), hint="CE with one class (the loss is 0)")
     yield Probe(c, "cross_entropy_with_logits(np.array([[0.0, 800.0], [800.0, 0.0]]), "
                    "np.array([0, 0]))", compare=Close(rtol=1e-12),
                 hint="CE with logits of 800")
@@ -261,6 +270,11 @@ def _fused_losses():
                 compare=Raises(ValueError, SAYS_WHY), hint="CE rejects an empty batch")
     yield Probe(c, "bce_with_logits(np.zeros((3, 2)), np.zeros((2, 3)))",
                 compare=Raises(ValueError, SAYS_WHY), hint="BCE rejects shapes that differ")
+    yield Probe(c, "bce_with_logits(np.zeros((3, 2)), np.array([0.0, 1.0]))",
+                compare=Raises(ValueError, SAYS_WHY),
+                hint="BCE rejects targets of another shape that broadcasts")
+    yield Probe(c, "bce_with_logits(2.0, 1.0)", compare=Close(rtol=1e-12),
+                hint="BCE of a single logit and target (0-d)")
     yield Probe(c, "bce_with_logits(np.zeros(3), np.array([0.0, -0.5, 1.0]))",
                 compare=Raises(ValueError, SAYS_WHY), hint="BCE rejects a target below 0")
     yield Probe(c, "bce_with_logits(np.zeros((2, 2)), np.array([[0.0, 1.25], [1.0, 0.5]]))",
@@ -385,6 +399,8 @@ def _ce_low_precision():
             (f"cross_entropy_low_precision({ok}, torch.tensor([0, 1]))", "rejects too few targets"),
             (f"cross_entropy_low_precision({ok}, torch.tensor([[0, 1, 2]]))",
              "rejects 2-D targets"),
+            (f"cross_entropy_low_precision({ok}, torch.tensor([[0], [1], [2]]))",
+             "rejects targets of shape (N, 1)"),
             (f"cross_entropy_low_precision({ok}, torch.tensor([0, -1, 1]))",
              "rejects a negative target")):
         yield Probe(c, expr, compare=Raises(ValueError, SAYS_WHY), hint=hint)
@@ -477,7 +493,7 @@ CE_REJECTS = [
     "rejects NumPy targets", "rejects 1-D logits", "rejects 3-D logits", "rejects an empty batch",
     "rejects logits with no classes", "rejects float targets", "rejects too few targets",
     "rejects 2-D targets", "rejects a negative target", "rejects a target out of range",
-    "rejects float64 logits, naming float64"]
+    "rejects float64 logits, naming float64", "rejects targets of shape (N, 1)"]
 
 # Each rule the notebook's text states, and the probes (by hint) that check it
 # (autograder/requirements.py; `python -m autograder requirements ps04_stability`).
@@ -499,18 +515,25 @@ REQUIREMENTS = {
         for dt in ("float16", "float32", "float64")] + [
         "integer logits give float64", "float16 logits of 20000 (exp overflows above 11.09)"],
     "No warnings: use `np.errstate`": WARNINGS_RULE,
+    "a row with a `+inf` logit must give its other classes": [
+        "softmax of rows with a +inf logit", "log_softmax of rows with a +inf logit"],
     "It must be exact for huge logits": [
         "two logits of 1e308", "logits of +-1e308", "two logits of -1e308"],
     "`log_softmax` must **not** be `np.log(softmax(z))`": [
         "log_softmax of [2, 1500]", "log_softmax where exp underflows",
         "log_softmax of [-3e4, 3e4]", "log_softmax of [1000, 1]"],
     "(a) `cross_entropy_with_logits(z, y)`: the mean over the batch": [
-        "CE of uniform logits", "CE of a batch at logit scale 1", "CE with one maximum per row"],
+        "CE of uniform logits", "CE of a batch at logit scale 1", "CE with one maximum per row",
+        "CE with one class (the loss is 0)"],
     "Work with `log_softmax`, never `log(softmax)`": [
         "CE with logits of 800", "CE of logits [0, 1e308], wrong class", "CE of logits +-2e4"],
+    "stays finite and accurate for logits of any size": [
+        "BCE at +-3e9, wrong side", "BCE(45, 1): tiny, not 0 (log1p)", "CE with logits of 800",
+        "CE of logits +-2e4"],
     "(b) `bce_with_logits(z, y)`: the mean over **all elements**": [
         "BCE of a 2x3 batch (mean over all elements)", "BCE with soft targets at logit scale 1",
-        "BCE at +-3e9, wrong side", "BCE(45, 1): tiny, not 0 (log1p)"],
+        "BCE at +-3e9, wrong side", "BCE(45, 1): tiny, not 0 (log1p)",
+        "BCE of a single logit and target (0-d)"],
     "Both return a 0-d NumPy value in the dtype of `z`": [
         "CE of float32 logits keeps the dtype", "BCE of float32 logits keeps the dtype",
         "CE of integer logits is float64", "BCE of integer logits is float64"],
@@ -518,6 +541,7 @@ REQUIREMENTS = {
         "CE rejects 1-D logits", "CE rejects an empty batch", "CE rejects float labels",
         "CE rejects a label out of range", "CE rejects a negative label",
         "CE rejects too few labels", "BCE rejects shapes that differ",
+        "BCE rejects targets of another shape that broadcasts",
         "BCE rejects a target below 0", "BCE rejects a target above 1",
         "BCE rejects an empty input"],
     "It evaluates the naive": DESCRIBES,
@@ -550,6 +574,8 @@ REQUIREMENTS = {
         LOST.format(k) for k in (0, 6, 12, 18, 22)] + [
         "logits [[0, -20]], scale 2^16: the small entry survives",
         "the scaled gradient overflows float16: None"],
+    "return `None` (a `GradScaler` skips the step then)": [
+        "the scaled gradient overflows float16: None", "logits [[0, -20]], scale 2^50: None"],
     "Do not touch `logits.grad`": ["leaves logits and logits.grad alone"],
     "Otherwise convert it to float32 **first**": [
         "logits [[0, -20]]: float32, shape (1, 2)", LOST.format(18), LOST.format(22)],

@@ -46,6 +46,9 @@
 #   (a `0 / 0`). The same holds for an empty axis: `logsumexp` gives `-inf` (the log of
 #   an empty sum).
 # * A `+inf` logit makes `logsumexp` `+inf`, and a `nan` logit makes the result `nan`.
+# * In `softmax` and `log_softmax`, a row with a `+inf` logit must give its other classes
+#   probability 0 (log-probability `-inf`) and each `+inf` class `nan` (`inf / inf`): shift
+#   that row by 0, as the hint of task 1 says.
 # * No warnings: use `np.errstate` where an intermediate step may overflow or divide by
 #   zero on purpose.
 
@@ -168,6 +171,7 @@ check_close(np.exp(log_softmax(np.array([0.5, -1.0, 2.0]))).sum(), 1.0, rtol=1e-
 # $[0, 1]$ of the same shape (soft targets allowed). Rewrite it so that it stays finite
 # and accurate for logits of any size: it equals
 # $\max(z, 0) - z y + \log(1 + e^{-|z|})$ (check it!), and `np.log1p` helps.
+# The logits of (b) are finite: what it returns for an infinite logit is not graded.
 #
 # Both return a 0-d NumPy value in the dtype of `z` (float64 for integer `z`). Raise
 # `ValueError` with a helpful message for: `z` not 2-D or with no rows (a), labels that are

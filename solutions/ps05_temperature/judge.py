@@ -46,6 +46,18 @@ class SharperBy5:
         return True, "ok"
 
 
+class InRange:
+    """Any temperature the search may return, as a float: for one class the NLL is 0 at
+    every T, so no T is better than another and the task leaves the choice open."""
+
+    def __call__(self, got, ref):
+        if not isinstance(got, np.ndarray) or got.shape != () or got.dtype.kind != "f":
+            return False, "expected a temperature as a float"
+        if not 0.01 * (1 - 1e-9) <= float(got) <= 100.0 * (1 + 1e-9):
+            return False, f"T = {float(got)} is outside the range [0.01, 100]"
+        return True, "ok"
+
+
 def _overconfident(seed, n=1500, c=6, acc=0.75):
     """Logits whose top class is right about ``acc`` of the time, by a margin of 4."""
     rng = np.random.default_rng(seed)
@@ -97,6 +109,11 @@ def _fit_temperature():
                 compare=Raises(ValueError, "shape"), hint="rejects labels of the wrong shape")
     yield Probe(c, "fit_temperature(z, y + 6)", {"z": z, "y": y},
                 compare=Raises(ValueError, "label"), hint="rejects labels out of range")
+    yield Probe(c, "fit_temperature(z, np.where(np.arange(len(y)) == 3, 6, y))", {"z": z, "y": y},
+                compare=Raises(ValueError, "label"),
+                hint="rejects the label C (one past the last class)")
+    yield Probe(c, "fit_temperature(np.full((5, 1), 2.0), np.zeros(5, dtype=int))",
+                compare=InRange(), hint="one class is a valid input (a flat NLL: any T in range)")
     yield Probe(c, "fit_temperature(np.array([[0.0, np.inf], [1.0, 2.0]]), np.array([1, 0]))",
                 compare=Raises(ValueError, "finite"), hint="rejects infinite logits")
     yield Probe(c, "fit_temperature(np.array([[0.5, 1.0, np.nan]]), np.array([2]))",
@@ -161,6 +178,19 @@ def _expected_calibration_error():
                 compare=Raises(ValueError, "shape"), hint="rejects labels of the wrong shape")
     yield Probe(c, "expected_calibration_error(pr, yr - 8)", {"pr": pr, "yr": yr},
                 compare=Raises(ValueError, "label"), hint="rejects labels out of range")
+    yield Probe(c, "expected_calibration_error(pr, np.where(np.arange(len(yr)) == 5, 8, yr))",
+                {"pr": pr, "yr": yr}, Raises(ValueError, "label"),
+                hint="rejects the label C (one past the last class)")
+    yield Probe(c, "expected_calibration_error(pr, yr[:, None])", {"pr": pr, "yr": yr},
+                Raises(ValueError, "shape"), hint="rejects labels as a column (N, 1)")
+    yield Probe(c, "expected_calibration_error(np.zeros((0, 3)), np.zeros(0, dtype=int))",
+                compare=Raises(ValueError, SAYS_WHY), hint="rejects empty probabilities")
+    yield Probe(c, "expected_calibration_error([[0.5, 0.5], [1 + 5e-7, 0.0]], [0, 0])",
+                compare=Raises(ValueError, SAYS_WHY),
+                hint="rejects an entry above 1 in a row that sums to 1 within 1e-6")
+    yield Probe(c, "expected_calibration_error([[0.5, 0.5], [0.5, 0.50005]], [0, 1])",
+                compare=Raises(ValueError, "sum"),
+                hint="rejects a row whose sum is off by more than 1e-6 (but less than 1e-4)")
     yield Probe(c, "expected_calibration_error([[-0.5, 1.5]], [1])",
                 compare=Raises(ValueError, SAYS_WHY), hint="rejects entries outside [0, 1]")
     yield Probe(c, "expected_calibration_error(pr, yr, n_bins=-3)", {"pr": pr, "yr": yr},
@@ -318,6 +348,17 @@ def _bounded_classifier():
                 big, Close(rtol=1e-8, atol=1e-12), hint="cosines do not depend on the scale")
     yield Probe(c, "cosine_logits(torch.zeros(3, 6, dtype=torch.float64), torch.from_numpy(w))",
                 big, Close(atol=0.0), hint="a zero feature row gives cosines of 0")
+    # rows of norm 1e-11 (normalised) and 1e-13 (divided by 1e-12 instead: cosines / 10)
+    unit = big["feats"][:4] / np.linalg.norm(big["feats"][:4], axis=1, keepdims=True)
+    tiny = {"tf": unit * np.array([[1e-11], [1e-13], [1.0], [3e-12]]), "w": big["w"],
+            "tw": big["w"] / np.linalg.norm(big["w"], axis=1, keepdims=True)
+            * np.array([[1e-11], [1e-13], [1.0], [2.0], [5e-13]]), "feats": big["feats"]}
+    yield Probe(c, "cosine_logits(torch.from_numpy(tf), torch.from_numpy(w))", tiny,
+                Close(rtol=1e-8, atol=1e-12, dtype="float64"),
+                hint="tiny feature rows: divided by max(norm, 1e-12)")
+    yield Probe(c, "cosine_logits(torch.from_numpy(feats), torch.from_numpy(tw))", tiny,
+                Close(rtol=1e-8, atol=1e-12, dtype="float64"),
+                hint="tiny class vectors: divided by max(norm, 1e-12)")
     yield Probe(c, "(lambda f: torch.autograd.grad(cosine_logits(f, torch.from_numpy(w)).sum(), "
                    "f)[0])(torch.tensor(feats[:4] / 1e3, requires_grad=True))", big,
                 Close(rtol=1e-8, atol=1e-12), hint="cosine_logits is differentiable")
@@ -371,10 +412,17 @@ def _brier_score():
     yield Probe(c, "brier_score(pf.tolist(), yf.tolist())", f32, exact, hint="lists")
     yield Probe(c, "brier_score(np.array([[0.5, 0.0, 0.5]]), np.array([1], dtype=np.int16))",
                 compare=exact, hint="a zero probability on the label")
+    yield Probe(c, "brier_score(np.ones((3, 1)), np.zeros(3, dtype=int))", compare=exact,
+                hint="one class is a valid input: every forecast sure and right")
     yield Probe(c, "brier_score([[0.5, 0.7]], [0])", compare=Raises(ValueError, "sum"),
                 hint="rejects a row that does not sum to 1")
     yield Probe(c, "brier_score([[0.0, 0.0, 0.0]], [2])", compare=Raises(ValueError, "sum"),
                 hint="rejects a row of zeros")
+    yield Probe(c, "brier_score([[0.5, 0.50005]], [1])", compare=Raises(ValueError, "sum"),
+                hint="rejects a row whose sum is off by more than 1e-6 (but less than 1e-4)")
+    yield Probe(c, "brier_score([[1 + 5e-7, 0.0], [0.5, 0.5]], [0, 1])",
+                compare=Raises(ValueError, "probabilit"),
+                hint="rejects an entry above 1 in a row that sums to 1 within 1e-6")
     yield Probe(c, "brier_score(np.array([0.5, 0.5]), [0])", compare=Raises(ValueError, "shape"),
                 hint="rejects 1-D probabilities")
     yield Probe(c, "brier_score(np.zeros((0, 2)), np.zeros(0, dtype=int))",
@@ -389,6 +437,8 @@ def _brier_score():
                 hint="rejects labels out of range")
     yield Probe(c, "brier_score(pf, yf - 5)", f32, Raises(ValueError, "label"),
                 hint="rejects negative labels")
+    yield Probe(c, "brier_score(pf, np.where(np.arange(len(yf)) == 2, 5, yf))", f32,
+                Raises(ValueError, "label"), hint="rejects the label C (one past the last class)")
     yield Probe(c, "brier_score(pf, yf.astype(np.float64))", f32, Raises(ValueError, "label"),
                 hint="rejects float labels")
     yield Probe(c, "brier_score(pf[:2], np.array([False, True]))", f32,
@@ -589,6 +639,10 @@ REQUIREMENTS = {
     "Replace every `raise NotImplementedError()`": BY_NAME,
     "Do not rename the functions": BY_NAME,
     "A graded call that warns": WARNINGS_RULE,
+    "accurate to a relative `1e-3`": [
+        "logits of a model right 75% of the time", "the same logits made 6 times too sharp",
+        "logits at scale 1.0", "under-confident logits (T < 1)"],
+    "no gradient may flow into `teacher_logits`": ["no gradient reaches the teacher"],
     "If the NLL keeps falling towards one end of the range": [
         "every prediction right: the lower end of the range",
         "every label on the smallest logit: the upper end"],
@@ -597,16 +651,22 @@ REQUIREMENTS = {
     "Raise `ValueError` (saying what is wrong) when `logits` is not 2-D or empty": [
         "rejects 1-D logits", "rejects empty logits", "rejects NaN logits",
         "rejects infinite logits", "rejects labels of the wrong shape",
-        "rejects labels out of range", "rejects 1-D logits (five zeros)"],
+        "rejects labels out of range", "rejects 1-D logits (five zeros)",
+        "rejects the label C (one past the last class)",
+        "one class is a valid input (a flat NLL: any T in range)"],
     "Every row must be a probability distribution": [
         "rejects a row that does not sum to 1", "rejects a row of zeros",
-        "rejects entries outside [0, 1]", "float32 probabilities"],
+        "rejects entries outside [0, 1]", "float32 probabilities",
+        "rejects an entry above 1 in a row that sums to 1 within 1e-6",
+        "rejects a row whose sum is off by more than 1e-6 (but less than 1e-4)"],
     "So a confidence is never below $1/C$": [
         f"confidences on the bin edges (n_bins={n}): bins are (lo, hi]" for n in (8, 4, 2)],
     "Raise `ValueError` for a `probs` that is not 2-D or empty": [
         "rejects 1-D probabilities", "rejects a row of zeros", "rejects a row that does not sum to 1",
         "rejects labels of the wrong shape", "rejects labels out of range", "rejects n_bins = 0",
-        "rejects a negative n_bins", "rejects a fractional n_bins", "rejects the row [0.5, 0.6]"],
+        "rejects a negative n_bins", "rejects a fractional n_bins", "rejects the row [0.5, 0.6]",
+        "rejects empty probabilities", "rejects labels as a column (N, 1)",
+        "rejects the label C (one past the last class)"],
     "Return a 0-d tensor with the dtype and device of `student_logits`": [
         "alpha = 0 is plain cross-entropy", "float32 logits give a float32 loss",
         "the gradient at T=1.0, alpha=0.4", "the gradient at T=15.0, alpha=0.2"],
@@ -628,7 +688,8 @@ REQUIREMENTS = {
         "400 forecasts over 10 classes", "the uniform forecast over 5 classes"],
     "`probs`: array-like of shape `(N, C)`, each row a distribution": [
         "rejects a row that does not sum to 1", "rejects a row of zeros",
-        "rejects entries outside [0, 1]", "float32 probs, computed in float64", "lists"],
+        "rejects entries outside [0, 1]", "float32 probs, computed in float64", "lists",
+        "one class is a valid input: every forecast sure and right"],
     "Compute in float64 (also for float32 `probs`) and return a Python `float`": [
         "float32 probs, computed in float64", "9 forecasts over 4 classes"],
     "Raise `ValueError` with a message that names the problem: `probs` not 2-D or empty": [
@@ -636,7 +697,9 @@ REQUIREMENTS = {
         "rejects entries outside [0, 1]", "rejects NaN", "rejects a row that does not sum to 1",
         "rejects a row of zeros", "rejects labels of the wrong shape",
         "rejects labels out of range", "rejects negative labels", "rejects float labels",
-        "rejects boolean labels"],
+        "rejects boolean labels", "rejects the label C (one past the last class)",
+        "rejects a row whose sum is off by more than 1e-6 (but less than 1e-4)",
+        "rejects an entry above 1 in a row that sums to 1 within 1e-6"],
     "So tied confidences always share a bin": [
         "tied confidences share one bin; the others are empty",
         "a constant forecast: all edges equal",

@@ -123,6 +123,22 @@ class LeNetOps:
 
 
 @dataclass
+class ConvMaps:
+    """``[in maps, out maps, height, width]`` of each convolution of ``LeNet5()``, sorted
+    (the solution's: 1 -> 6 maps of 28x28, 6 -> 16 of 10x10, 16 -> 120 of 1x1)."""
+
+    def __call__(self, got, ref) -> tuple[bool, str]:
+        if isinstance(got, Raised):
+            return False, f"the network's forward pass did not run ({got.mro[0]})"
+        if got == ref:
+            return True, "ok"
+        if not isinstance(got, list) or len(got) != len(ref):
+            return False, "expected three 5x5 convolutions"
+        return False, (f"the convolutions give (in maps, out maps, height, width) {got}, "
+                       f"expected {ref} (the 28x28 input padded by 2 to 32x32)")
+
+
+@dataclass
 class HeldOut:
     """``[logits on the held-out images, logits on a dark image]`` of a trained LeNet5."""
 
@@ -176,6 +192,8 @@ def _c_softmax_delta():
     yield Probe(c, "c_softmax_delta(big, 2)", {"big": big}, DELTA,
                 hint="float32 logits far from 0: float64 result, shift invariance")
     yield Probe(c, "c_softmax_delta(np.zeros(6), 4)", compare=DELTA, hint="uniform logits")
+    yield Probe(c, "c_softmax_delta(np.array([2.5]), 0)", compare=DELTA,
+                hint="a single logit (one class) is a valid input")
     yield Probe(c, "c_softmax_delta(np.zeros((3, 2)), 0)", compare=Raises(ValueError, "1-D"),
                 hint="rejects a 2-D array")
     yield Probe(c, "c_softmax_delta(np.zeros(0), 0)", compare=Raises(ValueError),
@@ -205,6 +223,8 @@ def _ce_delta():
     yield Probe(c, "ce_delta(np.array([-1000.0, 0.0]), 1)", compare=EXTREME,
                 hint="a confidently right example (stable softmax)")
     yield Probe(c, "ce_delta(np.zeros(8), 5)", compare=EXTREME, hint="uniform logits")
+    yield Probe(c, "ce_delta(np.array([-4.0]), 0)", compare=EXTREME,
+                hint="a single logit (one class): the delta is 0")
     big = np.array([-2.0, 1.0, 3.5], dtype=np.float32) + np.float32(-4e3)
     yield Probe(c, "ce_delta(big, 0)", {"big": big}, DELTA,
                 hint="float32 logits far from 0: float64 result")
@@ -253,6 +273,18 @@ GRAPH = ("[ops := [], todo := [LeNet5()(torch.as_tensor(x)).grad_fn], seen := se
          "[(seen.add(f), ops.append(type(f).__name__), "
          "todo.extend(g for g, _ in f.next_functions if g is not None)) "
          "for f in iter(lambda: todo.pop() if todo else None, None) if f not in seen], ops][-1]")
+# Each convolution of LeNet5()(x) as [in maps, out maps, out height, out width], sorted:
+# the output size follows from what autograd saved (input, padding, kernel, stride,
+# dilation), so padding inside the convolution, F.pad before it, or padding="same" all
+# give the same sizes.
+CONVS = ("[todo := [LeNet5()(torch.as_tensor(x)).grad_fn], seen := set(), convs := [], "
+         "[(seen.add(f), todo.extend(g for g, _ in f.next_functions if g is not None), "
+         "type(f).__name__ == 'ConvolutionBackward0' and convs.append("
+         "[*f._saved_weight.shape[:2][::-1], *((f._saved_input.shape[2 + j] "
+         "+ 2 * f._saved_padding[j] - f._saved_dilation[j] * (f._saved_weight.shape[2 + j] - 1)"
+         " - 1) // f._saved_stride[j] + 1 for j in (0, 1))])) "
+         "for f in iter(lambda: todo.pop() if todo else None, None) if f not in seen], "
+         "sorted(convs)][-1]")
 # train_lenet on a model whose outputs cannot change: pooled pixels through a PReLU whose
 # one parameter acts only on negative inputs, and the inputs are not negative. Its
 # gradient is zero, so every optimiser leaves the outputs as they are, and the losses
@@ -290,8 +322,13 @@ def _lenet5():
                 hint="no ReLU on the outputs")
     yield Probe(c, GRAPH, {"x": batch}, LeNetOps(),
                 hint="the layers: three convolutions with ReLU, 2x2 max pooling, raw logits")
+    yield Probe(c, CONVS, {"x": batch}, ConvMaps(),
+                hint="the feature maps: padded by 2 to 32x32, then 6 maps of 28x28, "
+                     "16 of 10x10 and 120 of 1x1")
     yield Probe(c, FIXED.format(epochs=3), fixed, EpochLosses(),
                 hint="train_lenet returns the mean cross-entropy of each epoch, as floats")
+    yield Probe(c, FIXED.format(epochs=1), fixed, EpochLosses(),
+                hint="train_lenet accepts epochs=1 (one pass, one loss)")
     yield Probe(c, FIXED.format(epochs=0), fixed, Raises(ValueError, "epoch"), visible=True,
                 hint="rejects epochs=0")
     yield Probe(c, FIXED.format(epochs=-3), fixed, Raises(ValueError, "epoch"),
@@ -317,7 +354,8 @@ def probes():
 REQUIREMENTS = {
     "Implement `LeNet5`, the network of the C program": [
         "the layers: three convolutions with ReLU, 2x2 max pooling, raw logits",
-        "LeNet-5 here has 51,902 parameters", "no ReLU on the outputs"],
+        "LeNet-5 here has 51,902 parameters", "no ReLU on the outputs",
+        "the feature maps: padded by 2 to 32x32, then 6 maps of 28x28, 16 of 10x10 and 120 of 1x1"],
     "Then implement `train_lenet(model, loader, device, epochs)`": [
         "train_lenet returns the mean cross-entropy of each epoch, as floats",
         "12 epochs reach 95% on the held-out images"],
@@ -335,7 +373,9 @@ REQUIREMENTS = {
         "rejects a 2-D array", "rejects an empty array", "rejects NaN",
         "rejects a label past the last class", "rejects a negative label",
         "rejects a label that is not an integer",
-        "the visible example: rejects label 4 of four classes", "rejects infinite logits"],
+        "the visible example: rejects label 4 of four classes", "rejects infinite logits",
+        "a single logit (one class) is a valid input",
+        "a single logit (one class): the delta is 0"],
     "the delta the program needs to train with the cross-entropy": [
         "the visible example: float64, the negative gradient of the cross-entropy", "six logits",
         "a confidently wrong example still gets a delta of size 1",
@@ -347,7 +387,8 @@ REQUIREMENTS = {
     "requires at least 95% test accuracy": [
         "c_delta_body() returns C code as a string",
         "your delta trains the C LeNet-5 to 95% on another seed, the parameters staying bounded"],
-    "Raise `ValueError` if `epochs < 1`": ["rejects epochs=0", "rejects epochs=-3"],
+    "Raise `ValueError` if `epochs < 1`": ["rejects epochs=0", "rejects epochs=-3",
+                                          "train_lenet accepts epochs=1 (one pass, one loss)"],
     "The hidden test trains a fresh `LeNet5` for 12 epochs": [
         "12 epochs reach 95% on the held-out images"],
 }

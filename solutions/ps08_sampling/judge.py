@@ -79,6 +79,9 @@ def _sampling_distribution():
                 hint="top_p below the largest probability")
     yield Probe(c, "sampling_distribution(np.array([[2.0, 6.0, 6.0], [-np.inf, -1.0, -4.0]]), 0, "
                    "top_k=2, top_p=0.3)", compare=DIST, hint="greedy with ties and -inf")
+    yield Probe(c, "sampling_distribution(np.array([[0.0, 3.0, 1.0], [5.0, 0.0, 2.0], "
+                   "[1.0, 1.0, 4.0]]), 0)", compare=DIST,
+                hint="greedy on a batch: each row's own largest logit")
     yield Probe(c, "sampling_distribution(np.array([0.0, -np.inf, 1.0]), 1.5)", compare=DIST,
                 hint="-inf logits are never drawn")
     yield Probe(c, "sampling_distribution(np.array([-np.inf, -np.inf, 4.0, -np.inf]), 1.0, "
@@ -297,13 +300,17 @@ def _perplexity():
             ("np.zeros(3), np.zeros(3, dtype=int)", "shape", "rejects 1-D logits"),
             ("np.zeros((0, 4)), np.zeros(0, dtype=int)", "shape", "rejects empty logits"),
             ("zr, yr[:5]", "shape", "rejects targets of the wrong shape"),
+            ("zr, yr[:1]", "shape", "rejects one target for many rows"),
+            ("zr, yr[:, None]", "shape", "rejects targets of shape (N, 1)"),
             ("zr, yr + 5", "target", "rejects targets out of range"),
             ("zr, yr - 6", "target", "rejects negative targets"),
             ("zr, yr.astype(float)", "target", "rejects float targets"),
             ("np.array([[np.nan, 0.0]]), np.array([0])", "logits", "rejects NaN"),
             ("np.array([[np.inf, 0.0]]), np.array([0])", "logits", "rejects +inf"),
             ("np.array([[-np.inf, -np.inf]]), np.array([0])", "logits",
-             "rejects a row without a finite entry")]:
+             "rejects a row without a finite entry"),
+            ("np.array([[0.0, 1.0], [-np.inf, -np.inf]]), np.array([0, 1])", "logits",
+             "rejects a batch with one row without a finite entry")]:
         yield Probe(c, f"perplexity({expr})", {"zr": zr, "yr": yr}, Raises(ValueError, match),
                     hint=hint)
 
@@ -333,7 +340,8 @@ REQUIREMENTS = {
         "rejects NaN", "rejects +inf"],
     "**Temperature.**": [
         "T = 1 is softmax", "a low T divides the logits, not the probabilities", "a high T",
-        "huge logits at a small T", "extreme logits", WARNINGS_RULE],
+        "huge logits at a small T", "extreme logits", WARNINGS_RULE,
+        "greedy on a batch: each row's own largest logit"],
     "**Top-$k$.**": ["top_k = 2 keeps the two largest", "a batch, V=7, T=1.0, top_k=3, top_p=None"],
     "Ties are broken by index": [
         "ties at the top-k boundary: the lower index wins",
@@ -370,9 +378,10 @@ REQUIREMENTS = {
         "huge logits", "huge logits (the visible example)", "certain and right: perplexity 1"],
     "Entries may be `-inf`; NaN and `+inf` are invalid": [
         "a -inf logit", "probability 0 gives inf", "rejects NaN", "rejects +inf",
-        "rejects a row without a finite entry"],
+        "rejects a row without a finite entry", "rejects a batch with one row without a finite entry"],
     "for logits that are not 2-D or are empty": [
         "rejects 1-D logits", "rejects empty logits", "rejects targets of the wrong shape",
         "rejects targets out of range", "rejects negative targets", "rejects float targets",
-        "rejects the target 3 of three symbols"],
+        "rejects the target 3 of three symbols", "rejects one target for many rows",
+        "rejects targets of shape (N, 1)"],
 }
