@@ -30,6 +30,7 @@ import os
 import platform
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -128,6 +129,7 @@ class Run:
     memory_peak: int = 0         # ours: the largest sandbox's peak (bytes)
     statuses: tuple[str, ...] = ()
     cpu: float = 0.0             # CPU seconds per submission: stock's processes / our sandboxes
+    sandbox_cpu: dict[str, float] | None = None   # ours: each student's sandboxes' CPU
 
 
 def stock(assignment: str, subs: dict[str, tuple[str, bytes]], tmp: Path,
@@ -193,7 +195,17 @@ def ours(assignment: str, subs: dict[str, tuple[str, bytes]], tmp: Path,
                process_cpu=float(m[2]) if m else float("nan"),
                memory_peak=max((r["payload"].get("memory_peak") or 0) for r in rows),
                statuses=tuple(sorted({r["status"] for r in rows})),
-               cpu=sum(r["payload"].get("sandbox_cpu") or 0.0 for r in rows) / len(rows))
+               cpu=sum(r["payload"].get("sandbox_cpu") or 0.0 for r in rows) / len(rows),
+               sandbox_cpu={r["student"]: r["payload"].get("sandbox_cpu") or 0.0 for r in rows})
+
+
+def cpu_by_kind(subs: dict[str, tuple[str, bytes]], run: Run) -> str:
+    """Mean sandbox CPU seconds per kind of submission (solution, release, ...), the
+    part of ``run.cpu`` that each kind costs."""
+    by: dict[str, list[float]] = {}
+    for student, seconds in (run.sandbox_cpu or {}).items():
+        by.setdefault(subs[student][0], []).append(seconds)
+    return ", ".join(f"{kind} {sum(v) / len(v):.2f}" for kind, v in sorted(by.items()))
 
 
 def one(assignment: str, n: int, workers: int | None) -> tuple[str, str]:
@@ -217,7 +229,8 @@ def one(assignment: str, n: int, workers: int | None) -> tuple[str, str]:
     untrusted = {st: (kinds[st], s.scores.get(st), o.scores.get(st)) for st in subs
                  if kinds[st] not in TRUSTED}
     details = (f"- {assignment}: CPU-s per submission: stock {s.cpu:.2f} (kernel and nbgrader), "
-               f"ours {o.cpu:.2f} in the sandbox + {o.process_cpu:.2f} in the grader; statuses "
+               f"ours {o.cpu:.2f} in the sandbox ({cpu_by_kind(subs, o)}) + "
+               f"{o.process_cpu:.2f} in the grader; statuses "
                f"{list(o.statuses)}; crash/loop (stock, ours): "
                f"{sorted(set(untrusted.values()))}"
                + (f"; scores that differ (stock, ours): {differ}" if differ else "") + "\n")
@@ -242,7 +255,8 @@ def scale(assignment: str, n: int, workers: int | None, dask_workers: int | None
              else f"local, {workers or 'default'} workers")
     return (f"- {assignment}, {n} submissions, ours only ({where}): {o.seconds:.1f} s "
             f"({o.seconds / n:.2f} s per submission); grader CPU {o.grader_cpu:.3f} / "
-            f"{o.process_cpu:.3f} s per submission; statuses {list(o.statuses)}; load "
+            f"{o.process_cpu:.3f} s per submission; sandbox CPU-s per submission "
+            f"{o.cpu:.2f} ({cpu_by_kind(subs, o)}); statuses {list(o.statuses)}; load "
             f"{before} / {load()}\n")
 
 
@@ -286,12 +300,16 @@ def main() -> int:
 
     write(head)
     rows, details = [], []
-    for assignment in args.assignments.split(","):
-        row, detail = one(assignment, args.n, args.workers)
-        write(row + "\n")
-        rows.append(row)
-        details.append(detail)
-    write("\n" + "".join(details))
+    # A run stopped with SIGTERM (or ^C) still writes the details of the rows it has.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    try:
+        for assignment in args.assignments.split(","):
+            row, detail = one(assignment, args.n, args.workers)
+            write(row + "\n")
+            rows.append(row)
+            details.append(detail)
+    finally:
+        write("\n" + "".join(details))
     return 0 if all("| yes |" in r for r in rows) else 1
 
 
