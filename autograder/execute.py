@@ -433,6 +433,9 @@ def _one_attempt(sb: Sandbox, job: dict, inputs: bytes, res: RawResult,
                     ok=bool(ev.ok), ename=ev.ename, evalue=ev.evalue, output=ev.output,
                     seconds=time.monotonic() - current[2])
                 current = None
+                if (hit := sb.breach(now=True)) is not None:
+                    return stop_at_limit(hit)   # before the runner may start the next piece
+                sb.next_piece()
             elif kind == PROBE_START and phase_b and ev.k in probe_ids:
                 current = ("probe", ev.k, time.monotonic())
                 student_code = True
@@ -443,6 +446,9 @@ def _one_attempt(sb: Sandbox, job: dict, inputs: bytes, res: RawResult,
                 res.arrays[k] = _load_npz(sb.scratch / "out" / f"probe_{k}.npz")
                 last_piece = current
                 current = None
+                if (hit := sb.breach(now=True)) is not None:
+                    return stop_at_limit(hit)
+                sb.next_piece()
             elif kind == DONE and phase_b:
                 res.cpu += ev.cpu or 0.0
                 return Outcome("done")

@@ -2,7 +2,7 @@
 
 Started as ``python -m autograder.runner``. It imports the assignment's heavy modules
 first (a *warm* interpreter), says ``ready`` and waits for one line on stdin naming the
-job folder. Then it
+job folder. Then it, waiting for the supervisor's ``next`` after each chunk and probe,
 
 1. runs the notebook's code chunks in an IPython shell (so magics and ``get_ipython()``
    work as in Jupyter), each chunk's printed output captured and truncated;
@@ -77,7 +77,29 @@ class _Events:
 encode = encode_result   # the name the tests and older code use
 
 
-def _run_chunks(shell, job: dict, events: _Events, hidden: bool = False) -> None:
+class _Control:
+    """The supervisor's lines (the job folder, "go", "next"), read from a private copy of
+    stdin: the runner's fd 0 becomes /dev/null, so student code cannot read them."""
+
+    def __init__(self) -> None:
+        self._f = os.fdopen(os.dup(0), "rb")
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, 0)
+        os.close(null)
+
+    def line(self) -> str:
+        return self._f.readline().decode("utf-8", "replace").strip()
+
+    def wait_next(self) -> None:
+        """After each piece the runner waits for the supervisor's "next": the supervisor
+        first checks the sandbox's limits, so a limit hit is blamed on the piece that hit
+        it, never on one that started after it (a fork bomb's cell ends in milliseconds)."""
+        if self.line() != "next":
+            os._exit(1)   # the supervisor is gone or said something else: stop
+
+
+def _run_chunks(shell, job: dict, events: _Events, hidden: bool = False,
+                step=None) -> None:
     skip = set(job.get("skip_chunks", []))
     for chunk in job["chunks"]:
         i = chunk["i"]
@@ -101,6 +123,8 @@ def _run_chunks(shell, job: dict, events: _Events, hidden: bool = False) -> None
             evalue = "<unprintable>"
         events.send(ev="chunk_end", i=i, ok=err is None, ename=ename, evalue=evalue,
                     output=cap.value(), t=time.time())
+        if step is not None:
+            step()
 
 
 def evaluate_probe(expr: str, names: dict, key: str) -> tuple[dict, dict]:
@@ -125,7 +149,7 @@ def evaluate_probe(expr: str, names: dict, key: str) -> tuple[dict, dict]:
     return enc, arrays
 
 
-def _run_probes(shell, job: dict, jobdir: str, events: _Events) -> None:
+def _run_probes(shell, job: dict, jobdir: str, events: _Events, step=None) -> None:
     import numpy as np
 
     skip = set(job.get("skip_probes", []))
@@ -152,6 +176,8 @@ def _run_probes(shell, job: dict, jobdir: str, events: _Events) -> None:
         if arrays:
             np.savez(os.path.join(outdir, f"probe_{k}.npz"), **arrays)
         events.send(ev="probe_end", k=k, result=enc, t=time.time())
+        if step is not None:
+            step()
 
 
 def make_shell():
@@ -179,11 +205,11 @@ def main() -> int:
         except Exception:  # noqa: BLE001 (a missing optional module only costs time)
             pass
     shell = make_shell()
+    control = _Control()
     events.send(ev="ready", t=time.time())
-    line = sys.stdin.readline()
-    if not line.strip():
+    jobdir = control.line()
+    if not jobdir:
         return 1
-    jobdir = line.strip()
     with open(os.path.join(jobdir, "job.json")) as f:
         job = json.load(f)
     # A fatal signal (segfault, abort) still leaves its Python traceback on the runner's
@@ -196,18 +222,18 @@ def main() -> int:
     os.dup2(devnull, 1)
     os.dup2(devnull, 2)
     os.chdir(job["workdir"])
-    _run_chunks(shell, job, events)
+    _run_chunks(shell, job, events, step=control.wait_next)
     # Hidden tests and the judge's inputs arrive only now, after every output that can
     # reach the feedback has been sent: student code cannot print them into it.
     events.send(ev="phase_b", t=time.time())
-    if not sys.stdin.readline().strip():
+    if not control.line():
         return 1
     with open(os.path.join(jobdir, "hidden.json")) as f:
         hidden = json.load(f)
     hidden.update(outdir=job["outdir"], skip_chunks=job.get("skip_chunks", []),
                   skip_probes=job.get("skip_probes", []))
-    _run_chunks(shell, hidden, events, hidden=True)
-    _run_probes(shell, hidden, jobdir, events)
+    _run_chunks(shell, hidden, events, hidden=True, step=control.wait_next)
+    _run_probes(shell, hidden, jobdir, events, step=control.wait_next)
     import resource
 
     used = resource.getrusage(resource.RUSAGE_SELF)

@@ -281,12 +281,15 @@ class Sandbox:
         os.set_blocking(r, False)
         return cls(limits, scratch, proc, r, sandboxed, cgroup=group)
 
-    def breach(self) -> cgroups.Breach | None:
-        """The limit (cgroup memory or pids; disk) this sandbox ran into, if any."""
+    def breach(self, now: bool = False) -> cgroups.Breach | None:
+        """The limit (cgroup memory or pids; disk) this sandbox ran into, if any.
+
+        The walk of the host folders runs twice a second, or at once with ``now`` (at the
+        end of each piece, before the runner may start the next one)."""
         hit = self.cgroup.breach() if self.cgroup is not None else None
-        now = time.monotonic()
-        if hit is None and now >= self._next_disk_check:
-            self._next_disk_check = now + 0.5   # a walk of its folders, twice a second
+        t = time.monotonic()
+        if hit is None and (now or t >= self._next_disk_check):
+            self._next_disk_check = t + 0.5   # a walk of its folders, twice a second
             if host_folder_use(self.scratch, self.limits) is not None:
                 hit = cgroups.Breach("disk", self.limits.out_size)
         return hit
@@ -318,6 +321,10 @@ class Sandbox:
         (self.scratch / "job" / "inputs.npz").write_bytes(inputs)
         (self.scratch / "job" / "hidden.json").write_text(json.dumps(hidden))
         self._send("go")
+
+    def next_piece(self) -> None:
+        """Let the runner start its next chunk or probe (it waits after each one)."""
+        self._send("next")
 
     def _send(self, line: str) -> None:
         try:

@@ -103,8 +103,8 @@ def test_a_death_at_the_cgroups_memory_limit_is_the_submissions_not_run_again(mo
 
     starter = install(monkeypatch, tmp_path, script={("probe", 2): "die"})
     # the cgroup reports the breach once the probe ran (as memory.events does)
-    monkeypatch.setattr(unitkit.FakeSandbox, "breach", lambda box: Breach("memory", 2**30)
-                        if ("probe", 2) in box.ran else None)
+    monkeypatch.setattr(unitkit.FakeSandbox, "breach", lambda box, now=False:
+                        Breach("memory", 2**30) if ("probe", 2) in box.ran else None)
     raw = execute.run(JOB, INPUTS, FAST, None, PREPARED.definition_chunks)
     assert execute.RETRIED not in kinds(raw) and raw.limits_hit == ["memory"]
     assert raw.probes[2] == {"kind": "crashed"}

@@ -199,15 +199,25 @@ def test_host_folder_use_counts_bytes_and_entries_of_out_and_home(tmp_path):
 
 def test_a_limit_hit_between_cells_blames_the_cell_that_left_processes_behind(monkeypatch,
                                                                              tmp_path):
-    """A fork bomb's cell can end (its forks refused) before the supervisor sees pids.max
-    hit: the cell that ran last is blamed and skipped, the rest of the notebook still
-    grades (before: 'runner died between cells' and nothing after it scored)."""
-    from test_unit_status import KL, grade, scores
+    """A fork bomb's cell ends (its forks refused) milliseconds after it hit pids.max: the
+    supervisor checks the limits before it lets the runner start the next piece, so that
+    cell is blamed and skipped, never the one after it, and the rest still grades (CI,
+    session 21: told "next" at once, the runner had started chunk 3 and both the bomb's
+    chunk and chunk 3 were blamed)."""
+    from test_unit_replay import FAST, INPUTS, JOB, KL, PREPARED, install
+    from test_unit_status import CELLS, REFERENCES, SPEC, judge, scores
 
-    verdict = grade(monkeypatch, tmp_path, script={("chunk", KL): "pids_after"})
+    from autograder import execute
+
+    starter = install(monkeypatch, tmp_path, script={("chunk", KL): "pids_after"})
+    raw = execute.run(JOB, INPUTS, FAST, None, PREPARED.definition_chunks)
+    verdict = judge(CELLS, PREPARED.chunks, raw, SPEC, REFERENCES, [], list(PREPARED.notes))
     assert verdict.status == "crashed"
-    assert any(r.startswith(f"chunk {KL}: over the limit of 32") for r in verdict.reasons), \
-        verdict.reasons
+    limit_lines = [r for r in verdict.reasons if "over the limit of 32" in r]
+    assert limit_lines == [f"chunk {KL}: over the limit of 32 processes and threads (a fork "
+                           "or thread was refused): stopped"], verdict.reasons
+    first = starter.started[0]
+    assert first.ran[-1] == ("chunk", KL)      # nothing started after the bomb's cell
     assert not any("between cells" in r for r in verdict.reasons)
     assert scores(verdict)["test_entropy"] == 2.0
 

@@ -269,3 +269,105 @@ def test_the_protocol_module_imports_only_the_standard_library():
             "print(sorted(m for m in ('numpy', 'torch', 'scipy') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.stdout.strip() == "[]", out.stderr
+
+
+# ------------------------------------------------------------------------ the real runner
+
+
+def _events_until(fd: int, buf: list[bytes], want: str, timeout: float) -> list[dict]:
+    """Events read from ``fd`` until one of kind ``want`` (or ``timeout`` s)."""
+    import select
+    import time
+
+    seen: list[dict] = []
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if select.select([fd], [], [], 0.05)[0]:
+            data = os.read(fd, 1 << 16)
+            if not data:
+                break
+            buf.append(data)
+        *lines, rest = b"".join(buf).split(b"\n")
+        buf[:] = [rest]
+        seen += [json.loads(line) for line in lines if line]
+        if any(e["ev"] == want for e in seen):
+            break
+    return seen
+
+
+def test_the_runner_waits_for_next_after_each_piece_and_keeps_its_stdin_private(tmp_path):
+    """After each chunk the runner waits for the supervisor's "next" (which checks the
+    sandbox's limits first), and student code reading stdin reads nothing: the
+    supervisor's lines go to a private copy of it."""
+    import subprocess
+
+    job = tmp_path / "job"
+    home = tmp_path / "home"
+    job.mkdir()
+    home.mkdir()
+    sources = ["import sys\nstolen = sys.stdin.read()", "after = 1"]
+    (job / "job.json").write_text(json.dumps(
+        {"chunks": chunks(*sources), "workdir": str(home), "outdir": str(tmp_path)}))
+    (job / "hidden.json").write_text(json.dumps(
+        {"chunks": [{"i": 2, "source": "assert stolen == '' and after == 1"}]}))
+    r, w = os.pipe()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "autograder.runner"], stdin=subprocess.PIPE,
+        pass_fds=(w,), env=dict(os.environ, AUTOGRADER_EVENT_FD=str(w), AUTOGRADER_WARM=""))
+    os.close(w)
+    buf: list[bytes] = []
+
+    def send(line: str) -> None:
+        proc.stdin.write((line + "\n").encode())
+        proc.stdin.flush()
+
+    try:
+        assert [e["ev"] for e in _events_until(r, buf, "ready", 60)] == ["ready"]
+        send(str(job))
+        first = _events_until(r, buf, "chunk_end", 30)
+        assert [(e["ev"], e["i"]) for e in first] == [("chunk_start", 0), ("chunk_end", 0)]
+        assert first[-1]["ok"], first[-1]
+        assert _events_until(r, buf, "chunk_start", 1.0) == []   # waits for "next"
+        send("next")
+        assert [e["ev"] for e in _events_until(r, buf, "chunk_end", 30)] == [
+            "chunk_start", "chunk_end"]
+        send("next")
+        assert [e["ev"] for e in _events_until(r, buf, "phase_b", 30)] == ["phase_b"]
+        send("go")
+        hidden = _events_until(r, buf, "chunk_end", 30)
+        assert hidden[-1]["ok"], hidden[-1]                       # stolen == ''
+        send("next")
+        assert [e["ev"] for e in _events_until(r, buf, "done", 30)] == ["done"]
+        assert proc.wait(timeout=30) == 0
+    finally:
+        proc.kill()
+        proc.wait()
+        os.close(r)
+
+
+def test_the_runner_stops_when_told_anything_but_next(tmp_path):
+    import subprocess
+
+    job = tmp_path / "job"
+    job.mkdir()
+    (job / "job.json").write_text(json.dumps(
+        {"chunks": chunks("x = 1", "x = 2"), "workdir": str(tmp_path), "outdir": str(tmp_path)}))
+    r, w = os.pipe()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "autograder.runner"], stdin=subprocess.PIPE,
+        pass_fds=(w,), env=dict(os.environ, AUTOGRADER_EVENT_FD=str(w), AUTOGRADER_WARM=""))
+    os.close(w)
+    buf: list[bytes] = []
+    try:
+        _events_until(r, buf, "ready", 60)
+        proc.stdin.write(f"{job}\n".encode())
+        proc.stdin.flush()
+        seen = _events_until(r, buf, "chunk_end", 30)
+        proc.stdin.close()                     # the supervisor is gone
+        assert proc.wait(timeout=30) == 1
+        seen += _events_until(r, buf, "done", 0.5)
+        assert [(e["ev"], e.get("i")) for e in seen] == [("chunk_start", 0), ("chunk_end", 0)]
+    finally:
+        proc.kill()
+        proc.wait()
+        os.close(r)

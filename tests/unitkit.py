@@ -155,6 +155,7 @@ class FakeSandbox:
     jobs: list = field(default_factory=list)       # what go() received
     hidden_jobs: list = field(default_factory=list)  # what go_hidden() received
     ran: list = field(default_factory=list)        # ("chunk", i) / ("probe", k) started
+    nexts: int = 0                                 # the supervisor's "next"s received
 
     def __post_init__(self) -> None:
         self.proc = _Proc(self)
@@ -163,6 +164,7 @@ class FakeSandbox:
         self._queue += list(self.forged)
         self._plan: list[tuple[str, int]] = []
         self._stuck = False
+        self._waiting = False      # a piece ended: the runner waits for "next"
 
     # the host's side of the protocol -------------------------------------------------
     def go(self, job: dict) -> None:
@@ -181,8 +183,13 @@ class FakeSandbox:
                        if p["k"] not in skip_p]
         self._plan.append(("done", -1))
 
+    def next_piece(self) -> None:
+        self.nexts += 1
+        self._waiting = False
+
     def read_events(self, timeout: float) -> tuple[list[dict], bool]:
-        if not self._queue and self._plan and not self._stuck and self.alive:
+        if not self._queue and self._plan and not self._stuck and not self._waiting \
+                and self.alive:
             self._step()
         out, self._queue = self._queue, []
         if self.clock is not None:
@@ -197,7 +204,7 @@ class FakeSandbox:
     def stderr_tail(self) -> str:
         return self.stderr
 
-    def breach(self):
+    def breach(self, now: bool = False):
         return self.hit
 
     def kill(self) -> None:
@@ -228,13 +235,15 @@ class FakeSandbox:
             self.procs = 1000
         elif action == "die":
             self.alive = False
-        elif action == "pids_after":   # the cell ends, what it left running hits pids.max
+        elif action == "pids_after":   # its forks refused, the cell ends in a millisecond;
             from autograder.cgroups import Breach
+
+            # told "next", the runner would go on to the next piece
 
             self._queue.append({"ev": "chunk_end", "i": idx, "ok": False,
                                 "ename": "BlockingIOError", "evalue": "fork refused",
                                 "output": ""})
-            self._stuck = True
+            self._waiting = True
             self.hit = Breach("pids", 32)
         elif action in ("oom", "pids", "disk"):   # paused at the limit until stopped
             from autograder.cgroups import Breach
@@ -248,6 +257,7 @@ class FakeSandbox:
                                 "ename": "AssertionError" if failed else None,
                                 "evalue": "wrong" if failed else None,
                                 "output": f"output of chunk {idx}\n"})
+            self._waiting = True
         else:
             enc, arrays = self.results.get(idx, ({"kind": "py", "type": "int", "value": idx},
                                                  {}))
@@ -256,6 +266,7 @@ class FakeSandbox:
                 np.savez(buf, **arrays)
                 (self.scratch / "out" / f"probe_{idx}.npz").write_bytes(buf.getvalue())
             self._queue.append({"ev": "probe_end", "k": idx, "result": enc})
+            self._waiting = True
 
 
 class Starter:
