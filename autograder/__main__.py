@@ -39,6 +39,8 @@ def main(argv: list[str] | None = None) -> int:
                       help="bytes of memory per notebook (used; address space w/o cgroups)")
     p_gr.add_argument("--no-sandbox", action="store_true",
                       help="run without bubblewrap (resource limits only; NOT safe)")
+    p_gr.add_argument("--no-fork-server", action="store_true",
+                      help="start every runner cold (no warm zygote per worker; slower)")
     p_fb = sub.add_parser("feedback", parents=[course], help="per-student HTML feedback")
     p_fb.add_argument("assignment")
     p_ex = sub.add_parser("export", parents=[course],
@@ -162,7 +164,8 @@ def _instructor(args) -> int:
         grade(args.assignment, args.submissions, args.course, args.db, workers=args.workers,
               scheduler=args.scheduler, wall=args.wall, chunk_timeout=args.chunk_timeout,
               probe_timeout=args.probe_timeout, memory=args.memory,
-              use_bwrap=False if args.no_sandbox else None)
+              use_bwrap=False if args.no_sandbox else None,
+              fork_server=False if args.no_fork_server else None)
         return 0
     if args.command == "feedback":
         from .feedback import write_feedback

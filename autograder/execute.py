@@ -149,24 +149,81 @@ def stderr_summary(tail: str, lines: int = 3) -> str:
 
 
 class WarmPool:
-    """Keeps one started runner per worker thread, so the next submission skips start-up.
+    """Hands each worker thread a started sandbox for its next submission.
+
+    With the fork server (:mod:`autograder.forkserver`, where bubblewrap and a cgroup are
+    there and ``limits.fork_server`` is not False) each thread has one zygote that imported
+    the assignment's modules once, and every submission is a fresh fork of it. Otherwise
+    it keeps one cold runner started per thread, so the next submission skips start-up.
 
     Ownership: a spare belongs to the pool (listed in ``all``) until :meth:`take` hands it
     out; from then on the caller owns it and closes it (``execute.run`` does), and the
-    pool forgets it. :meth:`close` closes only the spares nobody took.
+    pool forgets it. :meth:`close` closes only the spares nobody took, and the zygotes.
     """
 
     def __init__(self, limits: Limits, pending: int = 1 << 30) -> None:
+        from .forkserver import usable
+
         self.limits = limits
         self.local = threading.local()
         self.all: list[Sandbox] = []   # spares the pool owns (not yet taken)
+        self.servers: list = []        # the zygotes, one per thread that asked
         self.lock = threading.Lock()
         self.pending = pending  # submissions not yet started: no spare after the last one
+        self.fork_off = usable(limits)   # None: fork; else why not
+        self.notes: list[str] = []       # what went wrong with a zygote (for the log)
+
+    def _server(self):
+        """This thread's zygote, started on first use; None when forking is off."""
+        from .forkserver import ForkServer, ForkServerError
+
+        if self.fork_off is not None:
+            return None
+        server = getattr(self.local, "server", None)
+        if server is not None and not server.alive():
+            self.notes.append("a zygote died: started again" if not server.tainted else
+                              "a submission's process outlived its kill: a new zygote")
+            server.close()
+            server = None
+        if server is None:
+            try:
+                server = ForkServer(self.limits)
+            except (ForkServerError, OSError) as exc:
+                with self.lock:
+                    self.fork_off = f"the zygote did not start: {exc}"
+                    self.notes.append(self.fork_off)
+                return None
+            self.local.server = server
+            with self.lock:
+                self.servers.append(server)
+        return server
+
+    def _fork(self) -> Sandbox | None:
+        from .forkserver import ForkServerError
+
+        server = self._server()
+        if server is None:
+            return None
+        try:
+            return server.fork(self.limits)
+        except (ForkServerError, OSError) as exc:
+            self.notes.append(f"a fork failed ({exc}): a cold sandbox instead")
+            self.local.server = None
+            server.close()
+            return None
+
+    def fresh(self) -> Sandbox:
+        """A new sandbox for another attempt at the same submission (forked when it can)."""
+        return self._fork() or Sandbox.start(self.limits)
 
     def take(self) -> Sandbox:
         """A started sandbox that the caller now owns (and must close)."""
         with self.lock:
             self.pending -= 1
+        forked = self._fork()
+        if forked is not None:
+            return forked
+        with self.lock:
             sb = getattr(self.local, "spare", None)
             self.local.spare = None
             if sb in self.all:
@@ -178,6 +235,8 @@ class WarmPool:
         return sb
 
     def refill(self) -> None:
+        if self.fork_off is None:
+            return   # a fork is ready in a tenth of a second: no spare needed
         with self.lock:
             if self.pending <= 0:
                 return
@@ -190,8 +249,11 @@ class WarmPool:
     def close(self) -> None:
         with self.lock:
             spares, self.all = self.all, []
+            servers, self.servers = self.servers, []
         for sb in spares:
             sb.close()
+        for server in servers:
+            server.close()
 
 
 def _load_npz(path) -> dict[str, np.ndarray]:
@@ -222,7 +284,12 @@ def run(job: dict, inputs: bytes, limits: Limits, pool: WarmPool | None = None,
         t0 = time.monotonic()
         sb = None
         try:
-            sb = pool.take() if (pool is not None and attempt == 0) else Sandbox.start(limits)
+            if pool is not None:
+                sb = pool.take() if attempt == 0 else pool.fresh()
+                if attempt == 0:
+                    deadline += time.monotonic() - t0   # a zygote restarted costs it no time
+            else:
+                sb = Sandbox.start(limits)
         except (OSError, subprocess.SubprocessError) as exc:
             outcome = Outcome("no_start", detail=f"{type(exc).__name__}: {exc}")
         if sb is not None:

@@ -20,6 +20,7 @@ import nbformat
 from . import SOLUTIONS
 from .collect import Ignored, intake
 from .execute import RawResult, WarmPool, run
+from .forkserver import usable as forking_off
 from .judge import Verdict, judge, malformed
 from .markers import release_view
 from .prepare import Cell, Instructor, prepare
@@ -193,6 +194,8 @@ def _run_locally(workers: int, ctx: AssignmentContext, tasks: list[Task], finish
                 raise
     finally:
         pool.close()
+        for note in dict.fromkeys(pool.notes):   # each once, in order
+            print(f"fork server: {note}", file=sys.stderr)
 
 
 def _usage(raw: RawResult | None) -> dict:
@@ -214,6 +217,9 @@ def grade(assignment: str, submissions: Path, course: Path, db: str | None = Non
     ctx = assignment_context(assignment, **limit_overrides)
     warning = sandbox_warning(ctx.limits)
     print(limits_banner(ctx.limits), file=sys.stderr)
+    why_not = forking_off(ctx.limits)
+    print("fork server: " + ("on (one warm zygote per worker, a fresh fork per submission)"
+                             if why_not is None else f"off ({why_not})"), file=sys.stderr)
     if warning:
         print("\n" + "!" * 78 + f"\n{warning}\n" + "!" * 78 + "\n", file=sys.stderr)
     if ctx.spec is None:

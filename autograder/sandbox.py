@@ -58,6 +58,7 @@ class Limits:
     warm: tuple[str, ...] = ("numpy",)
     use_bwrap: bool | None = None  # None: when available
     use_cgroups: bool | None = None  # None: when a cgroup is writable (else rlimits only)
+    fork_server: bool | None = None  # None: fork each runner from a warm zygote where usable
 
     def to_dict(self) -> dict:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -106,9 +107,12 @@ def _python_paths() -> list[str]:
     return sorted(p for p in paths if os.path.exists(p))
 
 
-def bwrap_argv(scratch: Path, tmp_size: int | None = None) -> list[str]:
+def bwrap_argv(scratch: Path, tmp_size: int | None = None, worker: bool = False) -> list[str]:
     """bwrap's arguments; ``tmp_size``: bytes of the jail's /tmp and of its home, each a
-    tmpfs of that size (None: /tmp unlimited and home bound from the scratch folder)."""
+    tmpfs of that size (None: /tmp unlimited and home bound from the scratch folder).
+
+    ``worker``: the fork server's jail (:mod:`autograder.zygote`): ``scratch`` is bound at
+    ``/w`` and home, ``/job`` and ``/out`` are empty mount points each fork fills."""
     argv = [bwrap_path() or "bwrap", "--unshare-all", "--die-with-parent", "--new-session",
             "--unshare-user", "--uid", "65534", "--gid", "65534", "--cap-drop", "ALL",
             "--hostname", "sandbox"]
@@ -120,12 +124,16 @@ def bwrap_argv(scratch: Path, tmp_size: int | None = None) -> list[str]:
     argv += ["--proc", "/proc", "--dev", "/dev", *size, "--tmpfs", "/tmp"]
     for path in _python_paths():
         argv += ["--ro-bind", path, path]
-    if tmp_size:  # nothing outside reads the home folder: a tmpfs, owned by the jail's user
-        argv += ["--perms", "0777", "--size", str(tmp_size), "--tmpfs", HOME]
+    if worker:
+        argv += ["--bind", str(scratch), "/w", "--dir", JOB, "--dir", "/out",
+                 "--perms", "0777", "--dir", HOME, "--chdir", "/"]
     else:
-        argv += ["--bind", str(scratch / "home"), HOME]
-    argv += ["--ro-bind", str(scratch / "job"), JOB,
-             "--bind", str(scratch / "out"), "/out", "--chdir", HOME]
+        if tmp_size:  # nothing outside reads the home: a tmpfs, owned by the jail's user
+            argv += ["--perms", "0777", "--size", str(tmp_size), "--tmpfs", HOME]
+        else:
+            argv += ["--bind", str(scratch / "home"), HOME]
+        argv += ["--ro-bind", str(scratch / "job"), JOB,
+                 "--bind", str(scratch / "out"), "/out", "--chdir", HOME]
     gpus = sorted(Path("/dev").glob("nvidia*"))
     for dev in gpus:  # GPU-aware: the GPU devices (and, read-only, what CUDA looks up)
         argv += ["--dev-bind", str(dev), str(dev)]

@@ -108,7 +108,8 @@ KINDS = ["changed global", "env var", "home file", "open fd", "patched module", 
 
 @pytest.mark.slow
 @pytest.mark.usefixtures("bwrap")
-def test_nothing_of_one_submission_reaches_the_next(tmp_path):
+@pytest.mark.parametrize("forked", [True, False], ids=["fork-server", "cold"])
+def test_nothing_of_one_submission_reaches_the_next(tmp_path, forked):
     sys.path.insert(0, str(Path(__file__).parent))
     import corpus as C
 
@@ -119,9 +120,13 @@ def test_nothing_of_one_submission_reaches_the_next(tmp_path):
         (subs / student / f"{C.A}.ipynb").write_bytes(C._bytes(nb))
     course = tmp_path / "course"
     proc = subprocess.run([sys.executable, "-m", "autograder", "grade", C.A, str(subs),
-                           "--course", str(course), "--workers", "1"], cwd=ROOT,
+                           "--course", str(course), "--workers", "1",
+                           *([] if forked else ["--no-fork-server"])], cwd=ROOT,
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+    banner = "fork server: on" if forked else "fork server: off (turned off)"
+    assert banner in proc.stderr, proc.stderr
+    assert "a cold sandbox instead" not in proc.stderr and "did not start" not in proc.stderr
     rows = {r["student"]: r for r in results(f"sqlite:///{course / 'gradebook.db'}", C.A)}
 
     def leftovers(student: str) -> list[str]:
@@ -243,3 +248,44 @@ def test_a_stopped_benchmark_still_writes_the_details_of_its_rows(tmp_path, monk
         bench.main()
     text = (tmp_path / "RESULTS.md").read_text()
     assert "| ps03_x | row |" in text and "- ps03_x: details" in text
+
+
+STOP_ZYGOTE = r'''
+import os, signal
+for pid in filter(str.isdigit, os.listdir("/proc")):
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            if b"autograder.zygote" in f.read():
+                os.kill(int(pid), signal.SIG)
+    except OSError:
+        pass
+'''
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("bwrap")
+@pytest.mark.parametrize("sig", ["SIGKILL", "SIGSTOP"])
+def test_a_submission_that_stops_or_kills_the_zygote_costs_the_next_one_nothing(tmp_path, sig):
+    """The zygote's pid is visible to a submission (same user, same PID namespace): killing
+    it makes the worker start a new one; stopping it makes the next fork time out, and that
+    submission is graded in a cold sandbox. Either way the next student scores in full."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    import corpus as C
+
+    subs = tmp_path / "subs"
+    for student, cells in (("a_stops", [STOP_ZYGOTE.replace("SIG)", f"{sig})")]),
+                           ("b_next", [])):
+        (subs / student).mkdir(parents=True)
+        nb = C.build(extra_after={"self_information": cells})
+        (subs / student / f"{C.A}.ipynb").write_bytes(C._bytes(nb))
+    course = tmp_path / "course"
+    proc = subprocess.run([sys.executable, "-m", "autograder", "grade", C.A, str(subs),
+                           "--course", str(course), "--workers", "1"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    rows = {r["student"]: r for r in results(f"sqlite:///{course / 'gradebook.db'}", C.A)}
+    assert rows["b_next"]["score"] == C.FULL, rows["b_next"]["payload"]["reasons"]
+    assert rows["b_next"]["status"] == "ok", rows["b_next"]["payload"]["reasons"]
+    expected = {"SIGKILL": "a zygote died: started again",
+                "SIGSTOP": "a cold sandbox instead"}[sig]
+    assert expected in proc.stderr, proc.stderr

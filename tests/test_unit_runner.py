@@ -261,11 +261,13 @@ def test_a_forged_or_mistyped_event_reads_as_absent_fields_not_a_crash():
         event_line("phase_c")
 
 
-def test_the_protocol_module_imports_only_the_standard_library():
-    """The runner imports it in the jail before the warm imports: no NumPy at import time."""
+@pytest.mark.parametrize("module", ["autograder.protocol", "autograder.zygote"])
+def test_the_jails_modules_import_only_the_standard_library(module):
+    """The runner and the zygote import them in the jail before the warm imports: no NumPy
+    at import time (the zygote imports what AUTOGRADER_WARM names, no more)."""
     import subprocess
 
-    code = ("import sys; import autograder.protocol; "
+    code = (f"import sys; import {module}; "
             "print(sorted(m for m in ('numpy', 'torch', 'scipy') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.stdout.strip() == "[]", out.stderr

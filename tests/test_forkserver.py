@@ -1,0 +1,118 @@
+"""The real zygote (autograder/zygote.py) in its jail: what a forked submission can and
+cannot reach. Needs bubblewrap and a writable cgroup (both required in CI)."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from autograder import cgroups
+from autograder.forkserver import ForkServer
+from autograder.sandbox import Limits
+
+
+@pytest.fixture(scope="module")
+def server():
+    from conftest import require_bwrap
+
+    require_bwrap()
+    found = cgroups.host()
+    if not isinstance(found, cgroups.Host):
+        reason = f"no writable cgroup on this machine ({found})"
+        if os.environ.get("INFOLOSS_REQUIRE_CGROUPS"):
+            pytest.fail(reason + " and INFOLOSS_REQUIRE_CGROUPS is set")
+        pytest.skip(reason)
+    fs = ForkServer(Limits(warm=("numpy",)))
+    yield fs
+    fs.close()
+
+
+def _until(sb, kind: str, timeout: float = 60.0) -> list[dict]:
+    import time
+
+    seen: list[dict] = []
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        events, _ = sb.read_events(0.2)
+        seen += events
+        if any(e.get("ev") == kind for e in seen):
+            return seen
+        if sb.proc.poll() is not None and not events:
+            raise AssertionError(f"runner ended ({sb.proc.poll()}): {sb.stderr_tail()}")
+    raise AssertionError(f"no {kind} in {timeout} s: {seen}")
+
+
+def run_cell(server, source: str) -> dict:
+    """Fork one sandbox, run ``source`` as its only cell; the cell's chunk_end event."""
+    sb = server.fork(server.limits)
+    try:
+        _until(sb, "ready")
+        sb.go({"chunks": [{"i": 0, "source": source}]})
+        return next(e for e in _until(sb, "chunk_end") if e["ev"] == "chunk_end")
+    finally:
+        sb.close()
+
+
+PROBE = r'''
+import ctypes, errno, json, os
+libc = ctypes.CDLL(None, use_errno=True)
+seen = {"w": os.listdir("/w"), "tmp": os.listdir("/tmp"),
+        "home": os.listdir(os.path.expanduser("~")), "cwd": os.getcwd()}
+seen["umount_w"] = libc.umount2(b"/w", 2) == 0
+try:
+    open("/job/x", "w")
+    seen["job_writable"] = True
+except OSError:
+    seen["job_writable"] = False
+zygote = [p for p in filter(str.isdigit, os.listdir("/proc"))
+          if b"autograder.zygote" in open(f"/proc/{p}/cmdline", "rb").read()]
+seen["zygote_seen"] = bool(zygote)
+readable = []
+for name in ("environ", "mem", "maps"):
+    try:
+        with open(f"/proc/{zygote[0]}/{name}", "rb") as f:
+            f.read(1)
+        readable.append(name)
+    except OSError:
+        pass
+seen["zygote_readable"] = readable
+seen["own_environ"] = b"AUTOGRADER_EVENT_FD" in open("/proc/self/environ", "rb").read()
+open("/tmp/left", "w").write("x")
+open(os.path.expanduser("~/left"), "w").write("x")
+raise RuntimeError(json.dumps(seen))
+'''
+
+
+@pytest.mark.slow
+def test_a_fork_sees_its_own_folders_only_and_cannot_reach_the_zygote(server):
+    for _ in range(2):   # the second fork: nothing of the first one's files
+        end = run_cell(server, PROBE)
+        assert end["ename"] == "RuntimeError", end
+        seen = json.loads(end["evalue"])
+        assert seen == {"w": [], "tmp": [], "home": [], "cwd": "/home/student",
+                        "umount_w": False, "job_writable": False, "zygote_seen": True,
+                        "zygote_readable": [], "own_environ": True}, seen
+
+
+@pytest.mark.slow
+def test_each_fork_draws_its_own_random_numbers(server):
+    src = "import numpy, random\nraise RuntimeError(f'{random.random()} {numpy.random.rand()}')"
+    draws = {run_cell(server, src)["evalue"] for _ in range(3)}
+    assert len(draws) == 3, draws
+
+
+@pytest.mark.slow
+def test_a_fork_runs_in_its_own_cgroup_and_its_exit_status_is_read(server):
+    sb = server.fork(server.limits)
+    try:
+        _until(sb, "ready")
+        assert sb.proc.pid in sb.cgroup.pids_inside()
+        sb.go({"chunks": [{"i": 0, "source": "import os, signal\nos.kill(os.getpid(), "
+                                             "signal.SIGSEGV)"}]})
+        _until(sb, "chunk_start")
+        assert sb.proc.wait(timeout=30) == -11
+    finally:
+        sb.close()
+    assert sb.usage is not None and sb.usage.cpu_seconds > 0
