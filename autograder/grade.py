@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
@@ -94,9 +95,29 @@ def assignment_context(assignment: str, **limit_overrides) -> AssignmentContext:
                              make_limits(spec, **limit_overrides), visible)
 
 
+_WORKER_POOLS: dict[str, WarmPool] = {}
+_WORKER_POOLS_LOCK = threading.Lock()
+
+
+def _worker_pool(limits: Limits) -> WarmPool:
+    """The pool of this Dask worker process for ``limits``: its threads fork from their own
+    zygotes across tasks (closed when the worker exits)."""
+    import atexit
+    import json
+
+    key = json.dumps(limits.to_dict(), sort_keys=True, default=str)
+    with _WORKER_POOLS_LOCK:
+        pool = _WORKER_POOLS.get(key)
+        if pool is None:
+            pool = _WORKER_POOLS[key] = WarmPool(limits, pending=0)   # no cold spares
+            atexit.register(pool.close)
+    return pool
+
+
 def execute_task(job: dict, inputs: bytes, limits: dict, definition_chunks: set[int]) -> RawResult:
     """One submission's sandboxed run; the unit of work sent to Dask workers."""
-    return run(job, inputs, Limits(**limits), None, definition_chunks)
+    lim = Limits(**limits)
+    return run(job, inputs, lim, _worker_pool(lim), definition_chunks)
 
 
 def _progress(done: int, total: int, start: float) -> None:

@@ -208,6 +208,14 @@ def cpu_by_kind(subs: dict[str, tuple[str, bytes]], run: Run) -> str:
     return ", ".join(f"{kind} {sum(v) / len(v):.2f}" for kind, v in sorted(by.items()))
 
 
+def fork_state() -> str:
+    """Whether the grader forks its runners from a warm zygote here (and why not)."""
+    from autograder.forkserver import usable
+
+    why = usable(make_limits(None))
+    return "on" if why is None else f"off ({why})"
+
+
 def one(assignment: str, n: int, workers: int | None) -> tuple[str, str]:
     """(table row, details) for one problem set."""
     subs = submissions(assignment, n)
@@ -286,8 +294,8 @@ def main() -> int:
     head = (f"\n## {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC\n\n"
             f"Machine: {platform.node()}, {os.cpu_count()} cores, {mem:.0f} GiB, Python "
             f"{platform.python_version()}, shared with other users; our grader with "
-            f"{args.workers or 'the default'} workers, sandbox and judge on, cold reference "
-            "cache for both.\n\n"
+            f"{args.workers or 'the default'} workers, sandbox and judge on, fork server "
+            f"{fork_state()}, cold reference cache for both.\n\n"
             "| problem set | n | stock s (reference run) | ours s | ratio | grader CPU s per "
             "submission (stages / process) | sandbox peak MiB | load 1/5 min before / "
             "between / after | same scores |\n|---|---|---|---|---|---|---|---|---|\n")
