@@ -284,7 +284,7 @@ def run(job: dict, inputs: bytes, limits: Limits, pool: WarmPool | None = None,
         t0 = time.monotonic()
         sb = None
         try:
-            if pool is not None:
+            if pool is not None and not grader_retries:   # after a grader-side failure: cold
                 sb = pool.take() if attempt == 0 else pool.fresh()
                 if attempt == 0:
                     deadline += time.monotonic() - t0   # a zygote restarted costs it no time

@@ -28,6 +28,7 @@ from .sandbox import (
     Limits,
     Sandbox,
     _env,
+    _python_paths,
     bwrap_argv,
     bwrap_path,
     cgroup_host,
@@ -180,6 +181,30 @@ class ForkServer:
             self.close()
             raise ForkServerError(f"the zygote runs {ready.get('threads')} threads after its "
                                   "imports (a fork would copy only one)")
+        self._canary()
+
+    def _canary(self) -> None:
+        """One fork that must get as far as the runner's ``ready``, before any submission
+        is given to this zygote (else the pool grades cold, and says why)."""
+        try:
+            sb = self.fork(self.limits)
+        except (ForkServerError, OSError) as exc:
+            self.close()
+            raise ForkServerError(f"the test fork failed: {exc}") from None
+        try:
+            end = time.monotonic() + READY_TIMEOUT
+            while time.monotonic() < end:
+                events, _ = sb.read_events(0.2)
+                if any(e.get("ev") == "ready" for e in events):
+                    return
+                if sb.proc.poll() is not None and not events:
+                    break
+            tail = sb.stderr_tail().strip().splitlines()[-1:] or ["no stderr"]
+            self.close()
+            raise ForkServerError(f"the test fork did not start (exit {sb.proc.poll()}: "
+                                  f"{tail[0][:300]})")
+        finally:
+            sb.close()
 
     def _event(self, kind: str, timeout: float) -> dict:
         end = time.monotonic() + timeout
@@ -234,7 +259,8 @@ class ForkServer:
         env = _env(True, self.folder, limits, 10)
         (folder / "spec.json").write_text(json.dumps({
             "home": HOME, "tmp_size": limits.tmp_size, "env": env,
-            "rlimits": rlimits(limits, cgroup=True)}))
+            "rlimits": rlimits(limits, cgroup=True),
+            "tmp_binds": [p for p in _python_paths() if p == "/tmp" or p.startswith("/tmp/")]}))
         group = cgroups.SandboxCgroup.create(self.host, limits.memory, limits.procs)
         ev_fd = ctl_fd = -1
         try:

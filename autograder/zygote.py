@@ -118,7 +118,18 @@ def _mounts(folder: str, spec: dict) -> None:
     folders, nothing of /w (the worker's other submissions)."""
     home, tmp_size = spec["home"], int(spec["tmp_size"])
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
+    # What the interpreter needs under /tmp (a course checked out there, as CI does) is
+    # held open, then bound again on top of the fresh /tmp, read-only as before.
+    keep = []
+    for path in sorted(spec.get("tmp_binds", []), key=len):
+        if not any(path.startswith(k + "/") for k, _ in keep):
+            keep.append((path, os.open(path, os.O_PATH | os.O_DIRECTORY)))
     _mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"size={tmp_size},mode=1777")
+    for path, fd in keep:
+        os.makedirs(path, exist_ok=True)
+        _mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
+        _mount(None, path, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+        os.close(fd)
     _mount("tmpfs", home, "tmpfs", MS_NOSUID | MS_NODEV, f"size={tmp_size},mode=0777")
     _mount(f"{folder}/job", "/job", None, MS_BIND)
     _mount(None, "/job", None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
@@ -150,6 +161,7 @@ def _child(folder: str) -> None:
     """C: joins the submission's cgroup (the supervisor moves it), then namespaces."""
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     os.setsid()
+    rc_open = False
     try:
         with open(f"{folder}/spec.json") as f:
             spec = json.load(f)
@@ -160,6 +172,7 @@ def _child(folder: str) -> None:
         null = os.open(os.devnull, os.O_WRONLY)
         for src, dst in ((ctl, 0), (null, 1), (err, 2), (ev, EVENT_FD), (rc, RC_FD)):
             os.dup2(src, dst)
+        rc_open = True
         os.closerange(3, EVENT_FD)
         os.closerange(RC_FD + 1, 1 << 16)
         if _read_line(0) != "joined":
@@ -193,6 +206,8 @@ def _child(folder: str) -> None:
         import traceback
 
         traceback.print_exc()
+        if rc_open:   # the supervisor reads why in the exit status, not "killed"
+            os.write(RC_FD, b"72")
         os._exit(72)
 
 

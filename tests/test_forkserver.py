@@ -10,7 +10,7 @@ import pytest
 
 from autograder import cgroups
 from autograder.forkserver import ForkServer
-from autograder.sandbox import Limits
+from autograder.sandbox import Limits, _python_paths
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +58,7 @@ def run_cell(server, source: str) -> dict:
 PROBE = r'''
 import ctypes, errno, json, os
 libc = ctypes.CDLL(None, use_errno=True)
-seen = {"w": os.listdir("/w"), "tmp": os.listdir("/tmp"),
+seen = {"w": os.listdir("/w"), "tmp": sorted(os.listdir("/tmp")),
         "home": os.listdir(os.path.expanduser("~")), "cwd": os.getcwd()}
 seen["umount_w"] = libc.umount2(b"/w", 2) == 0
 try:
@@ -91,7 +91,10 @@ def test_a_fork_sees_its_own_folders_only_and_cannot_reach_the_zygote(server):
         end = run_cell(server, PROBE)
         assert end["ename"] == "RuntimeError", end
         seen = json.loads(end["evalue"])
-        assert seen == {"w": [], "tmp": [], "home": [], "cwd": "/home/student",
+        # /tmp holds only the mount points of a checkout under /tmp (CI's clone), as in a
+        # cold sandbox; never a file of the fork before
+        under_tmp = sorted({p.split("/")[2] for p in _python_paths() if p.startswith("/tmp/")})
+        assert seen == {"w": [], "tmp": under_tmp, "home": [], "cwd": "/home/student",
                         "umount_w": False, "job_writable": False, "zygote_seen": True,
                         "zygote_readable": [], "own_environ": True}, seen
 
@@ -116,3 +119,18 @@ def test_a_fork_runs_in_its_own_cgroup_and_its_exit_status_is_read(server):
     finally:
         sb.close()
     assert sb.usage is not None and sb.usage.cpu_seconds > 0
+
+
+@pytest.mark.slow
+def test_a_zygote_whose_forks_cannot_start_is_refused_before_any_submission(server,
+                                                                             monkeypatch):
+    """The test fork (the canary) must reach the runner's ``ready``: here every fork
+    fails while it sets up its mounts, so the zygote is refused with the fork's last
+    stderr line (and the pool grades cold)."""
+    from autograder import forkserver
+    from autograder.forkserver import ForkServerError
+
+    monkeypatch.setattr(forkserver, "_python_paths", lambda: ["/tmp/no-such-checkout-here"])
+    with pytest.raises(ForkServerError, match=r"the test fork did not start \(exit 72: "
+                                              r".*No such file"):
+        ForkServer(Limits(warm=("numpy",)))

@@ -171,3 +171,32 @@ def test_time_spent_getting_a_sandbox_is_not_the_notebooks(monkeypatch, tmp_path
     raw = execute.run(JOB, INPUTS, limits, SlowPool(), PREPARED.definition_chunks)
     assert not any(e.kind == execute.WALL for e in raw.events), raw.messages
     assert raw.seconds > 1.5
+
+
+def test_after_a_fork_that_died_before_any_cell_the_retry_is_cold(monkeypatch, tmp_path):
+    """A fork that dies before the runner is ready is the grader's failure: the retry
+    starts a cold sandbox, not another fork of a zygote that may be broken."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_unit_replay import FAST, INPUTS, JOB, PREPARED, install
+    from unitkit import FakeSandbox
+
+    starter = install(monkeypatch, tmp_path)
+    asked: list[str] = []
+
+    class BrokenForks:
+        def take(self):
+            asked.append("take")
+            return FakeSandbox(tmp_path / "fork", starter.clock, never_ready=True,
+                               alive=False, returncode=72)
+
+        def fresh(self):
+            asked.append("fresh")
+            return self.take()
+
+    raw = execute.run(JOB, INPUTS, FAST, BrokenForks(), PREPARED.definition_chunks)
+    assert asked == ["take"] and len(starter.started) == 1
+    assert execute.RETRIED in [e.kind for e in raw.events] and not raw.grader_error
+    assert all(c.ok for c in raw.chunks.values()), raw.messages
