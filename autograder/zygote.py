@@ -38,6 +38,7 @@ CLONE_NEWNS = 0x00020000
 CLONE_NEWIPC = 0x08000000
 CLONE_NEWUSER = 0x10000000
 PR_SET_DUMPABLE = 4
+PR_CAPBSET_DROP = 24
 MS_RDONLY = 1
 MS_NOSUID = 2
 MS_NODEV = 4
@@ -137,9 +138,30 @@ def _mounts(folder: str, spec: dict) -> None:
     _mount("tmpfs", "/w", "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, "size=4k,mode=0555")
 
 
+def _drop_capabilities() -> None:
+    """No capabilities at all, as bwrap's ``--cap-drop ALL`` leaves a cold runner: the
+    ones the second user namespace gave are dropped from the bounding, effective,
+    permitted and inheritable sets."""
+    with open("/proc/sys/kernel/cap_last_cap") as f:
+        last = int(f.read())
+    for cap in range(last + 1):
+        _check(_libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0), "prctl(PR_CAPBSET_DROP)")
+
+    class Header(ctypes.Structure):
+        _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+    class Data(ctypes.Structure):
+        _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32),
+                    ("inheritable", ctypes.c_uint32)]
+
+    data = (Data * 2)()
+    _check(_libc.capset(ctypes.byref(Header(0x20080522, 0)), data), "capset")
+
+
 def _runner(spec: dict) -> None:
     """R: the runner, in the environment a cold sandbox's runner gets."""
     os.close(RC_FD)
+    _drop_capabilities()
     _check(_libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0), "prctl")   # an ordinary process again
     os.environ.clear()
     os.environ.update(spec["env"])
@@ -170,7 +192,11 @@ def _child(folder: str) -> None:
         err = os.open(f"{folder}/runner.stderr", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         rc = os.open(f"{folder}/rc", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         null = os.open(os.devnull, os.O_WRONLY)
-        for src, dst in ((ctl, 0), (null, 1), (err, 2), (ev, EVENT_FD), (rc, RC_FD)):
+        import fcntl
+
+        # moved above every target number first, so that no dup2 overwrites a source
+        high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 100) for fd in (ctl, null, err, ev, rc)]
+        for src, dst in zip(high, (0, 1, 2, EVENT_FD, RC_FD), strict=True):
             os.dup2(src, dst)
         rc_open = True
         os.closerange(3, EVENT_FD)

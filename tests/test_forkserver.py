@@ -79,6 +79,9 @@ for name in ("environ", "mem", "maps"):
         pass
 seen["zygote_readable"] = readable
 seen["own_environ"] = b"AUTOGRADER_EVENT_FD" in open("/proc/self/environ", "rb").read()
+status = dict(line.split(":", 1) for line in open("/proc/self/status").read().splitlines()
+              if line.startswith("Cap"))
+seen["caps"] = {k: int(v, 16) for k, v in status.items() if k != "CapAmb"}
 open("/tmp/left", "w").write("x")
 open(os.path.expanduser("~/left"), "w").write("x")
 raise RuntimeError(json.dumps(seen))
@@ -96,7 +99,8 @@ def test_a_fork_sees_its_own_folders_only_and_cannot_reach_the_zygote(server):
         under_tmp = sorted({p.split("/")[2] for p in _python_paths() if p.startswith("/tmp/")})
         assert seen == {"w": [], "tmp": under_tmp, "home": [], "cwd": "/home/student",
                         "umount_w": False, "job_writable": False, "zygote_seen": True,
-                        "zygote_readable": [], "own_environ": True}, seen
+                        "zygote_readable": [], "own_environ": True,
+                        "caps": {"CapInh": 0, "CapPrm": 0, "CapEff": 0, "CapBnd": 0}}, seen
 
 
 @pytest.mark.slow
