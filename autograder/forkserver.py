@@ -122,28 +122,18 @@ class ForkedSandbox(Sandbox):
         except subprocess.TimeoutExpired:
             pass
 
-    def close(self) -> None:
-        if self.closed:
-            return
-        self.closed = True
-        try:
-            self.proc.wait(timeout=0.5)
-        except subprocess.TimeoutExpired:
-            pass
-        self.kill()
-        if self.cgroup is not None:
-            if self.cgroup.pids_inside() and self.server is not None:
-                # Something outlived the kill: it shares the zygote's jail with the next
-                # submission, so that zygote is not used again.
-                self.server.tainted = True
-            self.usage = self.cgroup.usage()
-            self.cgroup.remove()
+    def _left_behind(self, pids: list[int]) -> None:
+        if pids and self.server is not None:
+            # Something outlived the kill: it shares the zygote's jail with the next
+            # submission, so that zygote is not used again.
+            self.server.tainted = True
+
+    def _close_channels(self) -> None:
         for name in ("events_fd", "ctl_fd"):
             fd = getattr(self, name)
             setattr(self, name, -1)
             if fd >= 0:
                 os.close(fd)
-        shutil.rmtree(self.scratch, ignore_errors=True)
 
 
 class ForkServer:

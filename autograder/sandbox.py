@@ -420,12 +420,19 @@ class Sandbox:
             pass
         self.kill()
         if self.cgroup is not None:   # CPU of everything it ran, then the group goes
+            self._left_behind(self.cgroup.pids_inside())
             self.usage = self.cgroup.usage()
             self.cgroup.remove()
+        self._close_channels()
+        shutil.rmtree(self.scratch, ignore_errors=True)
+
+    def _left_behind(self, pids: list[int]) -> None:
+        """What outlived the kill (a cold jail's processes die with its PID namespace)."""
+
+    def _close_channels(self) -> None:
         fd, self.events_fd = self.events_fd, -1
         os.close(fd)
         try:  # the runner's stdin pipe (else one leaked descriptor per sandbox)
             self.proc.stdin.close()
         except OSError:
             pass
-        shutil.rmtree(self.scratch, ignore_errors=True)

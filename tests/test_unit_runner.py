@@ -297,11 +297,22 @@ def _events_until(fd: int, buf: list[bytes], want: str, timeout: float) -> list[
     return seen
 
 
+def _start_runner():
+    """The real runner in a subprocess (no warm imports): it and its event pipe's read end."""
+    import subprocess
+
+    r, w = os.pipe()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "autograder.runner"], stdin=subprocess.PIPE,
+        pass_fds=(w,), env=dict(os.environ, AUTOGRADER_EVENT_FD=str(w), AUTOGRADER_WARM=""))
+    os.close(w)
+    return proc, r
+
+
 def test_the_runner_waits_for_next_after_each_piece_and_keeps_its_stdin_private(tmp_path):
     """After each chunk the runner waits for the supervisor's "next" (which checks the
     sandbox's limits first), and student code reading stdin reads nothing: the
     supervisor's lines go to a private copy of it."""
-    import subprocess
 
     job = tmp_path / "job"
     home = tmp_path / "home"
@@ -312,11 +323,7 @@ def test_the_runner_waits_for_next_after_each_piece_and_keeps_its_stdin_private(
         {"chunks": chunks(*sources), "workdir": str(home), "outdir": str(tmp_path)}))
     (job / "hidden.json").write_text(json.dumps(
         {"chunks": [{"i": 2, "source": "assert stolen == '' and after == 1"}]}))
-    r, w = os.pipe()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "autograder.runner"], stdin=subprocess.PIPE,
-        pass_fds=(w,), env=dict(os.environ, AUTOGRADER_EVENT_FD=str(w), AUTOGRADER_WARM=""))
-    os.close(w)
+    proc, r = _start_runner()
     buf: list[bytes] = []
 
     def send(line: str) -> None:
@@ -348,17 +355,12 @@ def test_the_runner_waits_for_next_after_each_piece_and_keeps_its_stdin_private(
 
 
 def test_the_runner_stops_when_told_anything_but_next(tmp_path):
-    import subprocess
 
     job = tmp_path / "job"
     job.mkdir()
     (job / "job.json").write_text(json.dumps(
         {"chunks": chunks("x = 1", "x = 2"), "workdir": str(tmp_path), "outdir": str(tmp_path)}))
-    r, w = os.pipe()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "autograder.runner"], stdin=subprocess.PIPE,
-        pass_fds=(w,), env=dict(os.environ, AUTOGRADER_EVENT_FD=str(w), AUTOGRADER_WARM=""))
-    os.close(w)
+    proc, r = _start_runner()
     buf: list[bytes] = []
     try:
         _events_until(r, buf, "ready", 60)
