@@ -41,6 +41,9 @@ def main(argv: list[str] | None = None) -> int:
                       help="run without bubblewrap (resource limits only; NOT safe)")
     p_gr.add_argument("--no-fork-server", action="store_true",
                       help="start every runner cold (no warm zygote per worker; slower)")
+    p_gr.add_argument("--wall-clock-timeouts", action="store_true",
+                      help="count time limits on the wall clock, waiting for a CPU included "
+                           "(default: on each runner's own clock, as if the machine were idle)")
     p_fb = sub.add_parser("feedback", parents=[course], help="per-student HTML feedback")
     p_fb.add_argument("assignment")
     p_ex = sub.add_parser("export", parents=[course],
@@ -165,7 +168,8 @@ def _instructor(args) -> int:
               scheduler=args.scheduler, wall=args.wall, chunk_timeout=args.chunk_timeout,
               probe_timeout=args.probe_timeout, memory=args.memory,
               use_bwrap=False if args.no_sandbox else None,
-              fork_server=False if args.no_fork_server else None)
+              fork_server=False if args.no_fork_server else None,
+              timeout_clock="wall" if args.wall_clock_timeouts else "own")
         return 0
     if args.command == "feedback":
         from .feedback import write_feedback

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .cgroups import Breach
+from .clock import BACKSTOP, OwnClock, over
 from .protocol import CHUNK_END, CHUNK_START, DONE, PHASE_B, PROBE_END, PROBE_START, READY
 from .protocol import Event as Message
 from .sandbox import Limits, Sandbox
@@ -112,7 +113,9 @@ class Outcome:
     seconds: float = 0.0                  # how long the failed piece ran
     student_code: bool = False            # a chunk started in this attempt
     returncode: int | None = None         # the runner's own exit status (None: we killed it)
-    detail: str = ""                      # why the sandbox did not start
+    detail: str = ""                      # why the sandbox did not start; "backstop": the
+    #                                       piece's timeout came from the wall-clock backstop
+    waited: float = 0.0                   # seconds the runner waited for a CPU (not counted)
 
 
 def death_signal(returncode: int | None, sandboxed: bool) -> int | None:
@@ -278,6 +281,7 @@ def run(job: dict, inputs: bytes, limits: Limits, pool: WarmPool | None = None,
     skip_probes: set[int] = set()
     all_chunks = [c["i"] for c in job["chunks"]]
     wall_hit = False
+    waited = 0.0   # the runners' waiting for a CPU so far: not charged to the budget
     grader_retries = 0
     confirmed: set[tuple[str, int]] = set()   # pieces already run again after a signal
     for attempt in range(MAX_SANDBOXES):
@@ -296,8 +300,10 @@ def run(job: dict, inputs: bytes, limits: Limits, pool: WarmPool | None = None,
             res.sandboxed = sb.sandboxed
             try:
                 outcome = _one_attempt(sb, job, inputs, res, skip_chunks, skip_probes,
-                                       deadline if not wall_hit else start + 2 * limits.wall,
-                                       limits)
+                                       deadline if not wall_hit
+                                       else start + 2 * limits.wall + waited, limits)
+                waited += outcome.waited
+                deadline += outcome.waited
                 if outcome.kind not in ("done", WALL):
                     tail = sb.stderr_tail() if hasattr(sb, "stderr_tail") else ""
                     if tail.strip():
@@ -388,7 +394,12 @@ def _record_failure(res: RawResult, job: dict, out: Outcome, limits: Limits,
         res.probes[idx] = {"kind": label}
     if label == TIMEOUT:
         lim = limits.chunk_timeout if what == "chunk" else limits.probe_timeout
-        res.events.append(Event(TIMEOUT, f"{what} {idx}: timeout (over {lim:.0f} s)"))
+        if out.detail == "backstop":
+            res.events.append(Event(TIMEOUT, f"{what} {idx}: timeout (ran {BACKSTOP * lim:.0f}"
+                                    f" s of wall clock, {BACKSTOP:g} times its {lim:.0f} s "
+                                    "limit, most of it kept off the CPU)"))
+        else:
+            res.events.append(Event(TIMEOUT, f"{what} {idx}: timeout (over {lim:.0f} s)"))
     else:
         how = "stopped at a limit" if limited else \
             f"the process died: {_how_it_died(out, res.sandboxed)}"
@@ -425,15 +436,21 @@ def _one_attempt(sb: Sandbox, job: dict, inputs: bytes, res: RawResult,
     last_piece = None         # the chunk or probe that ended last
     probe_ids = {p["k"] for p in job.get("probes", [])}
     t_ready = time.monotonic() + 120
-    current = None  # ("chunk", i, started) or ("probe", k, started)
+    current = None  # ("chunk", i, started, mark) or ("probe", k, started, mark)
     next_watch = 0.0
+    # The runner's own clock (:mod:`autograder.clock`): its waiting for a CPU is not
+    # counted against its limits; a wall clock until the runner is found at ready.
+    clock = OwnClock(now=time.monotonic)
+    backstop = deadline + (BACKSTOP - 1) * limits.wall
 
-    def fail(kind: str, piece, dead: bool = False) -> Outcome:
+    def fail(kind: str, piece, dead: bool = False, detail: str = "") -> Outcome:
         rc = _exit_status(sb) if dead else None
         sb.kill()
+        waited = clock.waited()
         if piece is None:
-            return Outcome(kind, None, 0.0, student_code, rc)
-        return Outcome(kind, (piece[0], piece[1]), time.monotonic() - piece[2], student_code, rc)
+            return Outcome(kind, None, 0.0, student_code, rc, detail, waited)
+        return Outcome(kind, (piece[0], piece[1]), time.monotonic() - piece[2], student_code,
+                       rc, detail, waited)
 
     def stop_at_limit(hit: Breach) -> Outcome:
         """The sandbox ran into a cgroup limit: stop it and say which, then fail the piece."""
@@ -456,14 +473,15 @@ def _one_attempt(sb: Sandbox, job: dict, inputs: bytes, res: RawResult,
 
     while True:
         now = time.monotonic()
-        if now > deadline:
+        if now - clock.waited() > deadline or now > backstop:
             return fail(WALL, current)
         if not ready and now > t_ready:
             return fail(TIMEOUT, None)
         if current is not None:
             lim = limits.chunk_timeout if current[0] == "chunk" else limits.probe_timeout
-            if now - current[2] > lim:
-                return fail(TIMEOUT, current)
+            why = over(clock, current[3], lim)
+            if why is not None:
+                return fail(TIMEOUT, current, detail="backstop" if why == "backstop" else "")
         if now >= next_watch and sb.process_count() > limits.procs:
             return fail(PROCS, current)
         if now >= next_watch:  # the process watchdog walks /proc: twice a second is enough
@@ -474,6 +492,10 @@ def _one_attempt(sb: Sandbox, job: dict, inputs: bytes, res: RawResult,
             kind = ev.kind if ev is not None else None
             if kind == READY and not ready:
                 ready = True
+                if limits.timeout_clock == "own":   # before any of the notebook's code runs
+                    reader = sb.waiting()
+                    if reader is not None:
+                        clock.attach(reader)
                 sb.go({"chunks": public, "skip_chunks": sorted(skip_chunks),
                        "skip_probes": sorted(skip_p)})
             elif kind == PHASE_B and ready and not phase_b and (
@@ -491,7 +513,7 @@ def _one_attempt(sb: Sandbox, job: dict, inputs: bytes, res: RawResult,
             elif kind == CHUNK_START and ev.i in (hidden_ids if phase_b else
                                                    {c["i"] for c in public}):
                 # after phase B starts, output can no longer reach visible results
-                current = ("chunk", ev.i, time.monotonic())
+                current = ("chunk", ev.i, time.monotonic(), clock.mark())
                 student_code = True
             elif kind == CHUNK_END and current and current[0] == "chunk":
                 ended.add(current[1])
@@ -504,7 +526,7 @@ def _one_attempt(sb: Sandbox, job: dict, inputs: bytes, res: RawResult,
                     return stop_at_limit(hit)   # before the runner may start the next piece
                 sb.next_piece()
             elif kind == PROBE_START and phase_b and ev.k in probe_ids:
-                current = ("probe", ev.k, time.monotonic())
+                current = ("probe", ev.k, time.monotonic(), clock.mark())
                 student_code = True
             elif kind == PROBE_END and current and current[0] == "probe":
                 k = current[1]
@@ -518,7 +540,7 @@ def _one_attempt(sb: Sandbox, job: dict, inputs: bytes, res: RawResult,
                 sb.next_piece()
             elif kind == DONE and phase_b:
                 res.cpu += ev.cpu or 0.0
-                return Outcome("done")
+                return Outcome("done", waited=clock.waited())
         hit = sb.breach()
         if hit is not None:
             return stop_at_limit(hit)

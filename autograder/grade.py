@@ -18,7 +18,7 @@ from pathlib import Path
 
 import nbformat
 
-from . import SOLUTIONS
+from . import SOLUTIONS, clock
 from .collect import Ignored, intake
 from .execute import RawResult, WarmPool, run
 from .forkserver import usable as forking_off
@@ -238,6 +238,7 @@ def grade(assignment: str, submissions: Path, course: Path, db: str | None = Non
     ctx = assignment_context(assignment, **limit_overrides)
     warning = sandbox_warning(ctx.limits)
     print(limits_banner(ctx.limits), file=sys.stderr)
+    print(clock.describe(ctx.limits.timeout_clock), file=sys.stderr)
     why_not = forking_off(ctx.limits)
     print("fork server: " + ("on (one warm zygote per worker, a fresh fork per submission)"
                              if why_not is None else f"off ({why_not})"), file=sys.stderr)

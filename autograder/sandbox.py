@@ -12,7 +12,8 @@ and accounting its CPU; then no ``RLIMIT_AS`` is set (it breaks CUDA, see that m
 ``RLIMIT_NPROC`` (per user). Otherwise those rlimits are the fallback. Always: CPU time per
 process, open files, file size, no core files. A tiny exec wrapper (not ``preexec_fn``,
 which is unsafe in the grader's worker threads) joins the cgroup and sets the rlimits,
-then becomes bwrap; the supervisor adds the wall-clock limit and a process-count watchdog.
+then becomes bwrap; the supervisor adds the time limits (on the runner's own clock,
+:mod:`autograder.clock`) and a process-count watchdog.
 
 Where ``bwrap`` is missing, the runner starts with the resource limits only, and
 :func:`sandbox_warning` says so loudly.
@@ -28,10 +29,12 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import cgroups
+from .clock import run_queue_wait
 from .scratch import make_scratch
 
 HOME = "/home/student"
@@ -59,9 +62,28 @@ class Limits:
     use_bwrap: bool | None = None  # None: when available
     use_cgroups: bool | None = None  # None: when a cgroup is writable (else rlimits only)
     fork_server: bool | None = None  # None: fork each runner from a warm zygote where usable
+    timeout_clock: str = "own"     # "own": the runner's clock (wall minus waiting for a CPU,
+    #                                :mod:`autograder.clock`); "wall": the wall clock
 
     def to_dict(self) -> dict:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+def only_descendant(pid: int) -> int | None:
+    """The end of the chain of only children below ``pid`` (None: a branch, or gone)."""
+    try:
+        import psutil
+
+        proc = psutil.Process(pid)
+        while True:
+            kids = proc.children()
+            if not kids:
+                return proc.pid
+            if len(kids) > 1:
+                return None
+            proc = kids[0]
+    except Exception:  # noqa: BLE001 (psutil missing, or a process gone meanwhile)
+        return None
 
 
 def bwrap_path() -> str | None:
@@ -367,6 +389,17 @@ class Sandbox:
             if isinstance(ev, dict):
                 events.append(ev)
         return events, closed
+
+    def waiting(self) -> Callable[[], float | None] | None:
+        """A reader of the runner's run-queue wait (:mod:`autograder.clock`), or None.
+
+        Called at ``ready``, before any of the notebook's code has run: the runner is then
+        the end of the chain of only children below the process this sandbox started (bwrap,
+        the jail's PID 1, the runner; or a fork's C and its runner R)."""
+        pid = only_descendant(self.proc.pid)
+        if pid is None or run_queue_wait(pid) is None:
+            return None
+        return lambda: run_queue_wait(pid)
 
     def process_count(self) -> int:
         try:

@@ -131,10 +131,13 @@ class FakeSandbox:
     ``"ok"`` (default), ``"error"`` (a chunk raises AssertionError), ``"hang"`` (starts and
     never ends), ``"fork"`` (hangs with a thousand processes), ``"die"`` (starts, then the
     process is gone), ``"oom"`` / ``"pids"`` / ``"disk"`` (hangs at the cgroup's memory or
-    pids limit, or over the size of the host folders).
+    pids limit, or over the size of the host folders), ``("slow", seconds)`` (a chunk that
+    ends after that many seconds of the fake wall clock).
     ``results[k]`` is what probe ``k`` answers, ``(encoded, arrays)``; default a Python int ``k``.
     ``never_ready``: the process dies before saying ``ready``. ``procs``: what the
     process watchdog sees. ``forged``: extra events sent right after ``ready``.
+    ``cpu_share``: the share of a CPU the runner gets once ready (it waits for one the rest
+    of the time, as :mod:`autograder.clock` reads it); None: the sandbox cannot say.
     """
 
     scratch: Path
@@ -156,6 +159,7 @@ class FakeSandbox:
     hidden_jobs: list = field(default_factory=list)  # what go_hidden() received
     ran: list = field(default_factory=list)        # ("chunk", i) / ("probe", k) started
     nexts: int = 0                                 # the supervisor's "next"s received
+    cpu_share: float | None = None
 
     def __post_init__(self) -> None:
         self.proc = _Proc(self)
@@ -165,6 +169,7 @@ class FakeSandbox:
         self._plan: list[tuple[str, int]] = []
         self._stuck = False
         self._waiting = False      # a piece ended: the runner waits for "next"
+        self._slow: tuple[int, float] | None = None   # a slow chunk and when it ends
 
     # the host's side of the protocol -------------------------------------------------
     def go(self, job: dict) -> None:
@@ -187,7 +192,18 @@ class FakeSandbox:
         self.nexts += 1
         self._waiting = False
 
+    def waiting(self):
+        if self.cpu_share is None or self.clock is None:
+            return None
+        since, clock, share = self.clock.now, self.clock, self.cpu_share
+        return lambda: (clock.now - since) * (1 - share)
+
     def read_events(self, timeout: float) -> tuple[list[dict], bool]:
+        if self._slow is not None and self.clock is not None \
+                and self.clock.now >= self._slow[1] and self.alive:
+            self._queue.append({"ev": "chunk_end", "i": self._slow[0], "ok": True,
+                                "output": ""})
+            self._slow, self._stuck, self._waiting = None, False, True
         if not self._queue and self._plan and not self._stuck and not self._waiting \
                 and self.alive:
             self._step()
@@ -230,6 +246,9 @@ class FakeSandbox:
         self._queue.append({"ev": f"{what}_start", key: idx})
         if action == "hang":
             self._stuck = True
+        elif isinstance(action, tuple) and action[0] == "slow":
+            self._stuck = True
+            self._slow = (idx, self.clock.now + action[1])
         elif action == "fork":      # starts processes and never ends
             self._stuck = True
             self.procs = 1000
