@@ -17,7 +17,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 from test_unit_replay import ENTROPY, KL, T_ENTROPY, install, run  # noqa: E402
 
-from autograder import sandbox  # noqa: E402
+from autograder import clock, sandbox  # noqa: E402
 from autograder.clock import BACKSTOP, OwnClock, over, run_queue_wait  # noqa: E402
 
 
@@ -168,3 +168,42 @@ def test_the_waiting_of_a_killed_attempt_is_credited_to_the_replay(fake):
     assert res.chunks[KL].ok is True
     assert res.messages == [f"chunk {ENTROPY}: timeout (over 30 s)"]
 
+
+
+def test_the_runner_is_the_end_of_the_chain_of_only_children(tmp_path):
+    """What :meth:`Sandbox.waiting` reads at ``ready``: bwrap, the jail's PID 1, the runner
+    (or a fork's C and R) form a chain; a branch means it cannot tell, so None."""
+    import subprocess
+    import time
+
+    from autograder.sandbox import only_descendant
+
+    chain = subprocess.Popen(["sh", "-c", "sh -c 'sleep 30; :' ; :"])
+    branch = subprocess.Popen(["sh", "-c", "sleep 30 & sleep 30; :"])
+    try:
+        import psutil
+
+        end = time.monotonic() + 10
+        while time.monotonic() < end and not (
+                psutil.Process(chain.pid).children(recursive=True) and
+                len(psutil.Process(branch.pid).children()) == 2):
+            time.sleep(0.02)
+        leaf = only_descendant(chain.pid)
+        assert leaf is not None and psutil.Process(leaf).name() == "sleep"
+        assert only_descendant(branch.pid) is None
+        assert only_descendant(2**22 + 12345) is None        # gone
+    finally:
+        for p in (chain, branch):
+            for kid in psutil.Process(p.pid).children(recursive=True):
+                kid.kill()
+            p.kill()
+            p.wait()
+
+
+def test_the_banner_names_the_clock():
+    assert clock.describe("wall") == "time limits: wall clock (--wall-clock-timeouts)"
+    own = clock.describe("own")
+    if run_queue_wait(os.getpid()) is None:
+        assert "no /proc/<pid>/schedstat" in own
+    else:
+        assert own.startswith("time limits: each runner's own clock") and "4x" in own

@@ -216,6 +216,13 @@ def fork_state() -> str:
     return "on" if why is None else f"off ({why})"
 
 
+def clock_state() -> str:
+    """Which clock the grader's time limits are counted on here."""
+    from autograder.clock import describe
+
+    return describe(make_limits(None).timeout_clock).removeprefix("time limits: ")
+
+
 def one(assignment: str, n: int, workers: int | None) -> tuple[str, str]:
     """(table row, details) for one problem set."""
     subs = submissions(assignment, n)
@@ -295,7 +302,7 @@ def main() -> int:
             f"Machine: {platform.node()}, {os.cpu_count()} cores, {mem:.0f} GiB, Python "
             f"{platform.python_version()}, shared with other users; our grader with "
             f"{args.workers or 'the default'} workers, sandbox and judge on, fork server "
-            f"{fork_state()}, cold reference cache for both.\n\n"
+            f"{fork_state()}, {clock_state()}, cold reference cache for both.\n\n"
             "| problem set | n | stock s (reference run) | ours s | ratio | grader CPU s per "
             "submission (stages / process) | sandbox peak MiB | load 1/5 min before / "
             "between / after | same scores |\n|---|---|---|---|---|---|---|---|---|\n")
