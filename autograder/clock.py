@@ -9,8 +9,10 @@ runnable but waiting for a CPU (the scheduler's run-queue wait, the second field
 ``/proc/<pid>/schedstat``). On an idle machine it is the wall clock that stock nbgrader's
 timeout measures, so a timeout means what it meant before.
 
-A submission can slow its own clock down (threads that keep the runner's main thread off the
-CPU), so every limit also has a wall-clock backstop, :data:`BACKSTOP` times the limit.
+A submission can slow its own clock down (processes that keep the runner off the CPU), so
+every limit also has a wall-clock backstop: :data:`BACKSTOP` times a cell's or probe's limit,
+:data:`NOTEBOOK_BACKSTOP` times the notebook's budget (so a hostile notebook costs the class
+at most that much longer than it did on the wall clock).
 Without schedstat (another kernel, another OS) the own clock is the wall clock.
 """
 
@@ -20,7 +22,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-BACKSTOP = 4.0   # a piece (or a notebook) is stopped after this many times its limit, wall clock
+BACKSTOP = 4.0           # a cell or probe is stopped after this many times its limit, wall clock
+NOTEBOOK_BACKSTOP = 2.0  # a notebook, all its attempts together (a replay after its budget ran
+#                          out gets one budget more), after this many times its budget
 
 
 def describe(timeout_clock: str) -> str:

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .cgroups import Breach
-from .clock import BACKSTOP, OwnClock, over
+from .clock import BACKSTOP, NOTEBOOK_BACKSTOP, OwnClock, over
 from .protocol import CHUNK_END, CHUNK_START, DONE, PHASE_B, PROBE_END, PROBE_START, READY
 from .protocol import Event as Message
 from .sandbox import Limits, Sandbox
@@ -285,7 +285,8 @@ def run(job: dict, inputs: bytes, limits: Limits, pool: WarmPool | None = None,
     """
     res = RawResult()
     start = time.monotonic()
-    deadline = start + limits.wall
+    deadline = start + limits.wall   # on the runners' own clocks (waiting credited below)
+    hard = start + NOTEBOOK_BACKSTOP * limits.wall   # on the wall clock, whatever it waited
     skip_chunks: set[int] = set()
     skip_probes: set[int] = set()
     all_chunks = [c["i"] for c in job["chunks"]]
@@ -299,8 +300,9 @@ def run(job: dict, inputs: bytes, limits: Limits, pool: WarmPool | None = None,
         try:
             if pool is not None and not grader_retries:   # after a grader-side failure: cold
                 sb = pool.take() if attempt == 0 else pool.fresh()
-                if attempt == 0:
-                    deadline += time.monotonic() - t0   # a zygote restarted costs it no time
+                if attempt == 0:   # a zygote restarted costs it no time
+                    deadline += time.monotonic() - t0
+                    hard += time.monotonic() - t0
             else:
                 sb = Sandbox.start(limits)
         except (OSError, subprocess.SubprocessError) as exc:
@@ -310,7 +312,7 @@ def run(job: dict, inputs: bytes, limits: Limits, pool: WarmPool | None = None,
             try:
                 outcome = _one_attempt(sb, job, inputs, res, skip_chunks, skip_probes,
                                        deadline if not wall_hit
-                                       else start + 2 * limits.wall + waited, limits)
+                                       else start + 2 * limits.wall + waited, hard, limits)
                 waited += outcome.waited
                 deadline += outcome.waited
                 if outcome.kind not in ("done", WALL):
@@ -331,6 +333,7 @@ def run(job: dict, inputs: bytes, limits: Limits, pool: WarmPool | None = None,
                                               "remaining probes not run"))
                 break
             wall_hit = True
+            hard += limits.wall   # the replay of the answers gets one more budget
             keep = definition_chunks if definition_chunks is not None else set()
             dropped = [i for i in all_chunks if i not in keep and i not in res.chunks]
             for i in dropped:
@@ -347,6 +350,7 @@ def run(job: dict, inputs: bytes, limits: Limits, pool: WarmPool | None = None,
             if grader_retries < GRADER_RETRIES:
                 grader_retries += 1
                 deadline += spent   # the grader's failure costs the notebook no time
+                hard += spent
                 res.events.append(Event(RETRIED, f"{why}; retrying in a fresh sandbox"))
                 continue
             res.grader_error = True
@@ -364,6 +368,7 @@ def run(job: dict, inputs: bytes, limits: Limits, pool: WarmPool | None = None,
             # A signal may come from outside (the machine's OOM killer): run it again.
             confirmed.add(outcome.piece)
             deadline += spent
+            hard += spent
             res.events.append(Event(RETRIED, f"{what} {idx}: the runner was "
                                     f"{_how_it_died(outcome, res.sandboxed)}; running it "
                                     "again to tell a flaky death from the submission's"))
@@ -431,7 +436,7 @@ def _record_failure(res: RawResult, job: dict, out: Outcome, limits: Limits,
 
 def _one_attempt(sb: Sandbox, job: dict, inputs: bytes, res: RawResult,
                  skip_chunks: set[int], skip_probes: set[int], deadline: float,
-                 limits: Limits) -> Outcome:
+                 hard: float, limits: Limits) -> Outcome:
     """Run once, following the runner's events, until it is done or fails."""
     # Probes already answered in an earlier attempt are not asked again.
     skip_p = skip_probes | set(res.probes)
@@ -450,7 +455,6 @@ def _one_attempt(sb: Sandbox, job: dict, inputs: bytes, res: RawResult,
     # The runner's own clock (:mod:`autograder.clock`): its waiting for a CPU is not
     # counted against its limits; a wall clock until the runner is found at ready.
     clock = OwnClock(now=time.monotonic)
-    backstop = deadline + (BACKSTOP - 1) * limits.wall
 
     def fail(kind: str, piece, dead: bool = False, detail: str = "") -> Outcome:
         rc = _exit_status(sb) if dead else None
@@ -482,7 +486,7 @@ def _one_attempt(sb: Sandbox, job: dict, inputs: bytes, res: RawResult,
 
     while True:
         now = time.monotonic()
-        if now - clock.waited() > deadline or now > backstop:
+        if now - clock.waited() > deadline or now > hard:
             return fail(WALL, current)
         if not ready and now > t_ready:
             return fail(TIMEOUT, None)

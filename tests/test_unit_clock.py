@@ -18,7 +18,13 @@ sys.path.insert(0, str(Path(__file__).parent))
 from test_unit_replay import ENTROPY, KL, T_ENTROPY, install, run  # noqa: E402
 
 from autograder import clock, sandbox  # noqa: E402
-from autograder.clock import BACKSTOP, OwnClock, over, run_queue_wait  # noqa: E402
+from autograder.clock import (  # noqa: E402
+    BACKSTOP,
+    NOTEBOOK_BACKSTOP,
+    OwnClock,
+    over,
+    run_queue_wait,
+)
 
 
 class Fake:
@@ -146,14 +152,27 @@ def test_a_cell_kept_off_the_cpu_is_stopped_at_the_backstop(fake):
 
 
 def test_the_notebook_budget_counts_its_own_clock_not_the_waiting(fake):
-    # three cells of 80 s wall each at a quarter of a CPU: 60 s of its own, under 120 s
-    slow = {("chunk", i): ("slow", 80.0) for i in (ENTROPY, T_ENTROPY, KL)}
+    # three cells of 60 s wall each at a quarter of a CPU: 45 s of its own, under 120 s
+    slow = {("chunk", i): ("slow", 60.0) for i in (ENTROPY, T_ENTROPY, KL)}
     fake(cpu_share=0.25, script=slow)
     res = run(sandbox.Limits(chunk_timeout=30.0))
     assert all(res.chunks[i].ok for i in (ENTROPY, T_ENTROPY, KL)) and res.messages == []
     fake(cpu_share=0.25, script=slow)
     res = run(sandbox.Limits(chunk_timeout=90.0, timeout_clock="wall"))
     assert any("wall-clock budget" in m for m in res.messages)
+
+
+def test_a_notebook_kept_off_the_cpu_stops_at_its_wall_clock_backstop(fake):
+    # every cell 100 s of wall at a tenth of a CPU (10 s of its own, under the cell's
+    # limit; 4 cells: 40 s of its own, under the budget) still ends at 2 x 120 s, and its
+    # replay, which meets slow cells again, gets one budget more: at most 3 x 120 s in all
+    slow = {("chunk", i): ("slow", 100.0) for i in range(6)}
+    starter = fake(cpu_share=0.1, script=slow)
+    res = run(sandbox.Limits(chunk_timeout=30.0, wall=120.0))
+    assert [e.kind for e in res.events] == ["wall", "wall"]
+    assert "wall-clock budget exhausted twice" in res.messages[-1]
+    assert len(starter.started) == 2
+    assert NOTEBOOK_BACKSTOP * 120.0 + 120.0 <= res.seconds < NOTEBOOK_BACKSTOP * 120.0 + 121.0
 
 
 def test_the_waiting_of_a_killed_attempt_is_credited_to_the_replay(fake):
