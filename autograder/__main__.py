@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     p_gr.add_argument("--no-sandbox", action="store_true",
                       help="run without bubblewrap (resource limits only; NOT safe)")
     p_gr.add_argument("--no-fork-server", action="store_true",
-                      help="start every runner cold (no warm zygote to fork from; slower)")
+                      help="start every runner cold (no warm zygote per worker; slower)")
     p_gr.add_argument("--wall-clock-timeouts", action="store_true",
                       help="count time limits on the wall clock, waiting for a CPU included "
                            "(default: on each runner's own clock, as if the machine were idle)")

@@ -155,10 +155,9 @@ class WarmPool:
     """Hands each worker thread a started sandbox for its next submission.
 
     With the fork server (:mod:`autograder.forkserver`, where bubblewrap and a cgroup are
-    there and ``limits.fork_server`` is not False) the pool has one zygote that imported
-    the assignment's modules once, shared by its threads, and every submission is a fresh
-    fork of it (so more threads than cores cost no more imports). Otherwise it keeps one
-    cold runner started per thread, so the next submission skips start-up.
+    there and ``limits.fork_server`` is not False) each thread has one zygote that imported
+    the assignment's modules once, and every submission is a fresh fork of it. Otherwise
+    it keeps one cold runner started per thread, so the next submission skips start-up.
 
     Ownership: a spare belongs to the pool (listed in ``all``) until :meth:`take` hands it
     out; from then on the caller owns it and closes it (``execute.run`` does), and the
@@ -171,40 +170,36 @@ class WarmPool:
         self.limits = limits
         self.local = threading.local()
         self.all: list[Sandbox] = []   # spares the pool owns (not yet taken)
-        self.server = None             # the zygote forks come from (None: not started)
-        self.servers: list = []        # every zygote started (retired ones included)
-        self.server_lock = threading.Lock()   # one thread starts or replaces the zygote
+        self.servers: list = []        # the zygotes, one per thread that asked
         self.lock = threading.Lock()
         self.pending = pending  # submissions not yet started: no spare after the last one
         self.fork_off = usable(limits)   # None: fork; else why not
         self.notes: list[str] = []       # what went wrong with a zygote (for the log)
 
     def _server(self):
-        """The pool's zygote, started on first use; None when forking is off. A dead or
-        tainted one is retired (closed once its running forks are) and replaced."""
+        """This thread's zygote, started on first use; None when forking is off."""
         from .forkserver import ForkServer, ForkServerError
 
-        with self.server_lock:
-            if self.fork_off is not None:
-                return None
-            server = self.server
-            if server is not None and not server.alive():
-                if not server.retired:
-                    self.notes.append("a zygote died: started again" if not server.tainted
-                                      else "a submission's process outlived its kill: a new "
-                                           "zygote")
-                server.retire()
-                server = self.server = None
-            if server is None:
-                try:
-                    server = ForkServer(self.limits)
-                except (ForkServerError, OSError) as exc:
+        if self.fork_off is not None:
+            return None
+        server = getattr(self.local, "server", None)
+        if server is not None and not server.alive():
+            self.notes.append("a zygote died: started again" if not server.tainted else
+                              "a submission's process outlived its kill: a new zygote")
+            server.close()
+            server = None
+        if server is None:
+            try:
+                server = ForkServer(self.limits)
+            except (ForkServerError, OSError) as exc:
+                with self.lock:
                     self.fork_off = f"the zygote did not start: {exc}"
                     self.notes.append(self.fork_off)
-                    return None
-                self.server = server
+                return None
+            self.local.server = server
+            with self.lock:
                 self.servers.append(server)
-            return server
+        return server
 
     def _fork(self) -> Sandbox | None:
         from .forkserver import ForkServerError
@@ -215,11 +210,9 @@ class WarmPool:
         try:
             return server.fork(self.limits)
         except (ForkServerError, OSError) as exc:
-            with self.server_lock:
-                if self.server is server:   # the first thread to see it fail says so
-                    self.notes.append(f"a fork failed ({exc}): a cold sandbox instead")
-                    self.server = None
-            server.retire()
+            self.notes.append(f"a fork failed ({exc}): a cold sandbox instead")
+            self.local.server = None
+            server.close()
             return None
 
     def fresh(self) -> Sandbox:
@@ -257,11 +250,9 @@ class WarmPool:
                 self.all.append(sb)
 
     def close(self) -> None:
-        """Close the spares and every zygote (every submission has finished by now)."""
         with self.lock:
             spares, self.all = self.all, []
-        with self.server_lock:
-            servers, self.servers, self.server = self.servers, [], None
+            servers, self.servers = self.servers, []
         for sb in spares:
             sb.close()
         for server in servers:

@@ -1,4 +1,4 @@
-"""The host side of the fork server (:mod:`autograder.zygote`): one per grading pool.
+"""The host side of the fork server (:mod:`autograder.zygote`): one per grading worker.
 
 :class:`ForkServer` starts the zygote in its jail and hands out :class:`ForkedSandbox`es,
 one fork per submission, each in its own cgroup with the same limits as a cold
@@ -17,7 +17,6 @@ import select
 import shutil
 import subprocess
 import sys
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -135,17 +134,10 @@ class ForkedSandbox(Sandbox):
             setattr(self, name, -1)
             if fd >= 0:
                 os.close(fd)
-        if self.server is not None:
-            self.server.release()
 
 
 class ForkServer:
-    """A zygote for one pool of grading threads: started once, forked once per submission.
-
-    Thread-safe: forks are made one at a time (a fork takes the host about 20 ms). A zygote
-    that must go (dead, tainted, a failed fork) is :meth:`retire`d: it forks no more, and it
-    is closed once the last of its forks still grading has closed, so that no other
-    student's running submission dies with it."""
+    """A zygote for one worker thread: started once, forked once per submission."""
 
     def __init__(self, limits: Limits) -> None:
         why = usable(limits)
@@ -157,11 +149,6 @@ class ForkServer:
         os.chmod(self.folder, 0o777)
         self.count = 0
         self.tainted = False   # a submission's process outlived its cgroup's kill
-        self.inflight = 0      # forks handed out and not yet closed
-        self.retired = False   # forks no more; closed when the last fork closes
-        self._fork_lock = threading.Lock()   # one fork at a time: the zygote's protocol
-        self._count_lock = threading.Lock()
-        self._closed = False
         self._buf = b""
         r, w = os.pipe()
         cmd = bwrap_argv(self.folder, limits.tmp_size, worker=True) + [
@@ -245,35 +232,10 @@ class ForkServer:
             return ""
 
     def alive(self) -> bool:
-        return self.proc.poll() is None and not self.tainted and not self.retired
-
-    def retire(self) -> None:
-        """Fork no more; close now, or when the last fork still running has closed."""
-        with self._count_lock:
-            self.retired = True
-            now = self.inflight == 0
-        if now:
-            self.close()
-
-    def release(self) -> None:
-        """One fork has closed (called by :class:`ForkedSandbox`)."""
-        with self._count_lock:
-            self.inflight -= 1
-            now = self.retired and self.inflight == 0
-        if now:
-            self.close()
+        return self.proc.poll() is None and not self.tainted
 
     def fork(self, limits: Limits) -> ForkedSandbox:
         """A sandbox for one submission, forked from the zygote, in its own cgroup."""
-        with self._fork_lock:
-            if self.retired:
-                raise ForkServerError("this zygote was retired")
-            sb = self._fork(limits)
-            with self._count_lock:
-                self.inflight += 1
-            return sb
-
-    def _fork(self, limits: Limits) -> ForkedSandbox:
         self.count += 1
         name = f"s{self.count}"
         folder = self.folder / name
@@ -335,13 +297,6 @@ class ForkServer:
         raise ForkServerError(f"the zygote's child {jail_pid} was not found on the host")
 
     def close(self) -> None:
-        """Stop the zygote and remove its folder (every fork's folder too): call it when no
-        fork is running (:meth:`retire` waits for that)."""
-        with self._count_lock:
-            if self._closed:
-                return
-            self._closed = True
-            self.retired = True
         try:
             self.proc.stdin.close()
         except OSError:

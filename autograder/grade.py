@@ -100,8 +100,8 @@ _WORKER_POOLS_LOCK = threading.Lock()
 
 
 def _worker_pool(limits: Limits) -> WarmPool:
-    """The pool of this Dask worker process for ``limits``: its threads fork from one
-    zygote across tasks (closed when the worker exits)."""
+    """The pool of this Dask worker process for ``limits``: its threads fork from their own
+    zygotes across tasks (closed when the worker exits)."""
     import atexit
     import json
 
@@ -240,7 +240,7 @@ def grade(assignment: str, submissions: Path, course: Path, db: str | None = Non
     print(limits_banner(ctx.limits), file=sys.stderr)
     print(clock.describe(ctx.limits.timeout_clock), file=sys.stderr)
     why_not = forking_off(ctx.limits)
-    print("fork server: " + ("on (one warm zygote, a fresh fork per submission)"
+    print("fork server: " + ("on (one warm zygote per worker, a fresh fork per submission)"
                              if why_not is None else f"off ({why_not})"), file=sys.stderr)
     if warning:
         print("\n" + "!" * 78 + f"\n{warning}\n" + "!" * 78 + "\n", file=sys.stderr)

@@ -89,7 +89,6 @@ def test_a_failed_fork_falls_back_once_and_the_next_take_starts_a_new_zygote(mon
 
     class Server:
         tainted = False
-        retired = False
 
         def __init__(self, limits):
             self.closed = False
@@ -98,10 +97,6 @@ def test_a_failed_fork_falls_back_once_and_the_next_take_starts_a_new_zygote(mon
 
         def alive(self):
             return not self.closed
-
-        def retire(self):
-            self.retired = True
-            self.close()
 
         def fork(self, limits):
             if self.n == 0:
@@ -130,15 +125,10 @@ def test_a_dead_or_tainted_zygote_is_replaced(monkeypatch):
         def __init__(self, limits):
             self.tainted = False
             self.closed = False
-            self.retired = False
             started.append(self)
 
         def alive(self):
             return not self.closed and not self.tainted
-
-        def retire(self):
-            self.retired = True
-            self.close()
 
         def fork(self, limits):
             return self
@@ -156,75 +146,6 @@ def test_a_dead_or_tainted_zygote_is_replaced(monkeypatch):
     assert pool.take() is started[2]
     assert pool.notes[-1] == "a zygote died: started again"
     pool.close()
-
-
-def _bare_server() -> forkserver.ForkServer:
-    """A ForkServer's bookkeeping without a zygote: close() only counts its calls."""
-    import threading
-
-    server = object.__new__(forkserver.ForkServer)
-    server.inflight, server.retired, server.tainted, server._closed = 0, False, False, False
-    server._count_lock = threading.Lock()
-    server._fork_lock = threading.Lock()
-    server.closes = 0
-    server.proc = type("Running", (), {"poll": lambda self: None})()
-
-    def close():
-        server.closes += 1
-        server._closed = server.retired = True
-    server.close = close
-    server._fork = lambda limits: "a fork"
-    return server
-
-
-def test_a_retired_zygote_is_closed_only_after_its_last_running_fork():
-    server = _bare_server()
-    forks = [server.fork(None) for _ in range(3)]
-    assert forks == ["a fork"] * 3 and server.inflight == 3
-    server.retire()                       # dead or tainted: no more forks from it
-    assert server.closes == 0 and not server.alive()
-    with pytest.raises(ForkServerError, match="retired"):
-        server.fork(None)
-    server.release()
-    server.release()
-    assert server.closes == 0             # one submission is still grading in its jail
-    server.release()
-    assert server.closes == 1 and server.inflight == 0
-
-
-def test_an_idle_zygote_is_closed_when_it_is_retired():
-    server = _bare_server()
-    server.fork(None)
-    server.release()
-    server.retire()
-    assert server.closes == 1
-
-
-def test_threads_of_one_pool_fork_from_one_zygote(monkeypatch):
-    import threading
-
-    started: list = []
-
-    class Server:
-        tainted = retired = False
-
-        def __init__(self, limits):
-            started.append(self)
-
-        def alive(self):
-            return True
-
-        def fork(self, limits):
-            return self
-
-    pool = _pool(monkeypatch, Server)
-    got: list = []
-    threads = [threading.Thread(target=lambda: got.append(pool.take())) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert len(started) == 1 and got == started * 4
 
 
 def test_time_spent_getting_a_sandbox_is_not_the_notebooks(monkeypatch, tmp_path):
