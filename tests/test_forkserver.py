@@ -138,3 +138,77 @@ def test_a_zygote_whose_forks_cannot_start_is_refused_before_any_submission(serv
     with pytest.raises(ForkServerError, match=r"the test fork did not start \(exit 72: "
                                               r".*No such file"):
         ForkServer(Limits(warm=("numpy",)))
+
+
+# A process of this jail is listed with its command line (C and R are forks of the zygote:
+# they keep its command line, and bwrap's names it); a submission must see its own jail only.
+COUNT_ZYGOTE_PROCS = r'''
+n = 0
+import os
+for pid in filter(str.isdigit, os.listdir("/proc")):
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            n += b"autograder.zygote" in f.read()
+    except OSError:
+        pass
+n
+'''
+
+
+@pytest.mark.slow
+def test_two_submissions_running_at_once_see_none_of_each_others_processes(server):
+    """Two worker threads each fork a submission from the pool, both alive at the same
+    time: each sees its own zygote, its C and its runner, never the other's (a zygote forks
+    one submission at a time: its forks share its PID namespace and host uid, so two at
+    once could signal or read each other). The threads live until the end: a zygote dies
+    with the thread that started it (bwrap's --die-with-parent)."""
+    import threading
+
+    from autograder.execute import WarmPool
+
+    pool = WarmPool(server.limits)
+    both = threading.Barrier(2, timeout=120)
+    seen: list = []
+    errors: list = []
+
+    def worker() -> None:
+        sb = None
+        try:
+            sb = pool.take()
+            _until(sb, "ready")
+            both.wait()        # both runners are alive from here on
+            sb.go({"chunks": [{"i": 0, "source": COUNT_ZYGOTE_PROCS}]})
+            end = next(e for e in _until(sb, "chunk_end") if e["ev"] == "chunk_end")
+            seen.append(end["output"].strip())
+            both.wait()        # neither closes before the other has looked
+        except Exception as exc:  # noqa: BLE001 (reported below)
+            errors.append(repr(exc))
+            both.abort()
+        finally:
+            if sb is not None:
+                sb.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert not errors, errors
+        assert pool.fork_off is None and len(pool.servers) == 2, pool.notes
+    finally:
+        pool.close()
+    alone = run_cell(server, COUNT_ZYGOTE_PROCS)["output"].strip()
+    assert alone == "Out[1]: 4"      # bwrap (its argv names the zygote), zygote, C, R
+    assert seen == [alone, alone], seen
+    # The hazard that rule guards against: two forks of one zygote at once see each other.
+    first, second = server.fork(server.limits), server.fork(server.limits)
+    try:
+        for sb in (first, second):
+            _until(sb, "ready")
+        first.go({"chunks": [{"i": 0, "source": COUNT_ZYGOTE_PROCS}]})
+        end = next(e for e in _until(first, "chunk_end") if e["ev"] == "chunk_end")
+        assert end["output"].strip() == "Out[1]: 6"
+    finally:
+        first.close()
+        second.close()
