@@ -1,13 +1,12 @@
 """A runner's own clock: the wall clock minus the time the runner waited for a CPU.
 
-Why: a class is graded with more workers than cores, so that a notebook spinning until its
-timeout shares its core with the rest of the class instead of holding it. Timed on the wall
-clock, a legitimate cell would then run slower the busier the machine is, and could time
-out only because other submissions held the CPU. The own clock advances while the runner
-computes or sleeps (``time.sleep``, I/O, a join), and stands still while the runner is
-runnable but waiting for a CPU (the scheduler's run-queue wait, the second field of
-``/proc/<pid>/schedstat``). On an idle machine it is the wall clock that stock nbgrader's
-timeout measures, so a timeout means what it meant before.
+Why: a class is often graded on a busy machine (another grading job, other users' builds,
+more workers than cores). Timed on the wall clock, a legitimate cell runs slower the busier
+the machine is, and could time out only because other work held the CPU. The own clock
+advances while the runner computes or sleeps (``time.sleep``, I/O, a join), and stands
+still while the runner is runnable but waiting for a CPU (the scheduler's run-queue wait,
+the second field of ``/proc/<pid>/schedstat``). On an idle machine it is the wall clock
+that stock nbgrader's timeout measures, so a timeout means what it meant before.
 
 A submission can slow its own clock down (processes that keep the runner off the CPU), so
 every limit also has a wall-clock backstop: :data:`BACKSTOP` times a cell's or probe's limit,
@@ -18,6 +17,7 @@ Without schedstat (another kernel, another OS) the own clock is the wall clock.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,8 +31,6 @@ def describe(timeout_clock: str) -> str:
     """One line for the grader's banner: which clock the time limits are counted on."""
     if timeout_clock == "wall":
         return "time limits: wall clock (--wall-clock-timeouts)"
-    import os
-
     if run_queue_wait(os.getpid()) is None:
         return "time limits: wall clock (no /proc/<pid>/schedstat on this machine)"
     return ("time limits: each runner's own clock (the wall clock minus its waiting for a "
@@ -68,13 +66,6 @@ class OwnClock:
     now: Callable[[], float] = time.monotonic
     _base: float = 0.0
     _last: float = 0.0
-
-    @classmethod
-    def for_pid(cls, pid: int | None) -> OwnClock:
-        clock = cls()
-        if pid is not None:
-            clock.attach(lambda: run_queue_wait(pid))
-        return clock
 
     def attach(self, read: Callable[[], float | None]) -> bool:
         """Start counting the waiting ``read`` reports; False (a wall clock) when it cannot."""

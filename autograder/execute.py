@@ -113,8 +113,8 @@ class Outcome:
     seconds: float = 0.0                  # how long the failed piece ran
     student_code: bool = False            # a chunk started in this attempt
     returncode: int | None = None         # the runner's own exit status (None: we killed it)
-    detail: str = ""                      # why the sandbox did not start; "backstop": the
-    #                                       piece's timeout came from the wall-clock backstop
+    detail: str = ""                      # why the sandbox did not start; for a timeout,
+    #                                       which clock ran out ("own" or "backstop")
     waited: float = 0.0                   # seconds the runner waited for a CPU (not counted)
 
 
@@ -441,7 +441,7 @@ def _one_attempt(sb: Sandbox, job: dict, inputs: bytes, res: RawResult,
     last_piece = None         # the chunk or probe that ended last
     probe_ids = {p["k"] for p in job.get("probes", [])}
     t_ready = time.monotonic() + 120
-    current = None  # ("chunk", i, started, mark) or ("probe", k, started, mark)
+    current = None  # ("chunk", i, mark) or ("probe", k, mark): its start on both clocks
     next_watch = 0.0
     # The runner's own clock (:mod:`autograder.clock`): its waiting for a CPU is not
     # counted against its limits; a wall clock until the runner is found at ready.
@@ -453,7 +453,7 @@ def _one_attempt(sb: Sandbox, job: dict, inputs: bytes, res: RawResult,
         waited = clock.waited()
         if piece is None:
             return Outcome(kind, None, 0.0, student_code, rc, detail, waited)
-        return Outcome(kind, (piece[0], piece[1]), time.monotonic() - piece[2], student_code,
+        return Outcome(kind, (piece[0], piece[1]), clock.wall_since(piece[2]), student_code,
                        rc, detail, waited)
 
     def stop_at_limit(hit: Breach) -> Outcome:
@@ -483,9 +483,9 @@ def _one_attempt(sb: Sandbox, job: dict, inputs: bytes, res: RawResult,
             return fail(TIMEOUT, None)
         if current is not None:
             lim = limits.chunk_timeout if current[0] == "chunk" else limits.probe_timeout
-            why = over(clock, current[3], lim)
+            why = over(clock, current[2], lim)   # "own" or "backstop"
             if why is not None:
-                return fail(TIMEOUT, current, detail="backstop" if why == "backstop" else "")
+                return fail(TIMEOUT, current, detail=why)
         if now >= next_watch and sb.process_count() > limits.procs:
             return fail(PROCS, current)
         if now >= next_watch:  # the process watchdog walks /proc: twice a second is enough
@@ -517,20 +517,20 @@ def _one_attempt(sb: Sandbox, job: dict, inputs: bytes, res: RawResult,
             elif kind == CHUNK_START and ev.i in (hidden_ids if phase_b else
                                                    {c["i"] for c in public}):
                 # after phase B starts, output can no longer reach visible results
-                current = ("chunk", ev.i, time.monotonic(), clock.mark())
+                current = ("chunk", ev.i, clock.mark())
                 student_code = True
             elif kind == CHUNK_END and current and current[0] == "chunk":
                 ended.add(current[1])
                 last_piece = current
                 res.chunks[current[1]] = ChunkRun(
                     ok=bool(ev.ok), ename=ev.ename, evalue=ev.evalue, output=ev.output,
-                    seconds=time.monotonic() - current[2])
+                    seconds=clock.wall_since(current[2]))
                 current = None
                 if (hit := sb.breach(now=True)) is not None:
                     return stop_at_limit(hit)   # before the runner may start the next piece
                 sb.next_piece()
             elif kind == PROBE_START and phase_b and ev.k in probe_ids:
-                current = ("probe", ev.k, time.monotonic(), clock.mark())
+                current = ("probe", ev.k, clock.mark())
                 student_code = True
             elif kind == PROBE_END and current and current[0] == "probe":
                 k = current[1]

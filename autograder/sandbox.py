@@ -397,9 +397,7 @@ class Sandbox:
         the end of the chain of only children below the process this sandbox started (bwrap,
         the jail's PID 1, the runner; or a fork's C and its runner R)."""
         pid = only_descendant(self.proc.pid)
-        if pid is None or run_queue_wait(pid) is None:
-            return None
-        return lambda: run_queue_wait(pid)
+        return None if pid is None else (lambda: run_queue_wait(pid))
 
     def process_count(self) -> int:
         try:

@@ -73,7 +73,7 @@ def test_without_a_readable_runner_the_own_clock_is_the_wall_clock():
     m = c.mark()
     f.t += 7
     assert c.own_since(m) == c.wall_since(m) == pytest.approx(7.0)
-    assert OwnClock.for_pid(None).waited() == 0.0
+    assert OwnClock().waited() == 0.0
 
 
 def test_over_says_which_clock_ran_out():
